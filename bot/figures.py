@@ -1,0 +1,37 @@
+"""Figures quoted verbatim from passages: amounts with units, percentages, ratios, rankings, formulas.
+
+Citizens ask for "the number"; the reply lists these first, exactly as the article writes them (with
+qualifiers such as 超/近/多/余/以上), so a figure can be quoted without re-reading the passage.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NUMBER = r"\d+(?:\.\d+)?"
+_QUALIFIER = r"(?:超过|超|近|约|逾)?"
+_MAGNITUDE = r"[十百千万亿]*"
+_UNITS = (
+    "万人次|人次|平方米|公里|小时|元|人|名|家|个|册|户|位|届|秒|倍|年|项|村|县|期|亩|米|天|次|所|座|条|件|套|张|台|批|类|岁|分钟|月|日"
+)
+_FIGURE = re.compile(
+    "|".join(
+        [
+            rf"第{_NUMBER}(?:[、,，和及与至到]第?{_NUMBER})*(?:位|名)",  # rankings: 第1、第3和第5位
+            rf"{_NUMBER}(?:\+{_NUMBER})+",  # formulas such as 1+1+1
+            rf"{_QUALIFIER}{_NUMBER}/{_NUMBER}",  # fractions: 3/4, 近1/2
+            rf"{_QUALIFIER}{_NUMBER}%(?:以上|以下|左右)?",  # percentages
+            rf"{_QUALIFIER}{_NUMBER}(?:多|余)?{_MAGNITUDE}(?:多|余)?(?:{_UNITS})?(?:以上|以下|左右)?",
+        ]
+    )
+)
+
+
+def extract_figures(text: str) -> list[str]:
+    """Every figure in ``text``, verbatim, in order of appearance, without repeats."""
+    return list(dict.fromkeys(m.group(0) for m in _FIGURE.finditer(text)))
+
+
+def figure_spans(text: str) -> list[tuple[int, int]]:
+    """Where the figures are, so chunking never cuts through one."""
+    return [m.span() for m in _FIGURE.finditer(text)]

@@ -1,0 +1,310 @@
+"""Building, saving and loading the index: FAISS vectors, BM25 matrix, passages and a manifest.
+
+Each build is written into its own folder under ``index/builds/``; only when it is complete does the
+``index/CURRENT`` pointer move to it (an atomic rename), so a build that fails half-way, or a reader that
+loads while a build runs, always sees a whole index. Vectors of passages whose text (and model) did not
+change are taken from the previous build instead of being embedded again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import faiss
+import numpy as np
+
+from .chunking import Chunk, chunk_knowledge, content_hash
+from .config import Settings
+from .knowledge import Knowledge, load_knowledge
+from .lexical import LexicalIndex, Tokenizer
+from .normalize import fold
+
+FORMAT_VERSION = 1
+POINTER = "CURRENT"
+BUILDS = "builds"
+_QUOTED_TERM = re.compile(r"“([^”]{2,12})”")
+
+
+class IndexLoadError(Exception):
+    """The index is missing, unreadable or does not fit the settings; the message says what to do."""
+
+
+@dataclass
+class BuildReport:
+    files: int
+    chunks: int
+    embedded: int
+    reused: int
+    seconds: float
+    model_seconds: float
+    path: Path
+
+
+@dataclass
+class Index:
+    """A loaded, validated index: everything the search needs, read-only."""
+
+    path: Path
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    vectors: faiss.Index  # passages, for the nearest-neighbour candidates
+    chunk_vectors: np.ndarray  # passages, float32, for exact scores of candidates
+    sentence_vectors: np.ndarray  # sentences, float16 (half the memory; only candidates' rows are used)
+    sentence_offsets: np.ndarray  # passage i has sentences offsets[i]:offsets[i+1]
+    lexical: LexicalIndex
+    sentence_lexical: LexicalIndex
+    tokenizer: Tokenizer
+    synonyms: list[tuple[str, ...]]
+    corpus_terms: frozenset[str]
+    sections: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def build_id(self) -> str:
+        return self.manifest["build_id"]
+
+
+def user_words(knowledge: Knowledge, chunks: list[Chunk]) -> list[str]:
+    """Words jieba should keep whole: synonym terms and the article's quoted names (“侨家乐”, “医保纾困”)."""
+    words = {t for group in knowledge.synonyms for t in group}
+    for chunk in chunks:
+        words.update(_QUOTED_TERM.findall(chunk.text))
+        words.update(_QUOTED_TERM.findall(chunk.title))
+    return sorted(words)
+
+
+def corpus_terms(knowledge: Knowledge, chunks: list[Chunk]) -> list[str]:
+    """Synonym terms the passages actually use: only these are worth adding to a question."""
+    corpus = "\n".join(lexical_text(c) for c in chunks)
+    return sorted({fold(t) for group in knowledge.synonyms for t in group if fold(t) in corpus})
+
+
+def lexical_text(chunk: Chunk) -> str:
+    return fold(chunk.embedding_text)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def vector_index(vectors: np.ndarray, settings: Settings) -> faiss.Index:
+    """Exact inner product up to ``exact_search_max`` passages, HNSW above it (recall reported by bench)."""
+    dimension = vectors.shape[1]
+    if len(vectors) <= settings.exact_search_max:
+        index = faiss.IndexFlatIP(dimension)
+    else:
+        index = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+    index.add(vectors)
+    return index
+
+
+def current_build(index_dir: Path) -> Path | None:
+    pointer = index_dir / POINTER
+    if not pointer.exists():
+        return None
+    return index_dir / BUILDS / pointer.read_text(encoding="utf-8").strip()
+
+
+def _previous_vectors(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
+    """Passage and sentence vectors of the current build by content hash (empty if none or another model)."""
+    build = current_build(index_dir)
+    if build is None:
+        return {}
+    try:
+        manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("model_id") != model_id:
+            return {}
+        hashes = json.loads((build / "hashes.json").read_text(encoding="utf-8"))
+        chunk_vectors = np.load(build / "vectors.npy")
+        sentence_vectors = np.load(build / "sentences.npz")["vectors"]
+    except (OSError, TypeError, ValueError, KeyError):
+        return {}
+    if len(hashes["chunks"]) != len(chunk_vectors) or len(hashes["sentences"]) != len(sentence_vectors):
+        return {}
+    return {**dict(zip(hashes["chunks"], chunk_vectors)), **dict(zip(hashes["sentences"], sentence_vectors))}
+
+
+def _embed(texts: list[str], model_id: str, embedder: Any, reusable: dict[str, np.ndarray], batch_size: int,
+           progress: bool) -> tuple[np.ndarray, list[str], int]:
+    """Vectors for ``texts``, embedding only those whose hash the previous build lacks."""
+    hashes = [content_hash(model_id, t) for t in texts]
+    missing = [i for i, h in enumerate(hashes) if h not in reusable]
+    fresh = embedder.encode([texts[i] for i in missing], batch_size, progress=progress)
+    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    for row, h in enumerate(hashes):
+        if h in reusable:
+            vectors[row] = reusable[h]
+    if missing:
+        vectors[missing] = fresh
+    return vectors, hashes, len(missing)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _replace_pointer(index_dir: Path, build_id: str) -> None:
+    temporary = index_dir / f".{POINTER}.{os.getpid()}"
+    temporary.write_text(build_id + "\n", encoding="utf-8")
+    with temporary.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, index_dir / POINTER)
+
+
+def _prune(index_dir: Path, keep: int) -> None:
+    builds = index_dir / BUILDS
+    current = current_build(index_dir)
+    finished = sorted((p for p in builds.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
+    for old in finished[:-max(1, keep)]:
+        if old != current:
+            shutil.rmtree(old, ignore_errors=True)
+    for leftover in builds.glob(".tmp-*"):  # builds that died half-way
+        if time.time() - leftover.stat().st_mtime > 3600:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def build_index(settings: Settings, load_model: Callable[[Settings], Any], progress: bool = False,
+                knowledge: Knowledge | None = None) -> BuildReport:
+    """Validate content, chunk, embed what changed, and publish a new build atomically."""
+    started = time.perf_counter()
+    knowledge = knowledge or load_knowledge(settings.path("knowledge_dir"))
+    chunks = chunk_knowledge(knowledge, settings.chunk_max_chars)
+    model_started = time.perf_counter()
+    embedder = load_model(settings)
+    model_seconds = time.perf_counter() - model_started
+
+    index_dir = settings.path("index_dir")
+    reusable = _previous_vectors(index_dir, embedder.model_id)
+    sentences = [c.sentence_texts for c in chunks]
+    offsets = np.cumsum([0] + [len(s) for s in sentences]).astype(np.int64)
+    flat_sentences = [t for group in sentences for t in group]
+    chunk_vectors, chunk_hashes, chunks_embedded = _embed(
+        [c.embedding_text for c in chunks], embedder.model_id, embedder, reusable, settings.embedding_batch_size,
+        progress)
+    sentence_vectors, sentence_hashes, sentences_embedded = _embed(
+        flat_sentences, embedder.model_id, embedder, reusable, settings.embedding_batch_size, progress)
+
+    words = user_words(knowledge, chunks)
+    tokenizer = Tokenizer(words)
+    lexical = LexicalIndex.build([tokenizer.tokens(lexical_text(c)) for c in chunks])
+    sentence_lexical = LexicalIndex.build([tokenizer.tokens(fold(t)) for t in flat_sentences])
+
+    builds = index_dir / BUILDS
+    builds.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(timezone.utc)
+    build_id = now.strftime("%Y%m%dT%H%M%S%fZ")
+    staging = builds / f".tmp-{build_id}-{os.getpid()}"
+    staging.mkdir()
+    try:
+        np.save(staging / "vectors.npy", chunk_vectors)
+        np.savez(staging / "sentences.npz", vectors=sentence_vectors.astype(np.float16), offsets=offsets)
+        faiss_index = vector_index(chunk_vectors, settings)
+        faiss.write_index(faiss_index, str(staging / "faiss.index"))
+        lexical.save(staging, "lexical")
+        sentence_lexical.save(staging, "lexical_sentences")
+        with (staging / "chunks.jsonl").open("w", encoding="utf-8") as handle:
+            for chunk in chunks:
+                handle.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
+        _write_json(staging / "hashes.json", {"chunks": chunk_hashes, "sentences": sentence_hashes})
+        _write_json(staging / "content.json", {
+            "user_words": words,
+            "corpus_terms": corpus_terms(knowledge, chunks),
+            "synonyms": [list(g) for g in knowledge.synonyms],
+            "sections": [
+                {"id": s.id, "label": s.label, "title": s.title, "heading": s.heading, "area": s.area,
+                 "article": s.article, "authors": list(s.authors), "paragraphs": list(s.paragraphs)}
+                for s in knowledge.sections
+            ],
+        })
+        files = {p.name: _sha256(p) for p in sorted(staging.iterdir())}
+        content_digest = hashlib.sha256("".join(chunk_hashes + sentence_hashes).encode()
+                                        + (staging / "content.json").read_bytes()).hexdigest()
+        _write_json(staging / "manifest.json", {
+            "format": FORMAT_VERSION, "build_id": build_id, "built_at": now.isoformat(timespec="seconds"),
+            "model_id": embedder.model_id, "dimension": embedder.dimension, "chunk_count": len(chunks),
+            "sentence_count": len(flat_sentences), "section_count": len(knowledge.sections),
+            "content_hash": content_digest, "chunk_max_chars": settings.chunk_max_chars,
+            "vector_index": type(faiss_index).__name__, "files": files,
+        })
+        final = builds / build_id
+        os.replace(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _replace_pointer(index_dir, build_id)
+    _prune(index_dir, settings.index_keep_builds)
+    embedded = chunks_embedded + sentences_embedded
+    return BuildReport(files=len(knowledge.sections), chunks=len(chunks), embedded=embedded,
+                       reused=len(chunks) + len(flat_sentences) - embedded, seconds=time.perf_counter() - started,
+                       model_seconds=model_seconds, path=final)
+
+
+def read_manifest(index_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """The current build folder and its manifest, or a clear error saying how to build one."""
+    build = current_build(index_dir)
+    if build is None:
+        raise IndexLoadError(f"no index in {index_dir}: run `python -m bot build` first")
+    try:
+        manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexLoadError(f"index build {build} is unreadable ({exc}); run `python -m bot build` again") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
+        raise IndexLoadError(f"index build {build} has an unknown format; run `python -m bot build` again")
+    return build, manifest
+
+
+def load_index(settings: Settings, expected_model_id: str, verify: bool = True) -> Index:
+    """Load the current build whole or not at all: checksums, counts and model must all agree."""
+    build, manifest = read_manifest(settings.path("index_dir"))
+    if manifest.get("model_id") != expected_model_id:
+        raise IndexLoadError(
+            f"the index was built with embedding model '{manifest.get('model_id')}' but the setting "
+            f"embedding_model is '{settings.embedding_model}' ({expected_model_id}); rebuild with "
+            "`python -m bot build` or change the setting back"
+        )
+    try:
+        if verify:
+            for name, digest in manifest["files"].items():
+                if _sha256(build / name) != digest:
+                    raise IndexLoadError(f"index file {build / name} is damaged (checksum differs); rebuild the index")
+        chunks = [Chunk(**json.loads(line)) for line in (build / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+        vectors = faiss.read_index(str(build / "faiss.index"))
+        chunk_vectors = np.load(build / "vectors.npy")
+        with np.load(build / "sentences.npz") as stored:
+            sentence_vectors, offsets = stored["vectors"], stored["offsets"]
+        lexical = LexicalIndex.load(build, "lexical")
+        sentence_lexical = LexicalIndex.load(build, "lexical_sentences")
+        content = json.loads((build / "content.json").read_text(encoding="utf-8"))
+    except IndexLoadError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise IndexLoadError(f"index build {build} is unreadable ({exc}); rebuild with `python -m bot build`") from None
+    count = manifest.get("chunk_count")
+    consistent = (
+        len(chunks) == vectors.ntotal == lexical.size == len(chunk_vectors) == count == len(offsets) - 1
+        and int(offsets[-1]) == len(sentence_vectors) == sentence_lexical.size == manifest.get("sentence_count")
+        and vectors.d == chunk_vectors.shape[1] == manifest.get("dimension")
+    )
+    if not consistent:
+        raise IndexLoadError(f"index build {build} is inconsistent (passage counts differ); rebuild the index")
+    if hasattr(vectors, "hnsw"):
+        vectors.hnsw.efSearch = settings.hnsw_ef_search
+    return Index(path=build, manifest=manifest, chunks=chunks, vectors=vectors, chunk_vectors=chunk_vectors,
+                 sentence_vectors=sentence_vectors, sentence_offsets=offsets, lexical=lexical,
+                 sentence_lexical=sentence_lexical,
+                 tokenizer=Tokenizer(content["user_words"]), synonyms=[tuple(g) for g in content["synonyms"]],
+                 corpus_terms=frozenset(content["corpus_terms"]),
+                 sections=content["sections"])

@@ -1,0 +1,153 @@
+"""Lexical side of the hybrid search: BM25 as a sparse matrix over jieba words and character bigrams.
+
+jieba gives words (侨家乐, 城市书房) where they are known; character bigrams catch what segmentation
+misses (typos, unknown names, short questions). Scores are one sparse column-slice sum per query, so the
+cost grows with the matches, not with a Python loop over every passage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import jieba
+import numpy as np
+from scipy import sparse
+
+from .normalize import fold
+
+jieba.setLogLevel(logging.WARNING)  # its INFO lines about loading the dictionary are noise on every command
+
+K1 = 1.2
+B = 0.75
+WORD, BIGRAM = "w:", "b:"
+
+# Function words and question words carry no topic: they neither score nor count for coverage.
+STOPWORDS = frozenset(
+    "的 了 是 在 有 和 与 及 或 也 都 就 还 又 吗 呢 吧 啊 呀 嘛 哦 么 么样 啥 咋 咋样 怎 怎么 怎么样 怎样 如何 "
+    "什么 哪 哪些 哪个 哪里 哪儿 几 几个 多少 多大 多久 是否 是不是 有没有 能不能 可以 能 会 要 想 请 请问 问 "
+    "一下 介绍 说说 讲讲 告诉 我 我们 你 你们 他 她 它 这 那 这个 那个 这些 那些 个 些 给 把 被 让 对 从 到 为 "
+    "为了 由 向 上 下 里 中 来 去 过 着 没 没有 不 很 最 更 多 大 小 一 一个 之 其 等 方面 情况 问题 一共 总共 "
+    "分别 各 各有 现在 目前 我市 咱们 这边 那边 这块 搞 做 干嘛 干 达到 达 了吗 不能 能否 有无 为什么 起 叫 说 "
+    "一些 还有 以及 关于 方面 那个 这个 哪家 谁 啥样 多吗 好吗 行吗 没 了没 ? ? ! 。 , ，".split()
+)
+_CJK = re.compile(r"[\u3400-\u9fff]+")
+_TOKEN_SPLIT = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+class Tokenizer:
+    """Folded text → weighted tokens: jieba search-mode words plus CJK character bigrams."""
+
+    def __init__(self, user_words: list[str] = ()) -> None:
+        self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()
+        for word in user_words:
+            self.add_word(word)
+
+    def add_word(self, word: str) -> None:
+        word = fold(word)
+        if len(word) > 1 and not _TOKEN_SPLIT.fullmatch(word):
+            self._jieba.add_word(word, freq=2000)
+
+    def words(self, folded: str, search_mode: bool = False) -> list[str]:
+        """Content words; search mode also yields the parts of long words (城市书房 → 城市, 书房, 城市书房)."""
+        cut = self._jieba.cut_for_search if search_mode else self._jieba.cut
+        result = []
+        for word in cut(folded):
+            word = word.strip()
+            if word and word not in STOPWORDS and not _TOKEN_SPLIT.fullmatch(word):
+                result.append(word)
+        return result
+
+    def tokens(self, folded: str) -> list[str]:
+        tokens = [WORD + w for w in self.words(folded, search_mode=True)]
+        for run in _CJK.findall(folded):
+            tokens.extend(BIGRAM + run[i:i + 2] for i in range(len(run) - 1))
+        return tokens
+
+
+@dataclass
+class LexicalIndex:
+    """BM25 weights of every (passage, token) pair, stored column-wise for fast query slices."""
+
+    vocabulary: dict[str, int]
+    weights: sparse.csc_matrix  # passages × tokens
+    idf: np.ndarray
+
+    @classmethod
+    def build(cls, documents: list[list[str]]) -> "LexicalIndex":
+        vocabulary: dict[str, int] = {}
+        rows, cols, counts = [], [], []
+        for row, tokens in enumerate(documents):
+            tf: dict[int, int] = {}
+            for token in tokens:
+                col = vocabulary.setdefault(token, len(vocabulary))
+                tf[col] = tf.get(col, 0) + 1
+            rows.extend([row] * len(tf))
+            cols.extend(tf.keys())
+            counts.extend(tf.values())
+        n_docs = len(documents)
+        tf_matrix = sparse.csr_matrix(
+            (np.asarray(counts, dtype=np.float32), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
+            shape=(n_docs, len(vocabulary)),
+        )
+        lengths = np.asarray([len(d) for d in documents], dtype=np.float32)
+        average = float(lengths.mean()) if n_docs else 1.0
+        df = np.bincount(tf_matrix.indices, minlength=len(vocabulary)).astype(np.float32)
+        idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+        norm = K1 * (1 - B + B * lengths / max(average, 1e-6))
+        data = tf_matrix.data
+        row_of = np.repeat(np.arange(n_docs), np.diff(tf_matrix.indptr))
+        weighted = data * (K1 + 1) / (data + norm[row_of]) * idf[tf_matrix.indices]
+        matrix = sparse.csr_matrix((weighted.astype(np.float32), tf_matrix.indices, tf_matrix.indptr),
+                                   shape=tf_matrix.shape)
+        return cls(vocabulary, matrix.tocsc(), idf)
+
+    @property
+    def size(self) -> int:
+        return self.weights.shape[0]
+
+    def unseen_idf(self) -> float:
+        """The weight of a token no passage has: the rarest possible."""
+        return float(math.log1p((self.size + 0.5) / 0.5))
+
+    def query_vector(self, weighted_tokens: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Columns and weights of the query's known tokens."""
+        cols, weights = [], []
+        for token, weight in weighted_tokens.items():
+            col = self.vocabulary.get(token)
+            if col is not None:
+                cols.append(col)
+                weights.append(weight)
+        return np.asarray(cols, dtype=np.int64), np.asarray(weights, dtype=np.float32)
+
+    def scores(self, weighted_tokens: dict[str, float]) -> np.ndarray:
+        """BM25 score of every passage, divided by the best a passage could reach (so 0…~1).
+
+        Tokens no passage has count in that ceiling at the rarest weight, so a question that is mostly
+        about something else (温州 + 杭州 + 高铁) gets a low score even where its one common word matches.
+        """
+        cols, weights = self.query_vector(weighted_tokens)
+        if len(cols) == 0:
+            return np.zeros(self.size, dtype=np.float32)
+        result = np.asarray(self.weights[:, cols] @ weights, dtype=np.float32).ravel()
+        unseen = sum(w for t, w in weighted_tokens.items() if t not in self.vocabulary)
+        ceiling = (K1 + 1) * (float((self.idf[cols] * weights).sum()) + unseen * self.unseen_idf())
+        return result / ceiling
+
+    def save(self, directory: Path, name: str) -> None:
+        sparse.save_npz(directory / f"{name}.npz", self.weights, compressed=False)
+        np.save(directory / f"{name}.idf.npy", self.idf)
+        (directory / f"{name}.vocabulary.json").write_text(json.dumps(self.vocabulary, ensure_ascii=False),
+                                                            encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path, name: str) -> "LexicalIndex":
+        weights = sparse.load_npz(directory / f"{name}.npz").tocsc()
+        idf = np.load(directory / f"{name}.idf.npy")
+        vocabulary = json.loads((directory / f"{name}.vocabulary.json").read_text(encoding="utf-8"))
+        return cls(vocabulary, weights, idf)

@@ -1,0 +1,51 @@
+"""Text normalization for matching: the question and the index's lexical side are folded the same way.
+
+Passages are always shown as written; only the strings compared are normalized. Traditional characters
+are folded to Simplified with OpenCC (phrase-aware, far better than a character table), full-width forms
+to half-width with NFKC, and invisible/control characters are dropped so pasted text matches.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_SPACE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=None)
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
+
+
+def to_simplified(text: str) -> str:
+    return _converter("t2s").convert(text)
+
+
+def to_traditional(text: str) -> str:
+    """Simplified → Traditional in the common Taiwan forms (為, 群, 眾), characters only, no phrase rewriting."""
+    return _converter("s2tw").convert(text)
+
+
+def looks_traditional(text: str) -> bool:
+    """True when folding to Simplified changes the text, i.e. the user writes Traditional characters."""
+    return to_simplified(text) != text and to_traditional(to_simplified(text)) != to_simplified(text)
+
+
+def clean(text: str) -> str:
+    """Drop control and invisible characters, fold runs of whitespace to one space."""
+    return _SPACE.sub(" ", _INVISIBLE.sub("", text)).strip()
+
+
+def fold(text: str) -> str:
+    """The matching form of a passage: NFKC (full-width → half-width), lower case, clean."""
+    return clean(unicodedata.normalize("NFKC", text)).lower()
+
+
+def normalize_query(text: str) -> str:
+    """The matching form of a question: like ``fold`` plus Traditional → Simplified."""
+    return fold(to_simplified(clean(text)))

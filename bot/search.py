@@ -1,0 +1,231 @@
+"""Hybrid retrieval: dense (FAISS over sentence embeddings) and lexical (BM25) scores fused per passage.
+
+The question is normalized (Traditional → Simplified, full-width → half-width), expanded with the
+editors' synonyms and with same-sounding corpus words for input-method typos (脱位 → 托位), then both
+retrievers score it. The bot abstains when the best passage is weak or covers too little of what the
+question asks about (the rare, informative words), which is what off-topic questions look like.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from pypinyin import lazy_pinyin
+
+from .chunking import Chunk
+from .config import Settings
+from .embedding import Embedder
+from .figures import extract_figures
+from .index import Index
+from .lexical import BIGRAM, WORD
+from .normalize import fold, normalize_query
+
+_QUANTITY_QUESTION = re.compile(
+    r"多少|几[个位家人年次岁天万亿名所座条项倍成]|多大|多久|多长|多高|多远|多重|比例|占比|百分之几|how (many|much)"
+)
+
+
+@dataclass
+class Hit:
+    chunk: Chunk
+    score: float
+    dense: float
+    lexical: float
+
+
+@dataclass
+class QueryAnalysis:
+    """What the search made of a question; kept for the reply, the eval's misses and debugging."""
+
+    normalized: str
+    words: list[str]
+    expansions: dict[str, float]  # article terms added for synonyms and typos → their weight
+    truncated: bool = False
+
+
+@dataclass
+class SearchResult:
+    query: QueryAnalysis
+    hits: list[Hit]
+    answered: bool
+    coverage: float
+    # why the bot abstains: "" (it answers), "off_topic", or "no_figure" (the topic is there, the number is not)
+    abstain_reason: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def pinyin_key(word: str) -> str:
+    return " ".join(lazy_pinyin(word))
+
+
+def homophone_table(words: list[str]) -> dict[str, list[str]]:
+    """Pinyin (toneless) → corpus words of 2+ Chinese characters, for typo repair."""
+    table: dict[str, list[str]] = {}
+    for word in words:
+        if len(word) >= 2 and re.fullmatch(r"[\u3400-\u9fff]+", word):
+            table.setdefault(pinyin_key(word), []).append(word)
+    return table
+
+
+class Searcher:
+    def __init__(self, index: Index, embedder: Embedder, settings: Settings) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        self._synonyms = [tuple(fold(t) for t in group) for group in index.synonyms]
+        vocabulary_words = [t[len(WORD):] for t in index.lexical.vocabulary if t.startswith(WORD)]
+        self._homophones = homophone_table(vocabulary_words) if settings.pinyin_typo_fix else {}
+
+    # -- query analysis -------------------------------------------------------------------------
+    def analyse(self, question: str) -> QueryAnalysis:
+        limit = self.settings.max_question_chars
+        truncated = len(question) > limit
+        normalized = normalize_query(question[:limit])
+        words = self.index.tokenizer.words(normalized)
+        weight = self.settings.synonym_weight
+        expansions: dict[str, float] = {}
+        corpus_terms = self.index.corpus_terms
+        for group in self._synonyms:
+            mentioned = [t for t in group if self._mentions(normalized, t)]
+            mentioned = [t for t in mentioned if not any(t != other and t in other for other in mentioned)]
+            # the user's word already is the article's word: adding its synonyms would only add noise
+            if mentioned and not any(t in corpus_terms for t in mentioned):
+                added = [t for t in group if t in corpus_terms]
+                for term in added:  # together the alternatives weigh as much as one word
+                    expansions[term] = max(expansions.get(term, 0.0), weight / len(added))
+        vocabulary = self.index.lexical.vocabulary
+        for word in words:
+            if WORD + word not in vocabulary:
+                for term in self._homophones.get(pinyin_key(word), []):
+                    expansions[term] = weight
+        return QueryAnalysis(normalized, words, expansions, truncated)
+
+    @staticmethod
+    def _mentions(text: str, term: str) -> bool:
+        if re.fullmatch(r"[a-z0-9 .\-]+", term):  # English terms match whole words only
+            return re.search(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])", text) is not None
+        return len(term) >= 2 and term in text
+
+    def _weighted_tokens(self, query: QueryAnalysis) -> dict[str, float]:
+        tokens: dict[str, float] = {}
+        for token in self.index.tokenizer.tokens(query.normalized):
+            tokens[token] = tokens.get(token, 0.0) + 1.0
+        for term, weight in query.expansions.items():
+            for token in self.index.tokenizer.tokens(term):
+                tokens.setdefault(token, weight)
+        return tokens
+
+    # -- retrieval --------------------------------------------------------------------------------
+    def search(self, question: str, top_k: int | None = None) -> SearchResult:
+        top_k = top_k or self.settings.search_top_k
+        clock = time.perf_counter
+        timings: dict[str, float] = {}
+
+        started = clock()
+        query = self.analyse(question)
+        timings["normalize"] = clock() - started
+
+        started = clock()
+        dense_text = " ".join([query.normalized, *query.expansions])
+        vector = self.embedder.encode_query(dense_text)
+        timings["encode"] = clock() - started
+
+        started = clock()
+        n_dense = min(self.settings.dense_candidates, self.index.vectors.ntotal)
+        _, dense_ids = self.index.vectors.search(vector[None, :], n_dense)
+        timings["dense"] = clock() - started
+
+        started = clock()
+        tokens = self._weighted_tokens(query)
+        lexical = self.index.lexical.scores(tokens)
+        sentence_lexical = self.index.sentence_lexical.scores(tokens)
+        timings["lexical"] = clock() - started
+
+        started = clock()
+        hits = self._fuse(dense_ids[0], lexical, sentence_lexical, vector, top_k)
+        coverage = self._coverage(query, hits[:3])
+        reason = self._abstain_reason(query, hits, coverage)
+        timings["fuse"] = clock() - started
+        return SearchResult(query, hits, not reason, coverage, reason, timings)
+
+    def _abstain_reason(self, query: QueryAnalysis, hits: list[Hit], coverage: float) -> str:
+        settings = self.settings
+        if not hits or hits[0].score < settings.abstain_min_score or coverage < settings.abstain_min_coverage:
+            return "off_topic"
+        if settings.abstain_without_figure and _QUANTITY_QUESTION.search(query.normalized):
+            if not any(extract_figures(h.chunk.text) for h in self.shown(hits)):
+                return "no_figure"
+        return ""
+
+    def shown(self, hits: list[Hit]) -> list[Hit]:
+        """The hits a reply shows: the best, and the next ones that score close enough to it."""
+        if not hits:
+            return []
+        floor = self.settings.reply_min_relative_score * hits[0].score
+        return [h for i, h in enumerate(hits[:self.settings.reply_passages]) if i == 0 or h.score >= floor]
+
+    def _fuse(self, dense_ids: np.ndarray, lexical: np.ndarray, sentence_lexical: np.ndarray, vector: np.ndarray,
+              top_k: int) -> list[Hit]:
+        """Candidates from both retrievers; each scored as a passage and by its best sentence."""
+        candidates = set(dense_ids[dense_ids >= 0].tolist())
+        n_lexical = min(self.settings.dense_candidates, len(lexical))
+        if n_lexical:
+            top_lexical = np.argpartition(-lexical, n_lexical - 1)[:n_lexical]
+            candidates.update(top_lexical[lexical[top_lexical] > 0].tolist())
+        if not candidates:
+            return []
+        ids = np.fromiter(sorted(candidates), dtype=np.int64)
+        weight = self.settings.dense_weight
+        chunk_dense = self.index.chunk_vectors[ids] @ vector
+        chunk_score = weight * np.maximum(chunk_dense, 0) + (1 - weight) * lexical[ids]
+
+        offsets = self.index.sentence_offsets
+        starts, counts = offsets[ids], offsets[ids + 1] - offsets[ids]
+        rows = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        sentence_dense = self.index.sentence_vectors[rows].astype(np.float32) @ vector
+        sentence_score = weight * np.maximum(sentence_dense, 0) + (1 - weight) * sentence_lexical[rows]
+        best_sentence = np.maximum.reduceat(sentence_score, np.cumsum(counts) - counts)
+
+        share = self.settings.sentence_weight
+        final = (1 - share) * chunk_score + share * best_sentence
+        order = np.lexsort((ids, -final))[:top_k]
+        return [Hit(self.index.chunks[ids[i]], float(final[i]), float(chunk_dense[i]), float(lexical[ids[i]]))
+                for i in order]
+
+    def _coverage(self, query: QueryAnalysis, hits: list[Hit]) -> float:
+        """Share of the question's informative weight (IDF of its words) that the best passages contain.
+
+        A word counts as found if it, one of its expansions, or (for unknown words) most of its character
+        bigrams occur in the passages. Unknown words weigh the most, which is what sinks off-topic questions.
+        """
+        if not query.words or not hits:
+            return 0.0
+        lexical = self.index.lexical
+        text = " ".join(fold(h.chunk.embedding_text) for h in hits)
+        expansions = " ".join(query.expansions)
+        total = found = 0.0
+        for word in dict.fromkeys(query.words):
+            col = lexical.vocabulary.get(WORD + word)
+            weight = float(lexical.idf[col]) if col is not None else lexical.unseen_idf()
+            total += weight
+            if word in text or (expansions and self._expansion_found(word, query, text)):
+                found += weight
+            elif len(word) >= 3:
+                bigrams = [word[i:i + 2] for i in range(len(word) - 1)]
+                found += weight * sum(b in text for b in bigrams) / len(bigrams)
+        return found / total if total else 0.0
+
+    def _expansion_found(self, word: str, query: QueryAnalysis, text: str) -> bool:
+        related = [t for group in self._synonyms if word in group for t in group]
+        related += self._homophones.get(pinyin_key(word), [])
+        return any(t in text for t in related if t in query.expansions)
+
+    def bigram_overlap(self, query: QueryAnalysis, sentence: str) -> int:
+        """How many of the question's bigrams a sentence contains (to pick the sentence a figure is in)."""
+        folded = fold(sentence)
+        terms = [t[len(BIGRAM):] for t in self.index.tokenizer.tokens(query.normalized) if t.startswith(BIGRAM)]
+        terms += query.expansions
+        return sum(1 for t in dict.fromkeys(terms) if t in folded)

@@ -1,0 +1,256 @@
+"""Content tests: knowledge/*.yaml must be a faithful transcription of the source article.
+
+Reads the YAML files directly with PyYAML (independent of the ``bot`` package).
+"""
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+ARTICLE = Path(__file__).parent / "fixtures" / "wenzhou_ten_samples.txt"
+
+# Non-body lines of the article, written down independently of the knowledge files.
+HEADLINE = "温州聚焦先行示范 十大实践样本出炉"
+AUTHORS = "周琳子 叶志攀"
+AREAS = [
+    "经济高质量发展先行示范",
+    "收入分配制度改革先行示范",
+    "城乡区域协调发展先行示范",
+    "公共服务优质共享先行示范",
+    "社会主义先进文化先行示范",
+    "生态文明建设先行示范",
+    "社会治理先行示范",
+]
+CAPTIONS = [
+    "温州借力世界青年科学家峰会,加快经济创新发展。",
+    "正威长三角电子信息产业中心落户平阳",
+    "遍布温州的城市书房",
+    "瑞安农商银行农金知识宣传队进村普及金融知识,助居民“守好钱袋子”。",
+    "文成“侨家乐”民宿——寒舍迴塘",
+    "在疫情防控、社会救助等领域发挥重要作用的共享社·幸福里。",
+    "温州洞头蓝湾生态修复项目",
+]
+CREDITS = ["陈亮 摄", "(本版图片由温州市发展与改革委员会提供)"]
+PHOTO_CREDIT = "本版图片由温州市发展与改革委员会提供"
+SLOGAN = ["我们走在 大路上", "高质量发展建设", "共同富裕示范区"]
+SAMPLE_HEADING = re.compile(r"^样本[一二三四五六七八九十]+:")
+LABELS = ["样本一", "样本二", "样本三", "样本四", "样本五",
+          "样本六", "样本七", "样本八", "样本九", "样本十"]
+SECTION_IDS = ["intro"] + [f"s{i}" for i in range(1, 11)]
+
+SENTENCE = re.compile(r"[^。！？!?;；]+(?:[。！？!?;；]+[”’」』)]*)?")
+
+
+def squash(text):
+    """Remove all whitespace (the comparison is whitespace-insensitive)."""
+    return re.sub(r"\s+", "", text)
+
+
+def sentences(paragraph):
+    """Split one paragraph into sentences at 。！？; (a paragraph end also ends a sentence)."""
+    return [s for s in (squash(m) for m in SENTENCE.findall(paragraph)) if s]
+
+
+# ---------------------------------------------------------------- loading
+
+def article_text():
+    return ARTICLE.read_text(encoding="utf-8")
+
+
+def article_lines():
+    return [line.strip() for line in article_text().splitlines() if line.strip()]
+
+
+def non_body_lines():
+    return {HEADLINE, AUTHORS, *AREAS, *CAPTIONS, *CREDITS, *SLOGAN}
+
+
+def body_lines():
+    """Body paragraphs of the article as printed (the broken 样本八 paragraph is two lines)."""
+    skip = non_body_lines()
+    return [l for l in article_lines() if l not in skip and not SAMPLE_HEADING.match(l)]
+
+
+def section_files():
+    return sorted(p for p in KNOWLEDGE.glob("*.yaml") if p.name != "synonyms.yaml")
+
+
+def load_sections():
+    out = []
+    for path in section_files():
+        with path.open(encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+        assert isinstance(data, dict), f"{path.name}: not a mapping"
+        out.append((path.name, data))
+    return out
+
+
+def sections_by_id():
+    return {d["id"]: d for _, d in load_sections()}
+
+
+def all_paragraphs():
+    return [p for _, d in load_sections() for p in d["paragraphs"]]
+
+
+def all_captions():
+    return [(d["id"], c) for _, d in load_sections() for c in (d.get("captions") or [])]
+
+
+def load_synonyms():
+    with (KNOWLEDGE / "synonyms.yaml").open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)["groups"]
+
+
+# ---------------------------------------------------------------- fixture sanity
+
+def test_non_body_lines_exist_in_article():
+    lines = set(article_lines())
+    missing = [l for l in non_body_lines() if l not in lines]
+    assert not missing, f"expected non-body lines not found in the article: {missing}"
+    assert sum(1 for l in lines if SAMPLE_HEADING.match(l)) == 10
+
+
+def test_body_classification():
+    # 4 intro paragraphs + 10 sample paragraphs, one of them printed across two lines
+    assert len(body_lines()) == 15
+
+
+# ---------------------------------------------------------------- structure
+
+def test_exactly_eleven_section_files_with_expected_ids():
+    secs = load_sections()
+    assert len(secs) == 11, [n for n, _ in secs]
+    ids = [d.get("id") for _, d in secs]
+    assert len(set(ids)) == len(ids), f"duplicate ids: {ids}"
+    assert sorted(ids) == sorted(SECTION_IDS)
+
+
+@pytest.mark.parametrize("sid", SECTION_IDS)
+def test_required_fields(sid):
+    d = sections_by_id()[sid]
+    assert isinstance(d.get("title"), str) and d["title"].strip()
+    assert d["source"]["article"] == HEADLINE
+    assert d["source"]["authors"] == ["周琳子", "叶志攀"]
+    assert d["source"]["photo_credit"] == PHOTO_CREDIT
+    paras = d.get("paragraphs")
+    assert isinstance(paras, list) and paras, f"{sid}: paragraphs must be a non-empty list"
+    assert all(isinstance(p, str) and p.strip() for p in paras)
+    for c in d.get("captions") or []:
+        assert isinstance(c.get("text"), str) and c["text"].strip()
+        assert set(c) <= {"text", "credit"}
+
+
+def test_intro_has_no_area_and_headline_title():
+    d = sections_by_id()["intro"]
+    assert "area" not in d
+    assert squash(d["title"]) == squash(HEADLINE)
+
+
+@pytest.mark.parametrize("n", range(1, 11))
+def test_sample_title_label_and_area_match_article(n):
+    d = sections_by_id()[f"s{n}"]
+    label = LABELS[n - 1]
+    assert d.get("label") == label
+    assert d.get("area") in AREAS, f"s{n}: missing or unknown area {d.get('area')!r}"
+    # the heading line for this sample, and the area heading standing above it
+    lines = article_lines()
+    idx = next(i for i, l in enumerate(lines) if l.startswith(label + ":"))
+    assert squash(lines[idx]) == squash(f"{label}:{d['title']}")
+    area_above = next(l for l in reversed(lines[:idx]) if l in AREAS)
+    assert d["area"] == area_above
+
+
+def test_titles_have_no_stray_layout_spaces():
+    # spaces that fell inside a phrase must be removed
+    titles = {sid: d["title"] for sid, d in sections_by_id().items()}
+    for bad in ("山区县 高质量", "婴幼儿 照护", "海上 花园", "全面 激活"):
+        assert not any(bad in t for t in titles.values()), bad
+
+
+# ---------------------------------------------------------------- faithfulness
+
+def test_every_article_sentence_is_in_knowledge():
+    paras = [squash(p) for p in all_paragraphs()]
+    missing = [s for line in body_lines() for s in sentences(line)
+               if not any(s in p for p in paras)]
+    assert not missing, "article sentences missing/altered in knowledge:\n" + "\n".join(missing)
+
+
+def test_every_knowledge_sentence_is_in_article():
+    body = squash("\n".join(body_lines()))
+    extra = [(d["id"], s) for _, d in load_sections() for p in d["paragraphs"]
+             for s in sentences(p) if s not in body]
+    assert not extra, "knowledge sentences not in the article body:\n" + "\n".join(map(str, extra))
+
+
+def test_knowledge_reproduces_article_body_in_order():
+    by_id = sections_by_id()
+    knowledge = "".join(squash(p) for sid in SECTION_IDS for p in by_id[sid]["paragraphs"])
+    assert knowledge == squash("".join(body_lines()))
+
+
+def test_no_sentence_duplicated():
+    counts = Counter(s for p in all_paragraphs() for s in sentences(p))
+    article_counts = Counter(s for s in sentences("".join(body_lines())))
+    dup = {s: c for s, c in counts.items() if c > max(1, article_counts.get(s, 0))}
+    assert not dup, f"sentences repeated in knowledge: {dup}"
+
+
+def test_broken_sample8_paragraph_is_joined():
+    s8 = sections_by_id()["s8"]["paragraphs"]
+    assert any("为市民提供了24小时有光的" in p for p in s8)
+    assert not any(p.rstrip().endswith("为市民提供") for p in all_paragraphs())
+    assert not any(p.lstrip().startswith("了24小时") for p in all_paragraphs())
+
+
+def test_captions_titles_occur_in_article():
+    text = squash(article_text())
+    for sid, c in all_captions():
+        assert squash(c["text"]) in text, f"{sid}: caption not in article: {c['text']}"
+        if c.get("credit"):
+            assert squash(c["credit"]) in text
+    for sid, d in sections_by_id().items():
+        assert squash(d["title"]) in text, f"{sid}: title not in article: {d['title']}"
+
+
+def test_all_article_captions_are_kept():
+    kept = {squash(c["text"]) for _, c in all_captions()}
+    for cap in CAPTIONS + ["".join(SLOGAN)]:
+        assert squash(cap) in kept, f"caption lost: {cap}"
+    credited = {squash(c["text"]): c.get("credit") for _, c in all_captions()}
+    assert credited[squash("正威长三角电子信息产业中心落户平阳")] == "陈亮 摄"
+
+
+def test_no_caption_or_credit_inside_paragraphs():
+    # the slogan as a whole (its single lines legitimately occur in the intro's wording)
+    forbidden = set(CAPTIONS) | set(CREDITS) | {"".join(SLOGAN), PHOTO_CREDIT, "陈亮"}
+    forbidden |= {c["text"] for _, c in all_captions()}
+    forbidden |= {c["credit"] for _, c in all_captions() if c.get("credit")}
+    for p in all_paragraphs():
+        sp = squash(p)
+        for f in forbidden:
+            assert squash(f) not in sp, f"caption/credit {f!r} inside paragraph: {p[:40]}…"
+
+
+# ---------------------------------------------------------------- synonyms
+
+def test_synonym_groups():
+    groups = load_synonyms()
+    assert isinstance(groups, list) and groups
+    text = article_text()
+    seen = {}
+    for g in groups:
+        assert isinstance(g, list) and all(isinstance(t, str) and t.strip() for t in g), g
+        norm = [t.strip().casefold() for t in g]
+        assert len(set(norm)) >= 2, f"group needs >= 2 distinct terms: {g}"
+        assert len(set(norm)) == len(norm), f"term repeated within group: {g}"
+        assert g[0] in text, f"first term not in article: {g[0]}"
+        for t in norm:
+            assert t not in seen, f"term {t!r} in two groups: {seen[t]} and {g}"
+            seen[t] = g

@@ -89,6 +89,12 @@ def cmd_health(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     return EXIT_OK
 
 
+def cmd_bench(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from .bench import run_bench
+
+    return run_bench(args, settings, out)
+
+
 def cmd_settings(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     print(f"# from {settings.source}", file=out)
     for name, value in settings.public_items():
@@ -132,6 +138,13 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("health", help="check settings and index (exit 0 when the bot can serve)")
     p.add_argument("--deep", action="store_true", help="also load the model and the whole index")
     p.set_defaults(run=cmd_health)
+
+    p = sub.add_parser("bench", help="measure latency, start-up, build, scale and bot throughput; print a table")
+    p.add_argument("--parts", default="latency,startup,build,scale,bot",
+                   help="comma-separated parts to run (latency, startup, build, scale, bot)")
+    p.add_argument("--sizes", default="1000,10000,100000", help="passage counts for the scale part")
+    p.add_argument("--output", default="bench/results/latest.json", help="where to write the JSON results")
+    p.set_defaults(run=cmd_bench)
 
     p = sub.add_parser("settings", help="list every setting with its current value")
     p.set_defaults(run=cmd_settings)

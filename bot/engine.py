@@ -38,6 +38,7 @@ class Engine:
         self.embedder = embedder or load_embedder(settings)
         self._reload_lock = threading.Lock()
         self._state = self._load()
+        self.embedder.encode_query("预热")  # models load weights lazily: pay that here, not on the first user
 
     def _load(self) -> State:
         index = load_index(self.settings, self.embedder.model_id)

@@ -20,9 +20,10 @@ from .config import Settings
 from .embedding import Embedder
 from .figures import extract_figures
 from .index import Index
-from .lexical import BIGRAM, WORD
+from .lexical import WORD
 from .normalize import fold, normalize_query
 
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _QUANTITY_QUESTION = re.compile(
     r"多少|几[个位家人年次岁天万亿名所座条项倍成]|多大|多久|多长|多高|多远|多重|比例|占比|百分之几|how (many|much)"
 )
@@ -44,6 +45,7 @@ class QueryAnalysis:
     words: list[str]
     expansions: dict[str, float]  # article terms added for synonyms and typos → their weight
     truncated: bool = False
+    key_terms: tuple[str, ...] = ()  # the question's character bigrams and expansions, for picking sentences
 
 
 @dataclass
@@ -55,6 +57,15 @@ class SearchResult:
     # why the bot abstains: "" (it answers), "off_topic", or "no_figure" (the topic is there, the number is not)
     abstain_reason: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+
+
+def _term_pattern(terms: list[str]) -> re.Pattern[str] | None:
+    """One regex for every synonym term, longest first; English terms only as whole words."""
+    parts = []
+    for term in sorted((t for t in terms if len(t) >= 2), key=len, reverse=True):
+        escaped = re.escape(term)
+        parts.append(rf"(?<![a-z0-9]){escaped}(?![a-z0-9])" if re.fullmatch(r"[a-z0-9 .\-]+", term) else escaped)
+    return re.compile("|".join(parts)) if parts else None
 
 
 def pinyin_key(word: str) -> str:
@@ -76,6 +87,11 @@ class Searcher:
         self.embedder = embedder
         self.settings = settings
         self._synonyms = [tuple(fold(t) for t in group) for group in index.synonyms]
+        self._groups_of: dict[str, list[int]] = {}
+        for number, group in enumerate(self._synonyms):
+            for term in group:
+                self._groups_of.setdefault(term, []).append(number)
+        self._term_pattern = _term_pattern(list(self._groups_of))
         vocabulary_words = [t[len(WORD):] for t in index.lexical.vocabulary if t.startswith(WORD)]
         self._homophones = homophone_table(vocabulary_words) if settings.pinyin_typo_fix else {}
 
@@ -88,12 +104,15 @@ class Searcher:
         weight = self.settings.synonym_weight
         expansions: dict[str, float] = {}
         corpus_terms = self.index.corpus_terms
-        for group in self._synonyms:
-            mentioned = [t for t in group if self._mentions(normalized, t)]
-            mentioned = [t for t in mentioned if not any(t != other and t in other for other in mentioned)]
+        mentioned: dict[int, list[str]] = {}
+        if self._term_pattern is not None:  # one pass; the longest term wins (自助图书馆 over 图书馆)
+            for match in self._term_pattern.finditer(normalized):
+                for number in self._groups_of[match.group(0)]:
+                    mentioned.setdefault(number, []).append(match.group(0))
+        for number, terms in mentioned.items():
             # the user's word already is the article's word: adding its synonyms would only add noise
-            if mentioned and not any(t in corpus_terms for t in mentioned):
-                added = [t for t in group if t in corpus_terms]
+            if not any(t in corpus_terms for t in terms):
+                added = [t for t in self._synonyms[number] if t in corpus_terms]
                 for term in added:  # together the alternatives weigh as much as one word
                     expansions[term] = max(expansions.get(term, 0.0), weight / len(added))
         vocabulary = self.index.lexical.vocabulary
@@ -101,13 +120,9 @@ class Searcher:
             if WORD + word not in vocabulary:
                 for term in self._homophones.get(pinyin_key(word), []):
                     expansions[term] = weight
-        return QueryAnalysis(normalized, words, expansions, truncated)
-
-    @staticmethod
-    def _mentions(text: str, term: str) -> bool:
-        if re.fullmatch(r"[a-z0-9 .\-]+", term):  # English terms match whole words only
-            return re.search(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])", text) is not None
-        return len(term) >= 2 and term in text
+        bigrams = [run[i:i + 2] for run in _CJK_RUN.findall(normalized) for i in range(len(run) - 1)]
+        key_terms = tuple(dict.fromkeys([*bigrams, *expansions]))
+        return QueryAnalysis(normalized, words, expansions, truncated, key_terms)
 
     def _weighted_tokens(self, query: QueryAnalysis) -> dict[str, float]:
         tokens: dict[str, float] = {}
@@ -226,6 +241,4 @@ class Searcher:
     def bigram_overlap(self, query: QueryAnalysis, sentence: str) -> int:
         """How many of the question's bigrams a sentence contains (to pick the sentence a figure is in)."""
         folded = fold(sentence)
-        terms = [t[len(BIGRAM):] for t in self.index.tokenizer.tokens(query.normalized) if t.startswith(BIGRAM)]
-        terms += query.expansions
-        return sum(1 for t in dict.fromkeys(terms) if t in folded)
+        return sum(1 for t in query.key_terms if t in folded)

@@ -1,10 +1,11 @@
-"""`python -m bot …`: the one entry point (build, ask, chat, eval, serve, report, bench, health, settings)."""
+"""`python -m bot …`: the one entry point (build, ask, chat, eval, serve, report, backup, bench, soak, health, settings)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -95,7 +96,71 @@ def cmd_bench(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     return run_bench(args, settings, out)
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from .telegram_app import serve
+
+    return serve(settings)
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Unanswered and down-voted questions for the editors, from the feedback database."""
+    from .feedback import FeedbackStore, FeedbackStoreError, format_report
+
+    path = settings.path("feedback_db")
+    if not path.exists():
+        print(f"error: no feedback database at {path} yet (the bot creates it when it gets its first question; "
+              "setting feedback_db)", file=sys.stderr)
+        return EXIT_ERROR
+    store = FeedbackStore(settings)
+    try:
+        report = store.report(days=args.days, limit=args.limit)
+    except (FeedbackStoreError, sqlite3.Error) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        store.close()
+    print(json.dumps(report, ensure_ascii=False, indent=1) if args.json else format_report(report), file=out)
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """A consistent copy of the feedback database (and its salt file), safe while the bot is writing."""
+    from .feedback import FeedbackStoreError, backup_database
+
+    source = settings.path("feedback_db")
+    try:
+        if args.dest.endswith("/"):  # a folder, maybe not there yet
+            Path(args.dest).mkdir(parents=True, exist_ok=True)
+        result = backup_database(source, Path(args.dest))
+    except (FeedbackStoreError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    salt = f"; salt file copied to {result['salt']}" if result["salt"] else ""
+    print(f"backed up {source} to {result['path']}: {result['questions']} questions, {result['votes']} votes, "
+          f"{result['bytes'] / 1024:.0f} KB, integrity ok{salt}", file=out)
+    return EXIT_OK
+
+
+def cmd_soak(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Many questions through the fake Bot API server against the real bot: latency and memory drift."""
+    from .soak import format_soak, run_soak
+
+    result = run_soak(settings, Engine(settings), questions=args.questions, users=args.users,
+                      progress=lambda message: print(message, file=sys.stderr, flush=True))
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(format_soak(result), file=out)
+    return EXIT_OK if result["lost"] == 0 and result["duplicates"] == 0 else EXIT_ERROR
+
+
 def cmd_settings(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    if args.markdown:  # the README's settings table, generated from the registry
+        print("| setting | default | environment | what it does |\n|---|---|---|---|", file=out)
+        for setting in SETTINGS.values():
+            default = "" if setting.secret else json.dumps(setting.default, ensure_ascii=False)
+            print(f"| `{setting.name}` | `{default}` | `{setting.env_name}` | {setting.help} |", file=out)
+        return EXIT_OK
     print(f"# from {settings.source}", file=out)
     for name, value in settings.public_items():
         print(f"{name}: {json.dumps(value, ensure_ascii=False)}    # ${SETTINGS[name].env_name}", file=out)
@@ -144,9 +209,33 @@ def parser() -> argparse.ArgumentParser:
                    help="comma-separated parts to run (latency, startup, build, scale, bot)")
     p.add_argument("--sizes", default="1000,10000,100000", help="passage counts for the scale part")
     p.add_argument("--output", default="bench/results/latest.json", help="where to write the JSON results")
+    p.add_argument("--plot", default="bench/results/latency_vs_size.png",
+                   help="where the scale part draws latency and memory against corpus size (PNG)")
+    p.add_argument("--markdown", default="bench/results/RESULTS.md", help="where to write the table as Markdown")
     p.set_defaults(run=cmd_bench)
 
+    p = sub.add_parser("serve", help="run the Telegram bot (token in $TELEGRAM_BOT_TOKEN; polling or webhook)")
+    p.set_defaults(run=cmd_serve)
+
+    p = sub.add_parser("report", help="unanswered and down-voted questions from the feedback database")
+    p.add_argument("--days", type=int, default=30, help="only the last N days (0: everything kept; default 30)")
+    p.add_argument("--limit", type=int, default=20, help="most questions listed per table (default 20)")
+    p.add_argument("--json", action="store_true", help="the report as one JSON object")
+    p.set_defaults(run=cmd_report)
+
+    p = sub.add_parser("backup", help="copy the feedback database consistently, even while the bot is writing")
+    p.add_argument("dest", help="backup file, or an existing folder to put feedback-<UTC time>.sqlite3 in")
+    p.set_defaults(run=cmd_backup)
+
+    p = sub.add_parser("soak", help="drive many questions through a fake Telegram against the real bot; "
+                                    "latency and memory, first vs last thousand")
+    p.add_argument("--questions", type=int, default=10000, help="questions to ask in all (default 10000)")
+    p.add_argument("--users", type=int, default=50, help="simulated users asking at once (default 50)")
+    p.add_argument("--output", help="also write the results as JSON to this file")
+    p.set_defaults(run=cmd_soak)
+
     p = sub.add_parser("settings", help="list every setting with its current value")
+    p.add_argument("--markdown", action="store_true", help="print the documentation table of all settings")
     p.set_defaults(run=cmd_settings)
     return top
 

@@ -23,7 +23,7 @@ import faiss
 import numpy as np
 
 from .chunking import Chunk, chunk_knowledge, content_hash
-from .config import Settings
+from .config import Settings, available_cores
 from .knowledge import Knowledge, load_knowledge
 from .lexical import LexicalIndex, Tokenizer
 from .normalize import fold
@@ -42,8 +42,8 @@ class IndexLoadError(Exception):
 class BuildReport:
     files: int
     chunks: int
-    embedded: int
-    reused: int
+    embedded: int  # distinct texts (passages and sentences) embedded by this build
+    reused: int  # passage and sentence vectors taken from the previous build
     seconds: float
     model_seconds: float
     path: Path
@@ -105,10 +105,37 @@ def vector_index(vectors: np.ndarray, settings: Settings) -> faiss.Index:
     if len(vectors) <= settings.exact_search_max:
         index = faiss.IndexFlatIP(dimension)
     else:
-        index = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-    index.add(vectors)
+        index = faiss.IndexHNSWFlat(dimension, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = settings.hnsw_ef_construction
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(settings.embedding_threads or available_cores())  # serving may have set 1
+    try:
+        index.add(vectors)
+    finally:
+        faiss.omp_set_num_threads(threads)
     return index
+
+
+class _Owned:
+    """Memory owned by another object, seen by numpy: the array made from it keeps the owner alive."""
+
+    def __init__(self, array: np.ndarray, owner: Any) -> None:
+        self.__array_interface__ = array.__array_interface__
+        self.owner = owner
+
+
+def stored_vectors(index: faiss.Index) -> np.ndarray | None:
+    """The float32 vectors a flat or HNSW-flat FAISS index holds, as a read-only numpy view, so the search
+    does not keep a second copy (200 MB at 100k passages); None for other index types."""
+    storage = faiss.downcast_index(index.storage) if hasattr(index, "storage") else index
+    if not isinstance(storage, faiss.IndexFlat):
+        return None
+    if storage.ntotal == 0:
+        return np.zeros((0, storage.d), dtype=np.float32)
+    raw = faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * storage.d).reshape(storage.ntotal, storage.d)
+    view = np.asarray(_Owned(raw, index))
+    view.flags.writeable = False
+    return view
 
 
 def current_build(index_dir: Path) -> Path | None:
@@ -134,22 +161,28 @@ def _previous_vectors(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
         return {}
     if len(hashes["chunks"]) != len(chunk_vectors) or len(hashes["sentences"]) != len(sentence_vectors):
         return {}
-    return {**dict(zip(hashes["chunks"], chunk_vectors)), **dict(zip(hashes["sentences"], sentence_vectors))}
+    # sentences first: where a passage is one sentence, its exact float32 vector wins over the float16 copy
+    return {**dict(zip(hashes["sentences"], sentence_vectors)), **dict(zip(hashes["chunks"], chunk_vectors))}
 
 
-def _embed(texts: list[str], model_id: str, embedder: Any, reusable: dict[str, np.ndarray], batch_size: int,
-           progress: bool) -> tuple[np.ndarray, list[str], int]:
-    """Vectors for ``texts``, embedding only those whose hash the previous build lacks."""
+def _embed(texts: list[str], model_id: str, embedder: Any, previous: dict[str, np.ndarray],
+           fresh: dict[str, np.ndarray], batch_size: int, progress: bool) -> tuple[np.ndarray, list[str], int]:
+    """Vectors for ``texts``: from the previous build, or from ``fresh`` (what this build already embedded:
+    a one-sentence passage is its own sentence), else embedded now, each distinct text once.
+    Returns the vectors, their hashes and how many rows came from the previous build."""
     hashes = [content_hash(model_id, t) for t in texts]
-    missing = [i for i, h in enumerate(hashes) if h not in reusable]
-    fresh = embedder.encode([texts[i] for i in missing], batch_size, progress=progress)
+    missing = list({h: i for i, h in enumerate(hashes) if h not in previous and h not in fresh}.values())
+    fresh.update(zip((hashes[i] for i in missing),
+                     embedder.encode([texts[i] for i in missing], batch_size, progress=progress)))
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    reused = 0
     for row, h in enumerate(hashes):
-        if h in reusable:
-            vectors[row] = reusable[h]
-    if missing:
-        vectors[missing] = fresh
-    return vectors, hashes, len(missing)
+        if h in previous:
+            vectors[row] = previous[h]
+            reused += 1
+        else:
+            vectors[row] = fresh[h]
+    return vectors, hashes, reused
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -191,11 +224,12 @@ def build_index(settings: Settings, load_model: Callable[[Settings], Any], progr
     sentences = [c.sentence_texts for c in chunks]
     offsets = np.cumsum([0] + [len(s) for s in sentences]).astype(np.int64)
     flat_sentences = [t for group in sentences for t in group]
-    chunk_vectors, chunk_hashes, chunks_embedded = _embed(
-        [c.embedding_text for c in chunks], embedder.model_id, embedder, reusable, settings.embedding_batch_size,
-        progress)
-    sentence_vectors, sentence_hashes, sentences_embedded = _embed(
-        flat_sentences, embedder.model_id, embedder, reusable, settings.embedding_batch_size, progress)
+    fresh: dict[str, np.ndarray] = {}
+    chunk_vectors, chunk_hashes, chunks_reused = _embed(
+        [c.embedding_text for c in chunks], embedder.model_id, embedder, reusable, fresh,
+        settings.embedding_batch_size, progress)
+    sentence_vectors, sentence_hashes, sentences_reused = _embed(
+        flat_sentences, embedder.model_id, embedder, reusable, fresh, settings.embedding_batch_size, progress)
 
     words = user_words(knowledge, chunks)
     tokenizer = Tokenizer(words)
@@ -246,9 +280,8 @@ def build_index(settings: Settings, load_model: Callable[[Settings], Any], progr
         raise
     _replace_pointer(index_dir, build_id)
     _prune(index_dir, settings.index_keep_builds)
-    embedded = chunks_embedded + sentences_embedded
-    return BuildReport(files=len(knowledge.sections), chunks=len(chunks), embedded=embedded,
-                       reused=len(chunks) + len(flat_sentences) - embedded, seconds=time.perf_counter() - started,
+    return BuildReport(files=len(knowledge.sections), chunks=len(chunks), embedded=len(fresh),
+                       reused=chunks_reused + sentences_reused, seconds=time.perf_counter() - started,
                        model_seconds=model_seconds, path=final)
 
 
@@ -282,7 +315,9 @@ def load_index(settings: Settings, expected_model_id: str, verify: bool = True) 
                     raise IndexLoadError(f"index file {build / name} is damaged (checksum differs); rebuild the index")
         chunks = [Chunk(**json.loads(line)) for line in (build / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
         vectors = faiss.read_index(str(build / "faiss.index"))
-        chunk_vectors = np.load(build / "vectors.npy")
+        chunk_vectors = stored_vectors(vectors)
+        if chunk_vectors is None:
+            chunk_vectors = np.load(build / "vectors.npy")
         with np.load(build / "sentences.npz") as stored:
             sentence_vectors, offsets = stored["vectors"], stored["offsets"]
         lexical = LexicalIndex.load(build, "lexical")

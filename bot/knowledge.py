@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 
 SYNONYMS_FILE = "synonyms.yaml"
+EXAMPLES_FILE = "examples.yaml"  # example questions for the Telegram bot's /start, read by bot.telegram_app
+NON_SECTION_FILES = frozenset({SYNONYMS_FILE, EXAMPLES_FILE})
 
 
 class KnowledgeError(Exception):
@@ -154,13 +156,13 @@ def parse_synonyms(data: Any, file: str) -> tuple[list[tuple[str, ...]], list[st
 
 
 def load_knowledge(directory: Path) -> Knowledge:
-    """Load and validate every ``*.yaml`` section file plus ``synonyms.yaml``; raise with all problems found."""
+    """Load and validate every ``*.yaml`` section file plus ``synonyms.yaml`` (``examples.yaml`` is not content)."""
     if not directory.is_dir():
         raise KnowledgeError([f"{directory}: knowledge folder not found (setting knowledge_dir)"])
     problems: list[str] = []
     sections: list[Section] = []
     seen: dict[str, str] = {}
-    files = sorted(p for p in directory.glob("*.yaml") if p.name != SYNONYMS_FILE)
+    files = sorted(p for p in directory.glob("*.yaml") if p.name not in NON_SECTION_FILES)
     if not files:
         problems.append(f"{directory}: no section files (*.yaml) found")
     for path in files:

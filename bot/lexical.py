@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,12 +40,30 @@ _CJK = re.compile(r"[\u3400-\u9fff]+")
 _TOKEN_SPLIT = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
+_BASE_DICTIONARY: tuple[dict[str, int], int] | None = None
+_BASE_LOCK = threading.Lock()
+
+
+def _fresh_jieba() -> jieba.Tokenizer:
+    """A jieba tokenizer with the default dictionary: read from disk once per process (~0.45 s), then
+    copied (~10 ms), so a rebuild or an index reload does not pay the dictionary load again."""
+    global _BASE_DICTIONARY
+    with _BASE_LOCK:
+        if _BASE_DICTIONARY is None:
+            base = jieba.Tokenizer()
+            base.initialize()
+            _BASE_DICTIONARY = (base.FREQ, base.total)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.FREQ, tokenizer.total = dict(_BASE_DICTIONARY[0]), _BASE_DICTIONARY[1]
+    tokenizer.initialized = True
+    return tokenizer
+
+
 class Tokenizer:
     """Folded text → weighted tokens: jieba search-mode words plus CJK character bigrams."""
 
     def __init__(self, user_words: list[str] = ()) -> None:
-        self._jieba = jieba.Tokenizer()
-        self._jieba.initialize()
+        self._jieba = _fresh_jieba()
         for word in user_words:
             self.add_word(word)
 
@@ -134,7 +153,14 @@ class LexicalIndex:
         cols, weights = self.query_vector(weighted_tokens)
         if len(cols) == 0:
             return np.zeros(self.size, dtype=np.float32)
-        result = np.asarray(self.weights[:, cols] @ weights, dtype=np.float32).ravel()
+        # the query's columns straight from the CSC arrays, summed per passage by bincount: the same as
+        # weights[:, cols] @ weights in well under half the time (scipy's indexing checks dominate small queries)
+        matrix = self.weights
+        starts = matrix.indptr[cols]
+        counts = matrix.indptr[cols + 1] - starts
+        entries = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        values = matrix.data[entries] * np.repeat(weights, counts)
+        result = np.bincount(matrix.indices[entries], weights=values, minlength=self.size).astype(np.float32)
         unseen = sum(w for t, w in weighted_tokens.items() if t not in self.vocabulary)
         ceiling = (K1 + 1) * (float((self.idf[cols] * weights).sum()) + unseen * self.unseen_idf())
         return result / ceiling

@@ -13,7 +13,10 @@ from functools import lru_cache
 
 import opencc
 
-_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# controls, soft hyphen, zero-width characters, and every bidirectional mark: embeddings and overrides
+# (U+202A–U+202E), isolates (U+2066–U+2069), the LRM/RLM/ALM marks
+_INVISIBLE = re.compile(
+    r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _SPACE = re.compile(r"\s+")
 
 

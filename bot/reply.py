@@ -13,7 +13,7 @@ from typing import Any
 from .chunking import split_sentences
 from .figures import extract_figures
 from .normalize import looks_traditional, to_traditional
-from .search import SearchResult, Searcher
+from .search import Hit, SearchResult, Searcher
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class Answer:
     traditional: bool
     truncated: bool
     source: str
+    build: str = ""  # the index build that answered, so staff can tell which content a reply came from
     abstain_reason: str = ""
     topics: list[str] = field(default_factory=list)
     reply: str = ""
@@ -48,33 +49,35 @@ class Answer:
                           "id": p.id} for p in self.passages],
             "figures": self.figures,
             "reply": self.reply,
+            "build": self.build,
         }
 
 
-def _key_figures(result: SearchResult, shown: list[Passage], searcher: Searcher, limit: int) -> list[str]:
-    """Figures of the shown passages, those in the sentences closest to the question first."""
-    ranked: list[tuple[int, int, str]] = []
-    for p_rank, passage in enumerate(shown):
-        for sentence in split_sentences(passage.text):
-            overlap = searcher.bigram_overlap(result.query, sentence)
-            ranked.extend((-overlap, p_rank, f) for f in extract_figures(sentence))
+def _key_figures(shown: list[Hit], limit: int) -> list[str]:
+    """Figures of the shown passages, those in the sentences that matched the question best first."""
+    ranked: list[tuple[float, int, str]] = []
+    for rank, hit in enumerate(shown):
+        for sentence, score in zip(split_sentences(hit.chunk.text), hit.sentence_scores):
+            ranked.extend((-score, rank, figure) for figure in extract_figures(sentence))
     ranked.sort(key=lambda item: (item[0], item[1]))
-    return list(dict.fromkeys(f for _, _, f in ranked))[:limit]
+    return list(dict.fromkeys(figure for _, _, figure in ranked))[:limit]
 
 
-def compose(question: str, result: SearchResult, searcher: Searcher, topics: list[str], source: str) -> Answer:
+def compose(question: str, result: SearchResult, searcher: Searcher, topics: list[str], source: str,
+            build: str = "") -> Answer:
     settings = searcher.settings
     passages = [Passage(h.chunk.id, h.chunk.section, h.chunk.heading, h.chunk.text, h.score) for h in result.hits]
     shown: list[Passage] = []
     figures: list[str] = []
     if result.answered:
-        shown = passages[:len(searcher.shown(result.hits))]
-        figures = _key_figures(result, shown, searcher, settings.reply_max_figures)
+        shown_hits = searcher.shown(result.hits)
+        shown = passages[:len(shown_hits)]
+        figures = _key_figures(shown_hits, settings.reply_max_figures)
     elif result.abstain_reason == "no_figure":
         shown = passages[:1]  # the related passage, so the user sees what the article does say
     answer = Answer(question=question, answered=result.answered, passages=passages, shown=shown, figures=figures,
                     traditional=looks_traditional(question), truncated=result.query.truncated, source=source,
-                    abstain_reason=result.abstain_reason, topics=topics)
+                    build=build, abstain_reason=result.abstain_reason, topics=topics)
     answer.reply = plain_reply(answer)
     return answer
 

@@ -23,7 +23,6 @@ from .index import Index
 from .lexical import WORD
 from .normalize import fold, normalize_query
 
-_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _QUANTITY_QUESTION = re.compile(
     r"多少|几[个位家人年次岁天万亿名所座条项倍成]|多大|多久|多长|多高|多远|多重|比例|占比|百分之几|how (many|much)"
 )
@@ -35,6 +34,7 @@ class Hit:
     score: float
     dense: float
     lexical: float
+    sentence_scores: list[float] = field(default_factory=list)  # fused score of each sentence, in order
 
 
 @dataclass
@@ -45,7 +45,6 @@ class QueryAnalysis:
     words: list[str]
     expansions: dict[str, float]  # article terms added for synonyms and typos → their weight
     truncated: bool = False
-    key_terms: tuple[str, ...] = ()  # the question's character bigrams and expansions, for picking sentences
 
 
 @dataclass
@@ -120,9 +119,7 @@ class Searcher:
             if WORD + word not in vocabulary:
                 for term in self._homophones.get(pinyin_key(word), []):
                     expansions[term] = weight
-        bigrams = [run[i:i + 2] for run in _CJK_RUN.findall(normalized) for i in range(len(run) - 1)]
-        key_terms = tuple(dict.fromkeys([*bigrams, *expansions]))
-        return QueryAnalysis(normalized, words, expansions, truncated, key_terms)
+        return QueryAnalysis(normalized, words, expansions, truncated)
 
     def _weighted_tokens(self, query: QueryAnalysis) -> dict[str, float]:
         tokens: dict[str, float] = {}
@@ -207,7 +204,9 @@ class Searcher:
         share = self.settings.sentence_weight
         final = (1 - share) * chunk_score + share * best_sentence
         order = np.lexsort((ids, -final))[:top_k]
-        return [Hit(self.index.chunks[ids[i]], float(final[i]), float(chunk_dense[i]), float(lexical[ids[i]]))
+        firsts = np.cumsum(counts) - counts
+        return [Hit(self.index.chunks[ids[i]], float(final[i]), float(chunk_dense[i]), float(lexical[ids[i]]),
+                    sentence_score[firsts[i]:firsts[i] + counts[i]].tolist())
                 for i in order]
 
     def _coverage(self, query: QueryAnalysis, hits: list[Hit]) -> float:
@@ -237,8 +236,3 @@ class Searcher:
         related = [t for group in self._synonyms if word in group for t in group]
         related += self._homophones.get(pinyin_key(word), [])
         return any(t in text for t in related if t in query.expansions)
-
-    def bigram_overlap(self, query: QueryAnalysis, sentence: str) -> int:
-        """How many of the question's bigrams a sentence contains (to pick the sentence a figure is in)."""
-        folded = fold(sentence)
-        return sum(1 for t in query.key_terms if t in folded)

@@ -1,0 +1,1067 @@
+"""The Telegram bot: a python-telegram-bot Application around the Engine, with feedback and admin commands.
+
+``build_application(settings, engine, store)`` is the one place the bot is put together; ``python -m bot
+serve``, the tests and the benchmark all use it (tests and benchmark against ``bot.fakeapi.FakeBotAPI``
+through the telegram_base_url setting). What users get:
+
+* a text message in a private chat is a question; in groups the bot answers only when @mentioned, when
+  the message replies to one of its messages, or via ``/ask 问题``. An *edited* question is answered again
+  (a new reply quoting the edited message), so fixing a typo gets a fixed answer.
+* the reply is the same Answer as ``python -m bot ask``, formatted as Telegram HTML with everything
+  escaped: figures in bold first, the passages under bold headings, the source; split at sentence ends
+  into messages of at most 4096 UTF-16 units; in Traditional characters when the question was.
+* 👍/👎 buttons under each answer, stored by ``bot.feedback``; abstentions offer the topics as buttons.
+* ``/start`` ``/help`` ``/topics`` ``/about`` ``/ask``; admins (setting admin_ids) ``/reload`` ``/stats``.
+* a per-user sliding-window rate limit; python-telegram-bot's AIORateLimiter for Telegram's limits; failed
+  Bot API requests retried with back-off (``RetryingRateLimiter``); an error handler that logs and goes on.
+  Every Bot API failure the bot recovers from is logged once as a warning: sends and button answers by
+  ``RetryingRateLimiter``, getUpdates by ``on_error`` and ``PollingRequest``.
+
+Answers are CPU-bound sync code: they run in a thread pool, so the event loop keeps polling and sending
+while many users are served at once (setting telegram_concurrent_updates).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dtm
+import hashlib
+import hmac
+import html
+import json
+import logging
+import re
+import secrets
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import yaml
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseRateLimiter,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
+
+from .chunking import split_sentences
+from .config import ConfigError, Settings, available_cores
+from .engine import Engine
+from .feedback import FeedbackStore
+from .figures import extract_figures
+from .embedding import EmbeddingError
+from .index import IndexLoadError, read_manifest
+from .knowledge import EXAMPLES_FILE, KnowledgeError
+from .logsafe import install_redaction, redact, secrets_of
+from .normalize import to_traditional
+from .reply import Answer
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_UTF16 = 4096  # Telegram's limit for one message's text, in UTF-16 code units, after parsing
+MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
+MAX_EXAMPLE_CHARS = 40  # an example question is a button label
+START_EXAMPLES = 4  # example questions offered under /start
+TOPIC_BUTTON_CHARS = 28  # longer topic titles are cut on their buttons
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+
+# Split points for long replies: after a sentence end (with its closing quotes) or a newline.
+_SENTENCE_BREAK = re.compile(r"[。！？!?]+[”’」』）)]*|\n")
+# Where an over-long sentence may be cut when it has no sentence end: after a clause mark or a space.
+_SOFT_BREAK = re.compile(r"[，,；;、：:）)\s]")
+
+NO_TOKEN_MESSAGE = (
+    "错误：没有设置机器人令牌（TELEGRAM_BOT_TOKEN）。\n"
+    "error: no bot token: set the environment variable TELEGRAM_BOT_TOKEN to the token @BotFather gave you,\n"
+    "e.g. `export TELEGRAM_BOT_TOKEN=123456:ABC...` then run `python -m bot serve` again.\n"
+    "提示 / hint: 不连 Telegram 也能在终端里试用 / to try the bot without Telegram, run `python -m bot chat`."
+)
+
+
+# ==============================================================================================
+# Formatting: Answer → Telegram HTML messages (pure functions, tested directly)
+# ==============================================================================================
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of plain text, bold or not; a reply is a list of spans, escaped only when rendered."""
+
+    text: str
+    bold: bool = False
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (characters outside the BMP count twice)."""
+    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
+
+
+def render(spans: Sequence[Span]) -> str:
+    """Telegram HTML for ``spans``: text escaped, bold runs in <b> (empty runs dropped)."""
+    out: list[str] = []
+    merged: list[Span] = []
+    for span in spans:
+        if not span.text:
+            continue
+        if merged and merged[-1].bold == span.bold:
+            merged[-1] = Span(merged[-1].text + span.text, span.bold)
+        else:
+            merged.append(span)
+    for span in merged:
+        escaped = html.escape(span.text, quote=False)
+        out.append(f"<b>{escaped}</b>" if span.bold else escaped)
+    return "".join(out)
+
+
+def _sentence_pieces(span: Span) -> list[Span]:
+    """``span`` cut after each sentence end and newline (joining the pieces gives it back)."""
+    pieces, start = [], 0
+    for match in _SENTENCE_BREAK.finditer(span.text):
+        pieces.append(Span(span.text[start:match.end()], span.bold))
+        start = match.end()
+    if start < len(span.text):
+        pieces.append(Span(span.text[start:], span.bold))
+    return pieces
+
+
+def _hard_cut(span: Span, limit: int) -> list[Span]:
+    """A piece longer than ``limit`` UTF-16 units cut into pieces that fit, at a clause mark or space when
+    one lies in the second half of the window, else at the limit (between characters, never inside one;
+    a character wider than the limit itself, which Telegram's 4096 never meets, goes alone)."""
+    pieces: list[Span] = []
+    text, start, length = span.text, 0, len(span.text)
+    while start < length:
+        units, index, soft = 0, start, 0
+        while index < length:
+            width = 2 if ord(text[index]) > 0xFFFF else 1
+            if units + width > limit and index > start:
+                break
+            units += width
+            index += 1
+            if units > limit // 2 and _SOFT_BREAK.match(text[index - 1]):
+                soft = index
+        cut = soft if soft and index < length else index
+        pieces.append(Span(text[start:cut], span.bold))
+        start = cut
+    return pieces
+
+
+def split_message(spans: Sequence[Span], limit: int = MAX_MESSAGE_UTF16) -> list[str]:
+    """Render ``spans`` as Telegram HTML messages of at most ``limit`` UTF-16 units of text each.
+
+    Messages break after sentence ends or newlines where possible; a tag is never split (each message is
+    valid HTML on its own, bold runs are closed and reopened); joined, the messages' texts give the whole
+    text back, except that a message of only whitespace is left out (Telegram refuses empty messages).
+    """
+    pieces: list[Span] = []
+    for span in spans:
+        for piece in _sentence_pieces(span):
+            pieces.extend(_hard_cut(piece, limit) if utf16_len(piece.text) > limit else [piece])
+    parts: list[list[Span]] = []
+    current: list[Span] = []
+    size = 0
+    for piece in pieces:
+        width = utf16_len(piece.text)
+        if current and size + width > limit:
+            parts.append(current)
+            current, size = [], 0
+        current.append(piece)
+        size += width
+    if current:
+        parts.append(current)
+    return [render(part) for part in parts if "".join(p.text for p in part).strip()]
+
+
+def localize_spans(spans: Sequence[Span], traditional: bool) -> list[Span]:
+    """Traditional characters for a Traditional question, applied to text only (never to markup)."""
+    return [Span(to_traditional(s.text), s.bold) for s in spans] if traditional else list(spans)
+
+
+def _passage_spans(answer: Answer) -> list[Span]:
+    """Each shown passage under its heading in bold; passages of the same section share one heading."""
+    spans: list[Span] = []
+    heading = None
+    for passage in answer.shown:
+        if passage.heading != heading:
+            spans += [Span(f"【{passage.heading}】", bold=True), Span("\n")]
+            heading = passage.heading
+        spans.append(Span(f"{passage.text}\n\n"))
+    return spans
+
+
+def answer_spans(answer: Answer, max_question_chars: int) -> list[Span]:
+    """The reply to a question as spans: figures first (bold), passages under bold headings, the source."""
+    spans: list[Span] = []
+    if answer.truncated:
+        spans.append(Span(f"（你的问题太长，我只按前 {max_question_chars} 个字回答。）\n\n"))
+    if answer.abstain_reason == "no_figure":
+        spans.append(Span("文章讲到了相关内容，但没有给出你问的这个数字。相关的原文是：\n\n"))
+        spans += _passage_spans(answer)
+        spans.append(Span(f"出处：{answer.source}\n\n也可以点下面的主题，看看文章讲了哪些方面。"))
+    elif not answer.answered:
+        spans.append(Span(f"抱歉，这篇文章没有讲到这个问题。\n我能回答的是{answer.source}里的内容："
+                          "导语和十个实践样本。可以换个说法再问，或者点下面的主题看看。"))
+    else:
+        if answer.figures:
+            spans.append(Span("关键数字："))
+            for i, figure in enumerate(answer.figures):
+                spans += [Span("　" if i else ""), Span(figure, bold=True)]
+            spans.append(Span("\n\n"))
+        spans += _passage_spans(answer)
+        spans.append(Span(f"出处：{answer.source}"))
+    return localize_spans(spans, answer.traditional)
+
+
+def summary_of(paragraphs: Sequence[str], max_chars: int) -> str:
+    """The section's first sentences up to ``max_chars`` (at least one sentence, cut with … if longer)."""
+    summary = ""
+    for sentence in (s for p in paragraphs for s in split_sentences(p)):
+        if summary and len(summary) + len(sentence) > max_chars:
+            break
+        summary += sentence.strip()
+        if len(summary) >= max_chars:
+            break
+    return summary if len(summary) <= max_chars else summary[:max_chars - 1] + "…"
+
+
+def topic_spans(section: dict[str, Any], max_chars: int, traditional: bool = False) -> list[Span]:
+    """A section's card: heading (bold), its area, a short summary and all its figures (bold)."""
+    spans = [Span(section["heading"], bold=True), Span("\n")]
+    if section.get("area"):
+        spans.append(Span(f"（{section['area']}）\n"))
+    spans.append(Span("\n" + summary_of(section["paragraphs"], max_chars)))
+    figures = list(dict.fromkeys(f for p in section["paragraphs"] for f in extract_figures(p)))
+    if figures:
+        spans.append(Span("\n\n文中的数字："))
+        for i, figure in enumerate(figures):
+            spans += [Span("　" if i else ""), Span(figure, bold=True)]
+    spans.append(Span("\n\n想知道细节，直接问我就行。"))
+    return localize_spans(spans, traditional)
+
+
+# ==============================================================================================
+# Keyboards and callback data
+# ==============================================================================================
+
+
+def feedback_keyboard(question_id: int, chosen: int = 0) -> InlineKeyboardMarkup:
+    """👍/👎 under an answer; the chosen one is marked (pressing the other one changes the vote)."""
+    up = ("✅ " if chosen == 1 else "") + "👍 有用"
+    down = ("✅ " if chosen == -1 else "") + "👎 没用"
+    return InlineKeyboardMarkup([[InlineKeyboardButton(up, callback_data=f"fb:+:{question_id}"),
+                                  InlineKeyboardButton(down, callback_data=f"fb:-:{question_id}")]])
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def topics_keyboard(sections: Sequence[dict[str, Any]], traditional: bool = False) -> InlineKeyboardMarkup:
+    rows = []
+    for section in sections:
+        label = _short(section["heading"], TOPIC_BUTTON_CHARS)
+        rows.append([InlineKeyboardButton(to_traditional(label) if traditional else label,
+                                          callback_data=f"t:{section['id']}"[:MAX_CALLBACK_BYTES])])
+    return InlineKeyboardMarkup(rows)
+
+
+def examples_keyboard(examples: Sequence[str]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(q, callback_data=f"ex:{i}")]
+                                 for i, q in enumerate(examples[:START_EXAMPLES])])
+
+
+def load_examples(knowledge_dir: Path) -> list[str]:
+    """The example questions of ``knowledge_dir/examples.yaml`` (``questions: [...]``); [] if there is none."""
+    path = knowledge_dir / EXAMPLES_FILE
+    if not path.exists():
+        log.info("no %s: /start shows no example questions", path)
+        return []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise KnowledgeError([f"{EXAMPLES_FILE}: not valid YAML: {exc}"]) from None
+    questions = data.get("questions") if isinstance(data, dict) else None
+    if not isinstance(questions, list) or not questions:
+        raise KnowledgeError([f"{EXAMPLES_FILE}: field 'questions' must be a non-empty list of questions"])
+    problems = []
+    for i, question in enumerate(questions, 1):
+        if not isinstance(question, str) or not question.strip():
+            problems.append(f"{EXAMPLES_FILE}: field 'questions' item {i} is empty or not text")
+        elif len(question.strip()) > MAX_EXAMPLE_CHARS:
+            problems.append(f"{EXAMPLES_FILE}: field 'questions' item {i} is longer than {MAX_EXAMPLE_CHARS} "
+                            "characters (it is shown on a button)")
+    if problems:
+        raise KnowledgeError(problems)
+    return [q.strip() for q in questions]
+
+
+# ==============================================================================================
+# Sending: retries with back-off around every Bot API request (getUpdates excepted)
+# ==============================================================================================
+
+# Errors a retry cannot fix: the request itself is wrong, or the bot may not write there.
+_FINAL_ERRORS = (BadRequest, Forbidden, InvalidToken, Conflict, ChatMigrated, EndPointNotFound)
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    value = getattr(exc, "_retry_after", None)
+    if value is None:
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
+
+
+class RetryingRateLimiter(BaseRateLimiter[int]):
+    """Every Bot API request but getUpdates passes here: optionally through PTB's AIORateLimiter (Telegram's
+    limits, 429 retries), and retried with doubling waits on network errors, timeouts, 5xx answers and
+    malformed answers, a bounded number of times. A request that still fails raises to its caller.
+
+    Delivery is at least once. A request that timed out while waiting for Telegram's answer (a read
+    timeout, setting telegram_read_timeout) may have been carried out all the same: its retry then shows
+    the message twice, which is better than no answer to a question. Requests that fail before reaching
+    Telegram (connection refused, connect or pool timeouts) and error answers (5xx, 429, a malformed
+    body) had no effect, so their retries never duplicate anything. For answerCallbackQuery and
+    editMessageReplyMarkup a duplicate is harmless: Telegram refuses it (BadRequest, caught by the bot).
+    """
+
+    def __init__(self, retries: int, delay: float, inner: BaseRateLimiter | None = None) -> None:
+        self.retries = max(0, int(retries))
+        self.delay = max(0.0, float(delay))
+        self.inner = inner
+        self.retried = 0  # requests retried, for /stats and tests
+
+    async def initialize(self) -> None:
+        if self.inner is not None:
+            await self.inner.initialize()
+
+    async def shutdown(self) -> None:
+        if self.inner is not None:
+            await self.inner.shutdown()
+
+    async def process_request(self, callback: Callable[..., Coroutine[Any, Any, Any]], args: Any,
+                              kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
+                              rate_limit_args: int | None) -> Any:
+        attempt = 0
+        if self.inner is not None:
+            callback = _logging_floods(callback, endpoint)  # the inner limiter waits them out silently
+        while True:
+            try:
+                if self.inner is not None:
+                    return await self.inner.process_request(callback, args, kwargs, endpoint, data,
+                                                            rate_limit_args)
+                return await callback(*args, **kwargs)
+            except _FINAL_ERRORS:
+                raise
+            except RetryAfter as exc:
+                if self.inner is not None or attempt >= self.retries:
+                    raise  # the inner limiter already waited and retried as often as allowed
+                wait = _retry_after_seconds(exc) + 0.1
+                error: TelegramError = exc
+            except NetworkError as exc:  # includes TimedOut and 5xx answers
+                if attempt >= self.retries:
+                    raise
+                wait, error = self.delay * 2 ** attempt, exc
+            except TelegramError as exc:
+                if type(exc) is not TelegramError or attempt >= self.retries:  # plain: a malformed answer
+                    raise
+                wait, error = self.delay * 2 ** attempt, exc
+            attempt += 1
+            self.retried += 1
+            duplicate = ", so this retry may show it twice" if endpoint.startswith("send") and _ambiguous(error) else ""
+            log.warning("Bot API %s failed (%s%s); retry %d of %d in %.1f s", endpoint, describe_failure(error),
+                        duplicate, attempt, self.retries, wait)
+            await asyncio.sleep(wait)
+
+
+def _ambiguous(error: BaseException) -> bool:
+    """A timeout after the request was sent: Telegram may have carried it out without our hearing back."""
+    return isinstance(error, TimedOut) and isinstance(error.__cause__, (httpx.ReadTimeout, httpx.WriteTimeout))
+
+
+def describe_failure(error: TelegramError) -> str:
+    """A log line's account of a failed Bot API request: the error, and for timeouts whether it was sent."""
+    if isinstance(error, RetryAfter):
+        return f"flood control (429), Telegram asks to wait {_retry_after_seconds(error):g} s"
+    if isinstance(error, TimedOut):
+        cause = type(error.__cause__).__name__ if error.__cause__ is not None else "TimedOut"
+        if _ambiguous(error):
+            return f"timed out waiting for Telegram's answer ({cause}; the request may have been carried out)"
+        return f"timed out before the request was sent ({cause})"
+    return f"{type(error).__name__}: {error}"
+
+
+def _logging_floods(callback: Callable[..., Coroutine[Any, Any, Any]], endpoint: str
+                    ) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """``callback`` logging each flood-control answer (429) before the inner limiter waits and retries."""
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await callback(*args, **kwargs)
+        except RetryAfter as exc:
+            log.warning("Bot API %s failed (%s); waiting, then retrying", endpoint, describe_failure(exc))
+            raise
+    return call
+
+
+class PollingRequest(HTTPXRequest):
+    """The connection getUpdates uses. python-telegram-bot's polling loop retries a timed-out getUpdates
+    and waits out flood control (429) without telling the error handler (it logs them at debug level);
+    this logs them as warnings, like the polling failures that do reach ``TelegramBot.on_error``."""
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        try:
+            code, payload = await super().do_request(*args, **kwargs)
+        except TimedOut as exc:
+            log.warning("polling for updates failed, retrying (getUpdates: %s)", describe_failure(exc))
+            raise
+        if code == HTTPStatus.TOO_MANY_REQUESTS:
+            try:
+                wait = json.loads(payload)["parameters"]["retry_after"]
+            except (ValueError, KeyError, TypeError):
+                wait = "?"
+            log.warning("polling for updates failed, retrying (getUpdates: flood control (429), Telegram "
+                        "asks to wait %s s)", wait)
+        return code, payload
+
+
+# ==============================================================================================
+# Per-user rate limit
+# ==============================================================================================
+
+
+class SlidingWindowLimiter:
+    """At most ``limit`` questions per user in any ``window`` seconds (0 turns it off). Over the limit, the
+    user is told once per window; further messages are dropped silently, so a flood gets one reply."""
+
+    def __init__(self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._times: dict[int, deque[float]] = {}
+        self._told: dict[int, float] = {}
+        self._checks = 0
+
+    def check(self, user_id: int) -> tuple[bool, bool, float]:
+        """(allowed, tell the user, seconds until a question is allowed again)."""
+        if self.limit <= 0:
+            return True, False, 0.0
+        now = self.clock()
+        self._checks += 1
+        if self._checks % 1000 == 0:
+            self._sweep(now)
+        times = self._times.setdefault(user_id, deque())
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        if len(times) < self.limit:
+            times.append(now)
+            return True, False, 0.0
+        wait = self.window - (now - times[0])
+        told = self._told.get(user_id)
+        tell = told is None or now - told >= self.window
+        if tell:
+            self._told[user_id] = now
+        return False, tell, wait
+
+    def _sweep(self, now: float) -> None:
+        for user_id in [u for u, t in self._times.items() if not t or now - t[-1] >= self.window]:
+            del self._times[user_id]
+        for user_id in [u for u, t in self._told.items() if now - t >= self.window]:
+            del self._told[user_id]
+
+
+# ==============================================================================================
+# The bot
+# ==============================================================================================
+
+
+@dataclass
+class Stats:
+    started: float = field(default_factory=time.time)
+    answered: int = 0
+    abstained: int = 0
+    no_figure: int = 0
+    rate_limited: int = 0
+    votes_up: int = 0
+    votes_down: int = 0
+    errors: int = 0
+
+
+def _uptime(seconds: float) -> str:
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return (f"{days}天" if days else "") + f"{hours}小时{minutes}分{seconds}秒"
+
+
+class TelegramBot:
+    """The handlers and their state; ``build_application`` wires them into an Application."""
+
+    def __init__(self, settings: Settings, engine: Engine, store: FeedbackStore | None,
+                 examples: list[str]) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.store = store
+        self.examples = examples
+        self.stats = Stats()
+        self.limiter = SlidingWindowLimiter(int(settings.rate_limit_per_minute))
+        self.admins = frozenset(int(i) for i in settings.admin_ids)
+        self._executor: ThreadPoolExecutor | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._log_salt = secrets.token_bytes(32)  # hashes user ids in logs when there is no store
+        self.message_limit = MAX_MESSAGE_UTF16  # tests lower it to see long replies split
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            threads = int(self.settings.answer_threads) or available_cores()
+            self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="answer")
+        return self._executor
+
+    async def run_sync(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Run blocking work (search, SQLite) in the answer threads, keeping the event loop free."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
+
+    async def post_init(self, application: Application) -> None:
+        try:
+            await application.bot.set_my_commands(COMMANDS)
+        except TelegramError as exc:  # the menu is a convenience: serve without it
+            log.warning("could not register the command menu: %s", exc)
+        await self.run_sync(self.engine.answer, "温州")  # warm up lazy model parts before users arrive
+        if self.store is not None:
+            await self.run_sync(self.store.purge)  # retention at start-up (and daily, as the store writes)
+        if self.settings.auto_reload_seconds > 0:
+            self._tasks.append(asyncio.create_task(self._auto_reload(), name="auto-reload"))
+
+    async def post_shutdown(self, application: Application) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    async def _auto_reload(self) -> None:
+        """Load a new index build when the manifest changes; a broken build is logged once, old one kept."""
+        index_dir = self.settings.path("index_dir")
+        broken = ""  # a build that failed to load is not tried again until the manifest changes
+        last_problem = ""  # each problem is logged once, not every interval
+        while True:
+            await asyncio.sleep(float(self.settings.auto_reload_seconds))
+            build_id = ""
+            try:
+                _, manifest = await self.run_sync(read_manifest, index_dir)
+                build_id = str(manifest.get("build_id", ""))
+                if build_id in (self.engine.index.build_id, broken):
+                    continue
+                if await self.run_sync(self.engine.reload):
+                    log.info("auto reload: loaded index build %s", self.engine.index.build_id)
+                last_problem = ""
+            except Exception as exc:  # a missing or broken build: keep serving the old one
+                problem = f"{build_id}: {exc}"
+                if problem != last_problem:
+                    log.error("auto reload: the new index cannot be loaded, still serving %s: %s",
+                              self.engine.index.build_id, exc)
+                broken, last_problem = build_id, problem
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def hash_user(self, user_id: int) -> str:
+        """Short salted hash of a user id for log lines (raw ids are never logged); the same hash as the
+        feedback store's, so a log line can be matched with the database."""
+        if self.store is not None:
+            return self.store.log_hash(user_id)
+        return hmac.new(self._log_salt, str(user_id).encode("ascii"), hashlib.sha256).hexdigest()[:16]
+
+    def section(self, section_id: str) -> dict[str, Any] | None:
+        return next((s for s in self.engine.index.sections if s["id"] == section_id), None)
+
+    @staticmethod
+    def _traditional(context: ContextTypes.DEFAULT_TYPE) -> bool:
+        return bool(context.user_data.get("traditional")) if context.user_data is not None else False
+
+    async def _send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, parts: list[str],
+                    markup: InlineKeyboardMarkup | None = None, reply_to: Message | None = None) -> None:
+        """Send the parts in order; the keyboard goes under the last one, the first one quotes ``reply_to``."""
+        for i, part in enumerate(parts):
+            reply = ReplyParameters(reply_to.message_id, allow_sending_without_reply=True) \
+                if reply_to is not None and i == 0 else None
+            await context.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML, reply_parameters=reply,
+                                           reply_markup=markup if i == len(parts) - 1 else None)
+
+    async def _answer_query(self, update: Update, text: str | None = None) -> None:
+        try:
+            await update.callback_query.answer(text)
+        except BadRequest as exc:  # too old (or already answered by a retried request): nothing to do
+            log.info("could not answer a button press: %s", exc)
+
+    # -- questions ---------------------------------------------------------------------------------
+    def _answer_and_record(self, question: str, user_id: int) -> tuple[Answer, int | None]:
+        answer = self.engine.answer(question)
+        question_id = None
+        if self.store is not None:
+            question_id = self.store.record_question(
+                user_id, question[:self.settings.max_question_chars], answer.answered, answer.abstain_reason,
+                [p.id for p in answer.passages], getattr(answer, "build", "") or self.engine.index.build_id)
+        return answer, question_id
+
+    async def answer_question(self, update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
+        message = update.effective_message
+        user = update.effective_user
+        chat = update.effective_chat
+        if user is None or chat is None:
+            return
+        quote = message if message is not None and (chat.type != ChatType.PRIVATE or update.edited_message) \
+            else None
+        allowed, tell, wait = self.limiter.check(user.id)
+        if not allowed:
+            self.stats.rate_limited += 1
+            log.info("rate limit: user %s asked too often", self.hash_user(user.id))
+            if tell:
+                text = f"你问得有点快，请休息一下，{max(1, round(wait))} 秒后再问吧。"
+                await self._send(context, chat.id, [html.escape(text)], reply_to=quote)
+            return
+        answer, question_id = await self.run_sync(self._answer_and_record, question, user.id)
+        if answer.answered:
+            self.stats.answered += 1
+        else:
+            self.stats.abstained += 1
+            self.stats.no_figure += answer.abstain_reason == "no_figure"
+        if context.user_data is not None:
+            context.user_data["traditional"] = answer.traditional
+        parts = split_message(answer_spans(answer, self.settings.max_question_chars), self.message_limit)
+        if answer.answered:
+            markup = feedback_keyboard(question_id) if question_id is not None else None
+        else:
+            markup = topics_keyboard(self.engine.index.sections, answer.traditional)
+        await self._send(context, chat.id, parts, markup, reply_to=quote)
+
+    def _group_question(self, message: Message, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+        """The question in a group message addressed to the bot (mention or reply), else None."""
+        bot = context.bot
+        text = message.text or ""
+        mention = f"@{bot.username}".lower() if bot.username else None
+        entities = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
+        mentioned = any((e.type == MessageEntity.MENTION and value.lower() == mention)
+                        or (e.type == MessageEntity.TEXT_MENTION and e.user and e.user.id == bot.id)
+                        for e, value in entities.items())
+        replied = bool(message.reply_to_message and message.reply_to_message.from_user
+                       and message.reply_to_message.from_user.id == bot.id)
+        if not (mentioned or replied):
+            return None
+        if mention:
+            text = re.sub(re.escape(mention), " ", text, flags=re.IGNORECASE)
+        return text.strip()
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        if message.chat.type == ChatType.PRIVATE:
+            question: str | None = message.text
+        else:
+            question = self._group_question(message, context)
+            if question is None:
+                return  # group chatter not meant for the bot
+        if not question.strip():
+            await self._send(context, message.chat_id, [html.escape("请直接写出你的问题，例如：城市书房有多少家？")],
+                             reply_to=message)
+            return
+        await self.answer_question(update, context, question)
+
+    async def on_ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        parts = message.text.split(maxsplit=1)
+        question = parts[1].strip() if len(parts) > 1 else ""
+        if not question:
+            await self._send(context, message.chat_id, [html.escape("用法：/ask 你的问题，例如 /ask 城市书房有多少家？")],
+                             reply_to=message if message.chat.type != ChatType.PRIVATE else None)
+            return
+        await self.answer_question(update, context, question)
+
+    async def on_non_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        if message.chat.type != ChatType.PRIVATE and not (
+                message.reply_to_message and message.reply_to_message.from_user
+                and message.reply_to_message.from_user.id == context.bot.id):
+            return
+        text = "我只能看懂文字。请用文字发问题给我，例如：城市书房有多少家？"
+        await self._send(context, message.chat_id, [html.escape(text)],
+                         reply_to=message if message.chat.type != ChatType.PRIVATE else None)
+
+    async def on_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is not None and message.chat.type == ChatType.PRIVATE:
+            await self._send(context, message.chat_id, [html.escape("没有这个命令。发 /help 看看我能做什么，或者直接提问。")])
+
+    # -- commands -----------------------------------------------------------------------------------
+    async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        source = self.engine.state.source
+        lines = [Span("你好！我是温州共同富裕实践样本问答机器人。\n\n"),
+                 Span("我知道的内容来自"), Span(source, bold=True),
+                 Span("：导语，以及十个实践样本（城市书房、金融专员、“侨家乐”、普惠托育、“医保纾困”等）。\n\n"
+                      "直接把问题发给我，我会找出文中的原话和数字，并注明出处。")]
+        lines.append(Span("\n\n/topics 看文章讲了哪些方面，/help 查看用法。"))
+        if self.examples:
+            lines.append(Span("\n\n可以先试试下面这些问题："))
+        markup = examples_keyboard(self.examples) if self.examples else None
+        await self._send(context, chat.id, split_message(lines), markup)
+
+    async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        text = ("用法：\n"
+                "· 私聊时直接发问题，例如“温州的城市书房有多少家？”\n"
+                "· 在群里请 @我、回复我的消息，或者用 /ask 问题\n"
+                "· 改了发出的问题，我会按改过的再回答一次\n"
+                "· 每个回答下面有 👍/👎，告诉我们答得好不好\n\n"
+                "命令：\n"
+                "/topics 文章讲了哪些方面\n/about 内容来源和索引版本\n/ask 提问（群里用）\n/help 本帮助\n\n"
+                "回答只来自文章原文；文章没讲到的，我会直说。繁体提问，就用繁体回答。")
+        await self._send(context, chat.id, [html.escape(text)])
+
+    async def on_topics(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        traditional = self._traditional(context)
+        spans = localize_spans([Span("文章"), Span(self.engine.state.source, bold=True),
+                                Span("讲了导语和十个实践样本。点一个看摘要和里面的数字：")], traditional)
+        await self._send(context, chat.id, split_message(spans),
+                         topics_keyboard(self.engine.index.sections, traditional))
+
+    async def on_about(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        manifest = self.engine.index.manifest
+        spans = [Span("内容来源：", bold=True), Span(f"{self.engine.state.source}\n"),
+                 Span(f"共 {manifest.get('section_count', len(self.engine.index.sections))} 部分（导语和十个样本），"
+                      f"{manifest.get('chunk_count', '?')} 段原文。\n"),
+                 Span("索引版本：", bold=True),
+                 Span(f"{manifest.get('build_id', '?')}（建于 {manifest.get('built_at', '?')}，"
+                      f"模型 {manifest.get('model_id', '?')}）\n\n"),
+                 Span("回答都引自原文并注明出处；文章没讲到的问题，我不会编造答案。")]
+        await self._send(context, chat.id, split_message(spans))
+
+    async def _is_admin(self, update: Update, context: ContextTypes.DEFAULT_TYPE, command: str) -> bool:
+        user = update.effective_user
+        if user is not None and user.id in self.admins:
+            return True
+        log.warning("refused /%s from a non-admin user %s", command,
+                    self.hash_user(user.id) if user is not None else "unknown")
+        chat = update.effective_chat
+        if chat is not None:
+            await self._send(context, chat.id, [html.escape(f"抱歉，/{command} 只有管理员可以用。")])
+        return False
+
+    async def on_reload(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not await self._is_admin(update, context, "reload"):
+            return
+        chat = update.effective_chat
+        old = self.engine.index.build_id
+        try:
+            changed = await self.run_sync(self.engine.reload)
+        except Exception as exc:  # a broken build: the old index keeps serving
+            log.error("/reload: the new index cannot be loaded, still serving %s: %s", old, exc)
+            text = f"新索引加载失败，继续使用旧索引 {old}。\n原因：{redact(str(exc), secrets_of(self.settings))}"
+        else:
+            build_id = self.engine.index.build_id
+            log.info("/reload: %s", f"loaded index build {build_id}" if changed else "index already current")
+            text = f"已加载新索引 {build_id}" if changed else f"已是最新（索引 {build_id}）"
+        await self._send(context, chat.id, [html.escape(text)])
+
+    async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not await self._is_admin(update, context, "stats"):
+            return
+        chat = update.effective_chat
+        s = self.stats
+        lines = [f"运行时间：{_uptime(time.time() - s.started)}",
+                 f"本次运行：回答 {s.answered} 个问题，未回答 {s.abstained} 个（其中文中无此数字 {s.no_figure} 个），"
+                 f"限速 {s.rate_limited} 次，出错 {s.errors} 次",
+                 f"本次运行的反馈：👍 {s.votes_up}  👎 {s.votes_down}"]
+        if self.store is not None:
+            try:
+                totals = await self.run_sync(self.store.totals)
+                lines.append(f"数据库累计：问题 {totals['questions']} 个，已回答 {totals['answered']} 个，"
+                             f"👍 {totals['up']}  👎 {totals['down']}")
+            except Exception as exc:
+                log.error("/stats: cannot read the feedback database: %s", exc)
+                lines.append("数据库累计：读取失败（详见日志）")
+        manifest = self.engine.index.manifest
+        lines.append(f"索引：{manifest.get('build_id')}（{manifest.get('chunk_count')} 段，建于 {manifest.get('built_at')}）")
+        await self._send(context, chat.id, [html.escape("\n".join(lines))])
+
+    # -- buttons ---------------------------------------------------------------------------------------
+    async def on_feedback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        match = re.fullmatch(r"fb:([+-]):(\d+)", query.data or "")
+        if match is None or self.store is None:
+            await self._answer_query(update, "这个按钮已失效")
+            return
+        vote = 1 if match.group(1) == "+" else -1
+        question_id = int(match.group(2))
+        result = await self.run_sync(self.store.vote, question_id, query.from_user.id, vote)
+        if not result.stored:
+            await self._answer_query(update, "这条回答太旧了，无法反馈" if result.problem == "unknown"
+                                     else "反馈暂时没保存成功，请稍后再试")
+            return
+        if result.previous != vote:
+            if vote == 1:
+                self.stats.votes_up += 1
+            else:
+                self.stats.votes_down += 1
+        await self._answer_query(update, "谢谢反馈！" if result.previous in (None, vote) else "已改好，谢谢反馈！")
+        if query.message is not None:
+            try:
+                await query.edit_message_reply_markup(feedback_keyboard(question_id, chosen=vote))
+            except BadRequest as exc:  # "message is not modified" when the same button is pressed again
+                log.debug("feedback keyboard not edited: %s", exc)
+
+    async def on_topic(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        section = self.section((query.data or "")[2:])
+        if section is None:
+            await self._answer_query(update, "这个主题已不在当前内容里")
+            return
+        await self._answer_query(update)
+        chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+        spans = topic_spans(section, int(self.settings.topic_summary_chars), self._traditional(context))
+        await self._send(context, chat_id, split_message(spans))
+
+    async def on_example(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        match = re.fullmatch(r"ex:(\d+)", query.data or "")
+        index = int(match.group(1)) if match else -1
+        if not 0 <= index < len(self.examples):
+            await self._answer_query(update, "这个按钮已失效")
+            return
+        await self._answer_query(update)
+        await self.answer_question(update, context, self.examples[index])
+
+    async def on_unknown_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._answer_query(update, "这个按钮已失效")
+
+    # -- errors -------------------------------------------------------------------------------------------
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log (the filter redacts secrets) and keep going; tell the user unless sending itself failed."""
+        error = context.error
+        if update is None and isinstance(error, Conflict):  # getUpdates refused: another poller or a webhook
+            self.stats.errors += 1
+            log.error("polling for updates (getUpdates) refused: %s. Another process is running this bot "
+                      "with the same token, or a webhook is set; stop the other one", error)
+            return
+        if update is None and isinstance(error, TelegramError):  # getUpdates failed: the updater retries
+            # (network errors, 5xx, malformed answers; timeouts and 429 are logged by PollingRequest)
+            log.warning("polling for updates failed, retrying (getUpdates: %s)", describe_failure(error))
+            return
+        self.stats.errors += 1
+        log.error("error while handling an update: %s: %s", type(error).__name__, error, exc_info=error)
+        if isinstance(error, TelegramError) or not isinstance(update, Update) or update.effective_chat is None:
+            return
+        try:
+            await context.bot.send_message(update.effective_chat.id, "抱歉，处理你的消息时出了点问题，请稍后再试。")
+        except TelegramError as exc:
+            log.warning("could not tell the user about the error: %s", exc)
+
+    # -- wiring ---------------------------------------------------------------------------------------------
+    def register(self, application: Application) -> None:
+        new_messages = filters.UpdateType.MESSAGE
+        application.add_handlers([
+            CommandHandler("start", self.on_start, filters=new_messages),
+            CommandHandler("help", self.on_help, filters=new_messages),
+            CommandHandler("topics", self.on_topics, filters=new_messages),
+            CommandHandler("about", self.on_about, filters=new_messages),
+            CommandHandler("ask", self.on_ask, filters=filters.UpdateType.MESSAGES),
+            CommandHandler("reload", self.on_reload, filters=new_messages),
+            CommandHandler("stats", self.on_stats, filters=new_messages),
+            CallbackQueryHandler(self.on_feedback, pattern=r"^fb:"),
+            CallbackQueryHandler(self.on_topic, pattern=r"^t:"),
+            CallbackQueryHandler(self.on_example, pattern=r"^ex:"),
+            CallbackQueryHandler(self.on_unknown_button),
+            # questions: new and edited text messages (an edited question is answered again)
+            MessageHandler(filters.UpdateType.MESSAGES & filters.TEXT & ~filters.COMMAND, self.on_text),
+            MessageHandler(new_messages & filters.COMMAND, self.on_unknown_command),
+            MessageHandler(new_messages & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_non_text),
+        ])
+        application.add_error_handler(self.on_error)
+
+
+COMMANDS = [
+    BotCommand("start", "开始：我能回答什么"),
+    BotCommand("topics", "文章讲了哪些方面"),
+    BotCommand("ask", "提问（群里用）"),
+    BotCommand("about", "内容来源和索引版本"),
+    BotCommand("help", "用法"),
+]
+
+
+def build_application(settings: Settings, engine: Engine, store: FeedbackStore | None = None,
+                      examples: list[str] | None = None) -> Application:
+    """The bot as a python-telegram-bot Application (not started); used by serve, tests and the benchmark.
+
+    ``store`` None serves without storing questions or showing feedback buttons. ``examples`` defaults to
+    knowledge_dir/examples.yaml. The TelegramBot behind the handlers is ``application.bot_data["bot"]``.
+    """
+    if not settings.telegram_token:
+        raise ConfigError("no bot token: set $TELEGRAM_BOT_TOKEN")
+    install_redaction(secrets_of(settings))
+    if examples is None:
+        examples = load_examples(settings.path("knowledge_dir"))
+    bot = TelegramBot(settings, engine, store, examples)
+    inner = AIORateLimiter(max_retries=int(settings.telegram_send_retries)) if settings.telegram_rate_limiter else None
+    read_timeout = float(settings.telegram_read_timeout)
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_token)
+        .base_url(settings.telegram_base_url)
+        .read_timeout(read_timeout)
+        .get_updates_request(PollingRequest(connection_pool_size=1, read_timeout=read_timeout))
+        .concurrent_updates(max(1, int(settings.telegram_concurrent_updates)))
+        .rate_limiter(RetryingRateLimiter(settings.telegram_send_retries, settings.telegram_retry_delay, inner))
+        .post_init(bot.post_init)
+        .post_shutdown(bot.post_shutdown)
+        .build()
+    )
+    application.bot_data["bot"] = bot
+    bot.register(application)
+    return application
+
+
+# ==============================================================================================
+# Running: polling or webhook
+# ==============================================================================================
+
+
+def webhook_options(settings: Settings) -> dict[str, Any]:
+    """Arguments for ``run_webhook`` / ``Updater.start_webhook`` from the settings (validated)."""
+    url = str(settings.webhook_url)
+    if not url.startswith("https://"):
+        raise ConfigError("telegram_mode is 'webhook' but webhook_url is not an https:// URL "
+                          "(Telegram only posts to HTTPS); set webhook_url, e.g. https://bot.example.org/telegram")
+    if not settings.webhook_secret:
+        raise ConfigError("telegram_mode is 'webhook' but no secret is set: set $TELEGRAM_WEBHOOK_SECRET "
+                          "(1-256 characters A-Z a-z 0-9 _ -) so forged requests are rejected")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", settings.webhook_secret):
+        raise ConfigError("$TELEGRAM_WEBHOOK_SECRET may only use A-Z a-z 0-9 _ - (1-256 characters)")
+    return {
+        "listen": settings.webhook_listen,
+        "port": int(settings.webhook_port),
+        "url_path": urlsplit(url).path.lstrip("/"),
+        "webhook_url": url,
+        "secret_token": settings.webhook_secret,
+        "allowed_updates": ALLOWED_UPDATES,
+        "bootstrap_retries": int(settings.telegram_send_retries),
+    }
+
+
+async def start_bot(application: Application, webhook: dict[str, Any] | None = None, poll_interval: float = 0.0,
+                    poll_timeout: float = 10.0) -> None:
+    """Start like ``run_polling``/``run_webhook`` do, without owning the event loop (tests, benchmark)."""
+    await application.initialize()
+    if application.post_init:
+        await application.post_init(application)
+    if webhook is not None:
+        await application.updater.start_webhook(**webhook)
+    else:
+        def polling_error(error: TelegramError) -> None:  # as run_polling does: to the error handler
+            application.create_task(application.process_error(update=None, error=error))
+
+        await application.updater.start_polling(poll_interval=poll_interval, timeout=poll_timeout,
+                                                allowed_updates=ALLOWED_UPDATES, error_callback=polling_error)
+    await application.start()
+
+
+async def stop_bot(application: Application) -> None:
+    """Stop what ``start_bot`` started: updater, application, then shutdown hooks."""
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+        if application.post_stop:
+            await application.post_stop(application)
+    await application.shutdown()
+    if application.post_shutdown:
+        await application.post_shutdown(application)
+
+
+def serve(settings: Settings, engine: Engine | None = None, store: FeedbackStore | None = None) -> int:
+    """``python -m bot serve``: run until stopped (Ctrl-C, SIGTERM). Exit code 1 on a fatal error.
+
+    Secrets are redacted from every log line and from the error printed here.
+    """
+    hidden = secrets_of(settings)
+    install_redaction(hidden)
+    if not settings.telegram_token:
+        print(NO_TOKEN_MESSAGE, file=sys.stderr)
+        return 1
+    mode = str(settings.telegram_mode).strip().lower()
+    if mode not in ("polling", "webhook"):
+        raise ConfigError(f"setting telegram_mode must be 'polling' or 'webhook', not {settings.telegram_mode!r}")
+    webhook = webhook_options(settings) if mode == "webhook" else None
+    own_store = store is None
+    try:
+        engine = engine or Engine(settings)
+        store = store or FeedbackStore(settings)
+        application = build_application(settings, engine, store)
+        asyncio.set_event_loop(asyncio.new_event_loop())  # run_* use (and close) the current loop
+        log.info("serving %s with index %s (%s)", engine.state.source, engine.index.build_id, mode)
+        if webhook is not None:
+            application.run_webhook(**webhook)
+        else:
+            application.run_polling(poll_interval=0.0, allowed_updates=ALLOWED_UPDATES,
+                                    bootstrap_retries=int(settings.telegram_send_retries))
+    except (ConfigError, KnowledgeError, IndexLoadError, EmbeddingError):
+        raise  # printed by the command line as usual; these never contain secrets
+    except Exception as exc:
+        log.error("the bot stopped: %s: %s", type(exc).__name__, exc, exc_info=exc)
+        print(f"error: the bot stopped: {redact(f'{type(exc).__name__}: {exc}', hidden)}", file=sys.stderr)
+        return 1
+    finally:
+        if own_store and store is not None:
+            store.close()
+        asyncio.set_event_loop(None)
+    return 0

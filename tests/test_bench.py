@@ -1,0 +1,155 @@
+"""The benchmark command and the synthetic corpus generator: they run and report sane figures.
+
+No timing assertions (timings depend on the machine); what is checked is that each cheap part runs on
+a tiny corpus, the JSON has the keys the README and the plot read, and the values are consistent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot import bench
+from bot.chunking import chunk_knowledge
+from bot.config import load_settings
+from bot.knowledge import load_knowledge
+from bot.synthetic import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+
+
+def test_synthetic_corpus_is_valid_knowledge_of_the_asked_size(tmp_path: Path) -> None:
+    corpus = generate(KNOWLEDGE, tmp_path / "k", 200, seed=3)
+    knowledge = load_knowledge(tmp_path / "k")  # the normal loader validates every file
+    assert len(chunk_knowledge(knowledge, 160)) == corpus.passages == 200
+    assert len(knowledge.sections) == corpus.sections and knowledge.synonyms
+    assert all(5 <= len(s.paragraphs) <= 20 for s in knowledge.sections[:-1])  # the last one fills up
+    assert len(corpus.questions) == 150 and all(q.strip() for q in corpus.questions)
+    again = generate(KNOWLEDGE, tmp_path / "k2", 200, seed=3)  # seeded: the same files again
+    assert sorted(p.read_text() for p in (tmp_path / "k").glob("g*.yaml")) == \
+        sorted(p.read_text() for p in (tmp_path / "k2").glob("g*.yaml"))
+    assert again.questions == corpus.questions
+
+
+def test_synthetic_text_varies_the_article(tmp_path: Path) -> None:
+    generate(KNOWLEDGE, tmp_path / "k", 300, seed=1)
+    text = "".join(p for s in load_knowledge(tmp_path / "k").sections for p in s.paragraphs)
+    article = "".join(p for s in load_knowledge(KNOWLEDGE).sections for p in s.paragraphs)
+    assert any(county in text for county in ("义乌", "安吉", "龙泉", "桐乡", "象山"))  # places swapped
+    sentences = {s for s in text.split("。") if s}
+    assert len(sentences - set(article.split("。"))) > len(sentences) // 2  # mostly new sentences
+
+
+def test_edit_one_sample_changes_one_paragraph(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(KNOWLEDGE, tmp_path / "k")
+    before = load_knowledge(tmp_path / "k")
+    edit = bench.edit_one_sample(tmp_path / "k")
+    after = load_knowledge(tmp_path / "k")
+    changed = [(a, b) for a, b in zip(before.sections, after.sections) if a.paragraphs != b.paragraphs]
+    assert len(changed) == 1 and edit["before"] != edit["after"]
+    old, new = changed[0]
+    assert sum(x != y for x, y in zip(old.paragraphs, new.paragraphs)) == 1
+
+
+def test_percentiles_and_summaries() -> None:
+    assert bench.percentile([1, 2, 3, 4], 50) == 2.5
+    assert bench.percentile([5], 95) == 5
+    summary = bench.summary_ms([0.001, 0.002, 0.010])
+    assert summary["n"] == 3 and summary["p50_ms"] == 2.0 and summary["p50_ms"] <= summary["p95_ms"] <= 10.0
+
+
+def test_unknown_part_is_a_usage_error(tmp_path: Path) -> None:
+    args = argparse.Namespace(parts="latency,nope", sizes="10", output=str(tmp_path / "r.json"))
+    assert bench.run_bench(args, load_settings(environ={}), io.StringIO()) == 2
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One run of the cheap parts: latency (no thread study), build, scale at 200 passages, a small bot load."""
+    tmp = tmp_path_factory.mktemp("bench")
+    settings = load_settings(environ={}).replace(
+        knowledge_dir=str(KNOWLEDGE), index_dir=str(tmp / "index"), feedback_db=str(tmp / "feedback.sqlite3"),
+        exact_search_max=100)  # so the 200-passage corpus is served by HNSW and its recall is measured
+    parts = "latency,build,scale"
+    try:
+        import bot.telegram_app  # noqa: F401
+        parts += ",bot"
+    except ImportError:
+        pass
+    args = argparse.Namespace(parts=parts, sizes="200", output=str(tmp / "results.json"), plot=str(tmp / "plot.png"),
+                              markdown=str(tmp / "RESULTS.md"), rounds=1, skip_threads=True, bot_users=6,
+                              bot_questions=2, bot_rate=20, bot_seconds=0.5, settings=None, set=None)
+    out = io.StringIO()
+    assert bench.run_bench(args, settings, out) == 0
+    data = json.loads((tmp / "results.json").read_text(encoding="utf-8"))
+    data["_printed"] = out.getvalue()
+    data["_tmp"] = str(tmp)
+    return data
+
+
+def test_results_have_every_part_and_the_machine(results: dict) -> None:
+    assert {"meta", "latency", "build", "scale"} <= set(results)
+    assert results["meta"]["cores"] >= 1 and results["meta"]["parts"][:3] == ["latency", "build", "scale"]
+    assert "answer p50 / p95" in results["_printed"] and "scale 200" in results["_printed"]
+    tmp = Path(results["_tmp"])
+    assert (tmp / "plot.png").stat().st_size > 1000
+    assert "| figure | value | target |" in (tmp / "RESULTS.md").read_text(encoding="utf-8")
+
+
+def _sane(summary: dict) -> None:
+    assert summary["n"] > 0 and 0 < summary["p50_ms"] <= summary["p95_ms"] <= summary["max_ms"]
+
+
+def test_latency_part(results: dict) -> None:
+    latency = results["latency"]
+    questions = len(yaml.safe_load((ROOT / bench.DEV_QUESTIONS).read_text(encoding="utf-8")))
+    assert latency["questions"] == questions and latency["total"]["n"] == questions * latency["rounds"]
+    _sane(latency["total"])
+    assert set(bench.ANSWER_PARTS) <= set(latency["parts"])
+    for part in latency["parts"].values():
+        _sane(part)
+    assert latency["total_over_encode"] >= 1.0  # encoding is one part of the whole
+
+
+def test_build_part(results: dict) -> None:
+    build = results["build"]
+    full, incremental = build["full"], build["incremental"]
+    assert full["embedded"] > 0 and full["reused"] >= 0 and full["passages"] > 10
+    assert 1 <= incremental["embedded"] <= 2  # the edited passage and its sentence (one text if it is one)
+    assert incremental["reused"] >= full["embedded"] - 2  # everything else comes from the previous build
+    assert 0 < build["incremental_share"]
+    assert "embed" in full["phases_s"] and "tokenize" in full["phases_s"]
+
+
+def test_scale_part(results: dict) -> None:
+    [row] = results["scale"]["sizes"]
+    assert row["passages"] == 200 and row["build"]["passages"] == 200
+    assert row["index_mb"] > 0 and row["build"]["embedded"] > 200
+    serving = row["serving"]
+    assert serving["passages"] == 200 and serving["vector_index"].startswith("IndexHNSW")
+    assert serving["rss_mb"]["engine_loaded"] > serving["rss_mb"]["interpreter"] > 0
+    _sane(serving["answers"]["total"])
+    assert serving["answers"]["questions"] == 50 + 150
+    recall = serving["recall"]
+    assert 0.0 <= recall["recall@10"] <= 1.0 and recall["queries"] == 200
+    assert row["incremental"]["embedded"] >= 1 and row["incremental"]["share"] > 0
+
+
+def test_bot_part(results: dict) -> None:
+    if "bot" not in results:
+        pytest.skip("bot.telegram_app is not there yet")
+    bot = results["bot"]
+    capacity, steady = bot["capacity"], bot["steady"]
+    assert capacity["replies"] == capacity["questions"] == 6 * 2 and capacity["unanswered"] == 0
+    assert steady["replies"] == steady["questions"] == 10 and steady["unanswered"] == 0
+    _sane(capacity["latency"])
+    _sane(steady["latency"])
+    assert bot["replies_per_s"] > 0

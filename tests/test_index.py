@@ -1,0 +1,92 @@
+import json
+
+import numpy as np
+import pytest
+
+from bot.embedding import load_embedder, model_id
+from bot.index import IndexLoadError, build_index, current_build, load_index
+
+from conftest import FAKE_INSTANCES, FAKE_MODEL, make_settings
+
+
+def _build(settings):
+    return build_index(settings, load_embedder)
+
+
+def test_build_writes_a_complete_manifest(fake_settings):
+    report = _build(fake_settings)
+    manifest = json.loads((report.path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["model_id"] == FAKE_MODEL and manifest["dimension"] == 64
+    assert manifest["chunk_count"] == report.chunks > 11
+    assert manifest["section_count"] == report.files == 11
+    assert len(manifest["content_hash"]) == 64 and manifest["built_at"]
+    assert set(manifest["files"]) >= {"faiss.index", "chunks.jsonl", "vectors.npy", "sentences.npz"}
+    index = load_index(fake_settings, FAKE_MODEL)
+    assert len(index.chunks) == index.vectors.ntotal == manifest["chunk_count"]
+
+
+def test_rebuild_embeds_only_changed_text(fake_settings, knowledge_copy, tmp_path):
+    settings = make_settings(tmp_path, knowledge=knowledge_copy, embedding_model=FAKE_MODEL)
+    first = _build(settings)
+    assert first.reused == 0
+    again = _build(settings)
+    manifest = json.loads((again.path / "manifest.json").read_text(encoding="utf-8"))
+    assert again.embedded == 0 and again.reused == manifest["chunk_count"] + manifest["sentence_count"]
+    assert first.embedded <= again.reused  # one-sentence passages share their sentence's vector
+    path = knowledge_copy / "s08.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("超110家", "超120家"), encoding="utf-8")
+    edited = _build(settings)
+    assert 0 < edited.embedded <= 4  # the one passage and its one sentence (re-packing may touch a neighbour)
+    index = load_index(settings, FAKE_MODEL)
+    assert any("超120家" in c.text for c in index.chunks)
+    # reused vectors are the same as freshly computed ones
+    fresh = FAKE_INSTANCES[-1].encode([c.embedding_text for c in index.chunks])
+    assert np.allclose(fresh, index.chunk_vectors, atol=1e-6)
+
+
+def test_failed_build_leaves_previous_index_serving(fake_settings):
+    first = _build(fake_settings)
+
+    def broken_model(settings):
+        embedder = load_embedder(settings)
+        embedder.encode = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("disk on fire"))
+        return embedder
+
+    with pytest.raises(RuntimeError):
+        build_index(fake_settings.replace(chunk_max_chars=90), broken_model)
+    assert current_build(fake_settings.path("index_dir")) == first.path
+    assert not list((fake_settings.path("index_dir") / "builds").glob(".tmp-*"))
+    assert load_index(fake_settings, FAKE_MODEL).build_id == first.path.name
+
+
+def test_index_from_another_model_is_refused(fake_settings):
+    _build(fake_settings)
+    with pytest.raises(IndexLoadError, match="built with embedding model 'test-hash'.*python -m bot build"):
+        load_index(fake_settings.replace(embedding_model="usem3"), model_id("usem3"))
+
+
+def test_damaged_or_missing_files_are_refused_not_half_loaded(fake_settings):
+    report = _build(fake_settings)
+    with (report.path / "vectors.npy").open("r+b") as handle:
+        handle.seek(200)
+        handle.write(b"\x00garbage\x00")
+    with pytest.raises(IndexLoadError, match="damaged"):
+        load_index(fake_settings, FAKE_MODEL)
+    (report.path / "chunks.jsonl").unlink()
+    with pytest.raises(IndexLoadError):
+        load_index(fake_settings, FAKE_MODEL, verify=False)
+    (report.path / "manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(IndexLoadError, match="unreadable"):
+        load_index(fake_settings, FAKE_MODEL)
+
+
+def test_no_index_says_how_to_build(fake_settings):
+    with pytest.raises(IndexLoadError, match="run `python -m bot build` first"):
+        load_index(fake_settings, FAKE_MODEL)
+
+
+def test_old_builds_are_pruned(fake_settings):
+    for _ in range(4):
+        _build(fake_settings)
+    builds = [p for p in (fake_settings.path("index_dir") / "builds").iterdir()]
+    assert len(builds) == fake_settings.index_keep_builds

@@ -1,0 +1,74 @@
+"""Retrieval behaviour users rely on, with the real bundled model over the real content.
+
+The questions here are written for these tests (not taken from the dev set), one per behaviour.
+"""
+
+from bot.knowledge import load_knowledge
+
+from conftest import KNOWLEDGE
+
+
+def test_factual_question_gets_the_passage_and_its_figure_first(engine):
+    answer = engine.answer("温州一共建成了多少家城市书房？")
+    assert answer.answered
+    assert answer.passages[0].section == "s8" and "超110家" in answer.passages[0].text
+    assert answer.figures[0] == "超110家"
+    assert answer.reply.startswith("关键数字：超110家")
+    assert "样本八" in answer.reply and "出处：《温州聚焦先行示范 十大实践样本出炉》" in answer.reply
+
+
+def test_traditional_question_finds_the_same_passage_and_is_answered_in_traditional(engine):
+    simplified = engine.answer("温州一共建成了多少家城市书房？")
+    traditional = engine.answer("溫州一共建成了多少家城市書房？")
+    assert traditional.passages[0].id == simplified.passages[0].id
+    assert traditional.traditional and "城市書房" in traditional.reply and "城市书房" not in traditional.reply
+    assert traditional.passages[0].text == simplified.passages[0].text  # passages are shown as written
+
+
+def test_english_word_and_full_width_characters(engine):
+    answer = engine.answer("平阳的ＧＤＰ在山区县排第几？")
+    assert answer.answered and answer.passages[0].section == "intro"
+    assert "第1、第3和第5位" in answer.figures
+
+
+def test_input_method_typo_is_repaired_by_sound(engine):
+    answer = engine.answer("侨家乐接待过夜有客多少人次")  # 有客 typed for 游客 (same pinyin)
+    assert "游客" in engine.state.searcher.analyse("侨家乐接待过夜有客多少人次").expansions
+    assert answer.answered and "15.3万人次" in answer.passages[0].text
+
+
+def test_off_topic_questions_are_declined_with_the_topics(engine):
+    for question in ["明天温州天气怎么样", "推荐一家好吃的火锅店", "帮我翻译一句英文"]:
+        answer = engine.answer(question)
+        assert not answer.answered, question
+        assert answer.reply.startswith("抱歉，这篇文章没有讲到这个问题。")
+        assert "样本十 · “共享社·幸福里”全面激活基层治理“一池春水”" in answer.reply
+        assert not answer.figures
+
+
+def test_asked_number_missing_from_the_article_is_said_honestly(engine):
+    answer = engine.answer("乐清社会大救助一共帮助了多少人")
+    assert not answer.answered and answer.abstain_reason == "no_figure"
+    assert "没有给出你问的这个数字" in answer.reply and "乐清社会大救助" in answer.reply
+
+
+def test_question_about_two_samples_reaches_both(engine):
+    answer = engine.answer("瑞安金融专员和洞头蓝湾整治分别有什么成效")
+    assert {"s2", "s9"} <= {p.section for p in answer.passages[:5]}
+
+
+def test_passages_are_verbatim_short_and_ranked(engine):
+    paragraphs = [p for s in load_knowledge(KNOWLEDGE).sections for p in s.paragraphs]
+    for question in ["托育补贴", "苍南 折股量化 收益怎么分", "共享社幸福里有多少党员参与"]:
+        answer = engine.answer(question)
+        assert all(len(p.text) <= 300 for p in answer.passages)
+        assert all(any(p.text in para for para in paragraphs) for p in answer.passages)
+        scores = [p.score for p in answer.passages]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_long_and_strange_input_is_answered_without_error(engine):
+    answer = engine.answer("城市书房" + "啊" * 5000 + "\u200b\x00<b>&")
+    assert answer.truncated and answer.reply.startswith("(问题太长")
+    for question in ["", "   ", "？？？", "😀😀", "<script>alert(1)</script>"]:
+        assert not engine.answer(question).answered

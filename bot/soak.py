@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .bench import percentile, proc_status_mb
 from .config import Settings, available_cores
 from .engine import Engine
 from .fakeapi import FakeBotAPI, JSONDict
@@ -43,28 +44,6 @@ QUESTIONS = [
     "城市书房总藏书多少", "“侨家乐”是什么", "温州山区县靠啥工程带动发展", "火星上有多少人？",
     "今天天气怎么样", "城市书房有多少个座位？", "📚 书房 <b>几家</b> & 藏书？", "医保纾困怎么帮助困难群众",
 ]
-
-
-def rss_mb() -> float:
-    """This process's resident memory (VmRSS) in MB; nan where /proc is not available."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return float("nan")
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear-interpolated percentile (``q`` in 0…100)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def _window(latencies: list[float], rss: float) -> dict[str, Any]:
@@ -139,7 +118,7 @@ def run_soak(settings: Settings, engine: Engine, questions: int = 10000, users: 
             count += 1
 
         run(start_bot(application, poll_interval=0.0, poll_timeout=1.0))
-        rss_start = rss_mb()
+        rss_start = proc_status_mb()
         started = time.monotonic()
         try:
             for user in range(FIRST_USER, FIRST_USER + users):
@@ -156,7 +135,7 @@ def run_soak(settings: Settings, engine: Engine, questions: int = 10000, users: 
                 latencies.append(at - pending.pop(chat))
                 if len(latencies) % SAMPLE_EVERY == 0:
                     api.forget()
-                    stretch = _window(latencies[-SAMPLE_EVERY:], rss_mb())
+                    stretch = _window(latencies[-SAMPLE_EVERY:], proc_status_mb())
                     samples.append({"answers": len(latencies), "rss_mb": stretch["rss_mb"],
                                     "p50_ms": stretch["p50_ms"], "p95_ms": stretch["p95_ms"]})
                     say(f"soak: {len(latencies)} answers, {len(latencies) / (time.monotonic() - started):.0f}/s, "
@@ -175,7 +154,7 @@ def run_soak(settings: Settings, engine: Engine, questions: int = 10000, users: 
             thread.join(timeout=10)
             loop.close()
             store.close()
-        rss_end = rss_mb()
+        rss_end = proc_status_mb()
         requests = api.stats()["requests"]
     window = min(SAMPLE_EVERY, max(1, len(latencies) // 2))
     first_rss = next((s["rss_mb"] for s in samples if s["answers"] >= window), rss_end)

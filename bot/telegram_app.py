@@ -24,30 +24,23 @@ while many users are served at once (setting telegram_concurrent_updates).
 from __future__ import annotations
 
 import asyncio
-import datetime as dtm
 import hashlib
 import hmac
 import html
-import json
 import logging
 import re
 import secrets
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-import yaml
 from telegram import (
     BotCommand,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     MessageEntity,
@@ -57,54 +50,45 @@ from telegram import (
 from telegram.constants import ChatType, ParseMode
 from telegram.error import (
     BadRequest,
-    ChatMigrated,
     Conflict,
-    EndPointNotFound,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
     TelegramError,
-    TimedOut,
 )
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
-    BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
 
-from .chunking import split_sentences
 from .config import ConfigError, Settings, available_cores
 from .engine import Engine
 from .feedback import FeedbackStore
-from .figures import extract_figures
 from .embedding import EmbeddingError
 from .index import IndexLoadError, read_manifest
-from .knowledge import EXAMPLES_FILE, KnowledgeError
+from .knowledge import KnowledgeError
 from .logsafe import install_redaction, redact, secrets_of
-from .normalize import to_traditional
 from .reply import Answer
+from .telegram_format import (
+    MAX_MESSAGE_UTF16,
+    Span,
+    answer_spans,
+    examples_keyboard,
+    feedback_keyboard,
+    load_examples,
+    localize_spans,
+    split_message,
+    topic_spans,
+    topics_keyboard,
+)
+from .telegram_send import PollingRequest, RetryingRateLimiter, describe_failure
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE_UTF16 = 4096  # Telegram's limit for one message's text, in UTF-16 code units, after parsing
-MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
-MAX_EXAMPLE_CHARS = 40  # an example question is a button label
-START_EXAMPLES = 4  # example questions offered under /start
-TOPIC_BUTTON_CHARS = 28  # longer topic titles are cut on their buttons
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
-
-# Split points for long replies: after a sentence end (with its closing quotes) or a newline.
-_SENTENCE_BREAK = re.compile(r"[。！？!?]+[”’」』）)]*|\n")
-# Where an over-long sentence may be cut when it has no sentence end: after a clause mark or a space.
-_SOFT_BREAK = re.compile(r"[，,；;、：:）)\s]")
 
 NO_TOKEN_MESSAGE = (
     "错误：没有设置机器人令牌（TELEGRAM_BOT_TOKEN）。\n"
@@ -112,350 +96,6 @@ NO_TOKEN_MESSAGE = (
     "e.g. `export TELEGRAM_BOT_TOKEN=123456:ABC...` then run `python -m bot serve` again.\n"
     "提示 / hint: 不连 Telegram 也能在终端里试用 / to try the bot without Telegram, run `python -m bot chat`."
 )
-
-
-# ==============================================================================================
-# Formatting: Answer → Telegram HTML messages (pure functions, tested directly)
-# ==============================================================================================
-
-
-@dataclass(frozen=True)
-class Span:
-    """A run of plain text, bold or not; a reply is a list of spans, escaped only when rendered."""
-
-    text: str
-    bold: bool = False
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units (characters outside the BMP count twice)."""
-    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
-
-
-def render(spans: Sequence[Span]) -> str:
-    """Telegram HTML for ``spans``: text escaped, bold runs in <b> (empty runs dropped)."""
-    out: list[str] = []
-    merged: list[Span] = []
-    for span in spans:
-        if not span.text:
-            continue
-        if merged and merged[-1].bold == span.bold:
-            merged[-1] = Span(merged[-1].text + span.text, span.bold)
-        else:
-            merged.append(span)
-    for span in merged:
-        escaped = html.escape(span.text, quote=False)
-        out.append(f"<b>{escaped}</b>" if span.bold else escaped)
-    return "".join(out)
-
-
-def _sentence_pieces(span: Span) -> list[Span]:
-    """``span`` cut after each sentence end and newline (joining the pieces gives it back)."""
-    pieces, start = [], 0
-    for match in _SENTENCE_BREAK.finditer(span.text):
-        pieces.append(Span(span.text[start:match.end()], span.bold))
-        start = match.end()
-    if start < len(span.text):
-        pieces.append(Span(span.text[start:], span.bold))
-    return pieces
-
-
-def _hard_cut(span: Span, limit: int) -> list[Span]:
-    """A piece longer than ``limit`` UTF-16 units cut into pieces that fit, at a clause mark or space when
-    one lies in the second half of the window, else at the limit (between characters, never inside one;
-    a character wider than the limit itself, which Telegram's 4096 never meets, goes alone)."""
-    pieces: list[Span] = []
-    text, start, length = span.text, 0, len(span.text)
-    while start < length:
-        units, index, soft = 0, start, 0
-        while index < length:
-            width = 2 if ord(text[index]) > 0xFFFF else 1
-            if units + width > limit and index > start:
-                break
-            units += width
-            index += 1
-            if units > limit // 2 and _SOFT_BREAK.match(text[index - 1]):
-                soft = index
-        cut = soft if soft and index < length else index
-        pieces.append(Span(text[start:cut], span.bold))
-        start = cut
-    return pieces
-
-
-def split_message(spans: Sequence[Span], limit: int = MAX_MESSAGE_UTF16) -> list[str]:
-    """Render ``spans`` as Telegram HTML messages of at most ``limit`` UTF-16 units of text each.
-
-    Messages break after sentence ends or newlines where possible; a tag is never split (each message is
-    valid HTML on its own, bold runs are closed and reopened); joined, the messages' texts give the whole
-    text back, except that a message of only whitespace is left out (Telegram refuses empty messages).
-    """
-    pieces: list[Span] = []
-    for span in spans:
-        for piece in _sentence_pieces(span):
-            pieces.extend(_hard_cut(piece, limit) if utf16_len(piece.text) > limit else [piece])
-    parts: list[list[Span]] = []
-    current: list[Span] = []
-    size = 0
-    for piece in pieces:
-        width = utf16_len(piece.text)
-        if current and size + width > limit:
-            parts.append(current)
-            current, size = [], 0
-        current.append(piece)
-        size += width
-    if current:
-        parts.append(current)
-    return [render(part) for part in parts if "".join(p.text for p in part).strip()]
-
-
-def localize_spans(spans: Sequence[Span], traditional: bool) -> list[Span]:
-    """Traditional characters for a Traditional question, applied to text only (never to markup)."""
-    return [Span(to_traditional(s.text), s.bold) for s in spans] if traditional else list(spans)
-
-
-def _passage_spans(answer: Answer) -> list[Span]:
-    """Each shown passage under its heading in bold; passages of the same section share one heading."""
-    spans: list[Span] = []
-    heading = None
-    for passage in answer.shown:
-        if passage.heading != heading:
-            spans += [Span(f"【{passage.heading}】", bold=True), Span("\n")]
-            heading = passage.heading
-        spans.append(Span(f"{passage.text}\n\n"))
-    return spans
-
-
-def answer_spans(answer: Answer, max_question_chars: int) -> list[Span]:
-    """The reply to a question as spans: figures first (bold), passages under bold headings, the source."""
-    spans: list[Span] = []
-    if answer.truncated:
-        spans.append(Span(f"（你的问题太长，我只按前 {max_question_chars} 个字回答。）\n\n"))
-    if answer.abstain_reason == "no_figure":
-        spans.append(Span("文章讲到了相关内容，但没有给出你问的这个数字。相关的原文是：\n\n"))
-        spans += _passage_spans(answer)
-        spans.append(Span(f"出处：{answer.source}\n\n也可以点下面的主题，看看文章讲了哪些方面。"))
-    elif not answer.answered:
-        spans.append(Span(f"抱歉，这篇文章没有讲到这个问题。\n我能回答的是{answer.source}里的内容："
-                          "导语和十个实践样本。可以换个说法再问，或者点下面的主题看看。"))
-    else:
-        if answer.figures:
-            spans.append(Span("关键数字："))
-            for i, figure in enumerate(answer.figures):
-                spans += [Span("　" if i else ""), Span(figure, bold=True)]
-            spans.append(Span("\n\n"))
-        spans += _passage_spans(answer)
-        spans.append(Span(f"出处：{answer.source}"))
-    return localize_spans(spans, answer.traditional)
-
-
-def summary_of(paragraphs: Sequence[str], max_chars: int) -> str:
-    """The section's first sentences up to ``max_chars`` (at least one sentence, cut with … if longer)."""
-    summary = ""
-    for sentence in (s for p in paragraphs for s in split_sentences(p)):
-        if summary and len(summary) + len(sentence) > max_chars:
-            break
-        summary += sentence.strip()
-        if len(summary) >= max_chars:
-            break
-    return summary if len(summary) <= max_chars else summary[:max_chars - 1] + "…"
-
-
-def topic_spans(section: dict[str, Any], max_chars: int, traditional: bool = False) -> list[Span]:
-    """A section's card: heading (bold), its area, a short summary and all its figures (bold)."""
-    spans = [Span(section["heading"], bold=True), Span("\n")]
-    if section.get("area"):
-        spans.append(Span(f"（{section['area']}）\n"))
-    spans.append(Span("\n" + summary_of(section["paragraphs"], max_chars)))
-    figures = list(dict.fromkeys(f for p in section["paragraphs"] for f in extract_figures(p)))
-    if figures:
-        spans.append(Span("\n\n文中的数字："))
-        for i, figure in enumerate(figures):
-            spans += [Span("　" if i else ""), Span(figure, bold=True)]
-    spans.append(Span("\n\n想知道细节，直接问我就行。"))
-    return localize_spans(spans, traditional)
-
-
-# ==============================================================================================
-# Keyboards and callback data
-# ==============================================================================================
-
-
-def feedback_keyboard(question_id: int, chosen: int = 0) -> InlineKeyboardMarkup:
-    """👍/👎 under an answer; the chosen one is marked (pressing the other one changes the vote)."""
-    up = ("✅ " if chosen == 1 else "") + "👍 有用"
-    down = ("✅ " if chosen == -1 else "") + "👎 没用"
-    return InlineKeyboardMarkup([[InlineKeyboardButton(up, callback_data=f"fb:+:{question_id}"),
-                                  InlineKeyboardButton(down, callback_data=f"fb:-:{question_id}")]])
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def topics_keyboard(sections: Sequence[dict[str, Any]], traditional: bool = False) -> InlineKeyboardMarkup:
-    rows = []
-    for section in sections:
-        label = _short(section["heading"], TOPIC_BUTTON_CHARS)
-        rows.append([InlineKeyboardButton(to_traditional(label) if traditional else label,
-                                          callback_data=f"t:{section['id']}"[:MAX_CALLBACK_BYTES])])
-    return InlineKeyboardMarkup(rows)
-
-
-def examples_keyboard(examples: Sequence[str]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(q, callback_data=f"ex:{i}")]
-                                 for i, q in enumerate(examples[:START_EXAMPLES])])
-
-
-def load_examples(knowledge_dir: Path) -> list[str]:
-    """The example questions of ``knowledge_dir/examples.yaml`` (``questions: [...]``); [] if there is none."""
-    path = knowledge_dir / EXAMPLES_FILE
-    if not path.exists():
-        log.info("no %s: /start shows no example questions", path)
-        return []
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise KnowledgeError([f"{EXAMPLES_FILE}: not valid YAML: {exc}"]) from None
-    questions = data.get("questions") if isinstance(data, dict) else None
-    if not isinstance(questions, list) or not questions:
-        raise KnowledgeError([f"{EXAMPLES_FILE}: field 'questions' must be a non-empty list of questions"])
-    problems = []
-    for i, question in enumerate(questions, 1):
-        if not isinstance(question, str) or not question.strip():
-            problems.append(f"{EXAMPLES_FILE}: field 'questions' item {i} is empty or not text")
-        elif len(question.strip()) > MAX_EXAMPLE_CHARS:
-            problems.append(f"{EXAMPLES_FILE}: field 'questions' item {i} is longer than {MAX_EXAMPLE_CHARS} "
-                            "characters (it is shown on a button)")
-    if problems:
-        raise KnowledgeError(problems)
-    return [q.strip() for q in questions]
-
-
-# ==============================================================================================
-# Sending: retries with back-off around every Bot API request (getUpdates excepted)
-# ==============================================================================================
-
-# Errors a retry cannot fix: the request itself is wrong, or the bot may not write there.
-_FINAL_ERRORS = (BadRequest, Forbidden, InvalidToken, Conflict, ChatMigrated, EndPointNotFound)
-
-
-def _retry_after_seconds(exc: RetryAfter) -> float:
-    value = getattr(exc, "_retry_after", None)
-    if value is None:
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
-
-
-class RetryingRateLimiter(BaseRateLimiter[int]):
-    """Every Bot API request but getUpdates passes here: optionally through PTB's AIORateLimiter (Telegram's
-    limits, 429 retries), and retried with doubling waits on network errors, timeouts, 5xx answers and
-    malformed answers, a bounded number of times. A request that still fails raises to its caller.
-
-    Delivery is at least once. A request that timed out while waiting for Telegram's answer (a read
-    timeout, setting telegram_read_timeout) may have been carried out all the same: its retry then shows
-    the message twice, which is better than no answer to a question. Requests that fail before reaching
-    Telegram (connection refused, connect or pool timeouts) and error answers (5xx, 429, a malformed
-    body) had no effect, so their retries never duplicate anything. For answerCallbackQuery and
-    editMessageReplyMarkup a duplicate is harmless: Telegram refuses it (BadRequest, caught by the bot).
-    """
-
-    def __init__(self, retries: int, delay: float, inner: BaseRateLimiter | None = None) -> None:
-        self.retries = max(0, int(retries))
-        self.delay = max(0.0, float(delay))
-        self.inner = inner
-        self.retried = 0  # requests retried, for /stats and tests
-
-    async def initialize(self) -> None:
-        if self.inner is not None:
-            await self.inner.initialize()
-
-    async def shutdown(self) -> None:
-        if self.inner is not None:
-            await self.inner.shutdown()
-
-    async def process_request(self, callback: Callable[..., Coroutine[Any, Any, Any]], args: Any,
-                              kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
-                              rate_limit_args: int | None) -> Any:
-        attempt = 0
-        if self.inner is not None:
-            callback = _logging_floods(callback, endpoint)  # the inner limiter waits them out silently
-        while True:
-            try:
-                if self.inner is not None:
-                    return await self.inner.process_request(callback, args, kwargs, endpoint, data,
-                                                            rate_limit_args)
-                return await callback(*args, **kwargs)
-            except _FINAL_ERRORS:
-                raise
-            except RetryAfter as exc:
-                if self.inner is not None or attempt >= self.retries:
-                    raise  # the inner limiter already waited and retried as often as allowed
-                wait = _retry_after_seconds(exc) + 0.1
-                error: TelegramError = exc
-            except NetworkError as exc:  # includes TimedOut and 5xx answers
-                if attempt >= self.retries:
-                    raise
-                wait, error = self.delay * 2 ** attempt, exc
-            except TelegramError as exc:
-                if type(exc) is not TelegramError or attempt >= self.retries:  # plain: a malformed answer
-                    raise
-                wait, error = self.delay * 2 ** attempt, exc
-            attempt += 1
-            self.retried += 1
-            duplicate = ", so this retry may show it twice" if endpoint.startswith("send") and _ambiguous(error) else ""
-            log.warning("Bot API %s failed (%s%s); retry %d of %d in %.1f s", endpoint, describe_failure(error),
-                        duplicate, attempt, self.retries, wait)
-            await asyncio.sleep(wait)
-
-
-def _ambiguous(error: BaseException) -> bool:
-    """A timeout after the request was sent: Telegram may have carried it out without our hearing back."""
-    return isinstance(error, TimedOut) and isinstance(error.__cause__, (httpx.ReadTimeout, httpx.WriteTimeout))
-
-
-def describe_failure(error: TelegramError) -> str:
-    """A log line's account of a failed Bot API request: the error, and for timeouts whether it was sent."""
-    if isinstance(error, RetryAfter):
-        return f"flood control (429), Telegram asks to wait {_retry_after_seconds(error):g} s"
-    if isinstance(error, TimedOut):
-        cause = type(error.__cause__).__name__ if error.__cause__ is not None else "TimedOut"
-        if _ambiguous(error):
-            return f"timed out waiting for Telegram's answer ({cause}; the request may have been carried out)"
-        return f"timed out before the request was sent ({cause})"
-    return f"{type(error).__name__}: {error}"
-
-
-def _logging_floods(callback: Callable[..., Coroutine[Any, Any, Any]], endpoint: str
-                    ) -> Callable[..., Coroutine[Any, Any, Any]]:
-    """``callback`` logging each flood-control answer (429) before the inner limiter waits and retries."""
-    async def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return await callback(*args, **kwargs)
-        except RetryAfter as exc:
-            log.warning("Bot API %s failed (%s); waiting, then retrying", endpoint, describe_failure(exc))
-            raise
-    return call
-
-
-class PollingRequest(HTTPXRequest):
-    """The connection getUpdates uses. python-telegram-bot's polling loop retries a timed-out getUpdates
-    and waits out flood control (429) without telling the error handler (it logs them at debug level);
-    this logs them as warnings, like the polling failures that do reach ``TelegramBot.on_error``."""
-
-    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        try:
-            code, payload = await super().do_request(*args, **kwargs)
-        except TimedOut as exc:
-            log.warning("polling for updates failed, retrying (getUpdates: %s)", describe_failure(exc))
-            raise
-        if code == HTTPStatus.TOO_MANY_REQUESTS:
-            try:
-                wait = json.loads(payload)["parameters"]["retry_after"]
-            except (ValueError, KeyError, TypeError):
-                wait = "?"
-            log.warning("polling for updates failed, retrying (getUpdates: flood control (429), Telegram "
-                        "asks to wait %s s)", wait)
-        return code, payload
 
 
 # ==============================================================================================

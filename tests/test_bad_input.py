@@ -21,7 +21,7 @@ from bot.engine import Engine
 from bot.fakeapi import FakeBotAPI, parse_telegram_html, utf16_len
 from bot.index import build_index
 from bot.normalize import normalize_query, to_traditional
-from bot.telegram_app import (
+from bot.telegram_format import (
     MAX_CALLBACK_BYTES,
     MAX_MESSAGE_UTF16,
     answer_spans,

@@ -78,12 +78,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict:
     settings = load_settings(environ={}).replace(
         knowledge_dir=str(KNOWLEDGE), index_dir=str(tmp / "index"), feedback_db=str(tmp / "feedback.sqlite3"),
         exact_search_max=100)  # so the 200-passage corpus is served by HNSW and its recall is measured
-    parts = "latency,build,scale"
-    try:
-        import bot.telegram_app  # noqa: F401
-        parts += ",bot"
-    except ImportError:
-        pass
+    parts = "latency,build,scale,bot"
     args = argparse.Namespace(parts=parts, sizes="200", output=str(tmp / "results.json"), plot=str(tmp / "plot.png"),
                               markdown=str(tmp / "RESULTS.md"), rounds=1, skip_threads=True, bot_users=6,
                               bot_questions=2, bot_rate=20, bot_seconds=0.5, settings=None, set=None)

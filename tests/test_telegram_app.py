@@ -17,7 +17,6 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -32,18 +31,15 @@ from bot.index import build_index
 from bot.knowledge import KnowledgeError
 from bot.logsafe import REDACTED, install_redaction, redact
 from bot.reply import Answer, Passage
-from bot.telegram_app import (
+from bot.telegram_app import SlidingWindowLimiter, serve, webhook_options
+from bot.telegram_format import (
     MAX_MESSAGE_UTF16,
-    SlidingWindowLimiter,
     Span,
     answer_spans,
-    build_application,
     load_examples,
     render,
-    serve,
     split_message,
     summary_of,
-    webhook_options,
 )
 
 # The fixtures (embedder, index_dir, engine, api, start) and these helpers are shared in conftest.py;

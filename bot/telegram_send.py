@@ -1,0 +1,162 @@
+"""Talking to the Bot API reliably: retries with back-off around every request, logged polling failures.
+
+Network errors, timeouts, 5xx, malformed answers and flood control (429) are retried a bounded number of
+times (settings telegram_send_retries, telegram_retry_delay); requests Telegram refused are not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dtm
+import json
+import logging
+from collections.abc import Callable, Coroutine
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import (
+    BaseRateLimiter,
+)
+from telegram.request import HTTPXRequest
+
+
+log = logging.getLogger(__name__)
+
+# ==============================================================================================
+# Sending: retries with back-off around every Bot API request (getUpdates excepted)
+# ==============================================================================================
+
+# Errors a retry cannot fix: the request itself is wrong, or the bot may not write there.
+_FINAL_ERRORS = (BadRequest, Forbidden, InvalidToken, Conflict, ChatMigrated, EndPointNotFound)
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    value = getattr(exc, "_retry_after", None)
+    if value is None:
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
+
+
+class RetryingRateLimiter(BaseRateLimiter[int]):
+    """Every Bot API request but getUpdates passes here: optionally through PTB's AIORateLimiter (Telegram's
+    limits, 429 retries), and retried with doubling waits on network errors, timeouts, 5xx answers and
+    malformed answers, a bounded number of times. A request that still fails raises to its caller.
+
+    Delivery is at least once. A request that timed out while waiting for Telegram's answer (a read
+    timeout, setting telegram_read_timeout) may have been carried out all the same: its retry then shows
+    the message twice, which is better than no answer to a question. Requests that fail before reaching
+    Telegram (connection refused, connect or pool timeouts) and error answers (5xx, 429, a malformed
+    body) had no effect, so their retries never duplicate anything. For answerCallbackQuery and
+    editMessageReplyMarkup a duplicate is harmless: Telegram refuses it (BadRequest, caught by the bot).
+    """
+
+    def __init__(self, retries: int, delay: float, inner: BaseRateLimiter | None = None) -> None:
+        self.retries = max(0, int(retries))
+        self.delay = max(0.0, float(delay))
+        self.inner = inner
+        self.retried = 0  # requests retried, for /stats and tests
+
+    async def initialize(self) -> None:
+        if self.inner is not None:
+            await self.inner.initialize()
+
+    async def shutdown(self) -> None:
+        if self.inner is not None:
+            await self.inner.shutdown()
+
+    async def process_request(self, callback: Callable[..., Coroutine[Any, Any, Any]], args: Any,
+                              kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
+                              rate_limit_args: int | None) -> Any:
+        attempt = 0
+        if self.inner is not None:
+            callback = _logging_floods(callback, endpoint)  # the inner limiter waits them out silently
+        while True:
+            try:
+                if self.inner is not None:
+                    return await self.inner.process_request(callback, args, kwargs, endpoint, data,
+                                                            rate_limit_args)
+                return await callback(*args, **kwargs)
+            except _FINAL_ERRORS:
+                raise
+            except RetryAfter as exc:
+                if self.inner is not None or attempt >= self.retries:
+                    raise  # the inner limiter already waited and retried as often as allowed
+                wait = _retry_after_seconds(exc) + 0.1
+                error: TelegramError = exc
+            except NetworkError as exc:  # includes TimedOut and 5xx answers
+                if attempt >= self.retries:
+                    raise
+                wait, error = self.delay * 2 ** attempt, exc
+            except TelegramError as exc:
+                if type(exc) is not TelegramError or attempt >= self.retries:  # plain: a malformed answer
+                    raise
+                wait, error = self.delay * 2 ** attempt, exc
+            attempt += 1
+            self.retried += 1
+            duplicate = ", so this retry may show it twice" if endpoint.startswith("send") and _ambiguous(error) else ""
+            log.warning("Bot API %s failed (%s%s); retry %d of %d in %.1f s", endpoint, describe_failure(error),
+                        duplicate, attempt, self.retries, wait)
+            await asyncio.sleep(wait)
+
+
+def _ambiguous(error: BaseException) -> bool:
+    """A timeout after the request was sent: Telegram may have carried it out without our hearing back."""
+    return isinstance(error, TimedOut) and isinstance(error.__cause__, (httpx.ReadTimeout, httpx.WriteTimeout))
+
+
+def describe_failure(error: TelegramError) -> str:
+    """A log line's account of a failed Bot API request: the error, and for timeouts whether it was sent."""
+    if isinstance(error, RetryAfter):
+        return f"flood control (429), Telegram asks to wait {_retry_after_seconds(error):g} s"
+    if isinstance(error, TimedOut):
+        cause = type(error.__cause__).__name__ if error.__cause__ is not None else "TimedOut"
+        if _ambiguous(error):
+            return f"timed out waiting for Telegram's answer ({cause}; the request may have been carried out)"
+        return f"timed out before the request was sent ({cause})"
+    return f"{type(error).__name__}: {error}"
+
+
+def _logging_floods(callback: Callable[..., Coroutine[Any, Any, Any]], endpoint: str
+                    ) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """``callback`` logging each flood-control answer (429) before the inner limiter waits and retries."""
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await callback(*args, **kwargs)
+        except RetryAfter as exc:
+            log.warning("Bot API %s failed (%s); waiting, then retrying", endpoint, describe_failure(exc))
+            raise
+    return call
+
+
+class PollingRequest(HTTPXRequest):
+    """The connection getUpdates uses. python-telegram-bot's polling loop retries a timed-out getUpdates
+    and waits out flood control (429) without telling the error handler (it logs them at debug level);
+    this logs them as warnings, like the polling failures that do reach ``TelegramBot.on_error``."""
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        try:
+            code, payload = await super().do_request(*args, **kwargs)
+        except TimedOut as exc:
+            log.warning("polling for updates failed, retrying (getUpdates: %s)", describe_failure(exc))
+            raise
+        if code == HTTPStatus.TOO_MANY_REQUESTS:
+            try:
+                wait = json.loads(payload)["parameters"]["retry_after"]
+            except (ValueError, KeyError, TypeError):
+                wait = "?"
+            log.warning("polling for updates failed, retrying (getUpdates: flood control (429), Telegram "
+                        "asks to wait %s s)", wait)
+        return code, payload

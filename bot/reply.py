@@ -76,7 +76,7 @@ def compose(question: str, result: SearchResult, searcher: Searcher, topics: lis
     elif result.abstain_reason == "no_figure":
         shown = passages[:1]  # the related passage, so the user sees what the article does say
     answer = Answer(question=question, answered=result.answered, passages=passages, shown=shown, figures=figures,
-                    traditional=looks_traditional(question), truncated=result.query.truncated, source=source,
+                    traditional=looks_traditional(question[:settings.max_question_chars]), truncated=result.query.truncated, source=source,
                     build=build, abstain_reason=result.abstain_reason, topics=topics)
     answer.reply = plain_reply(answer)
     return answer

@@ -655,12 +655,7 @@ def part_bot(bench: Bench) -> dict[str, Any]:
     at a fixed rate spread over the users (open loop: the time from update to reply users feel at that
     traffic). Telegram-side and per-user rate limits are off, the feedback store is a real SQLite file.
     """
-    try:
-        from .telegram_app import build_application, start_bot, stop_bot
-    except ImportError as exc:
-        return {"skipped": f"bot.telegram_app is not available ({exc})"}
-    import asyncio
-    import threading
+    from .telegram_app import build_application, running_in_background
 
     from .engine import Engine
     from .fakeapi import FakeBotAPI
@@ -695,37 +690,26 @@ def part_bot(bench: Bench) -> dict[str, Any]:
         engine.answer = timed_answer  # type: ignore[method-assign]
         store = FeedbackStore(settings)
         application = build_application(settings, engine, store)
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="bench-bot-loop", daemon=True)
-        thread.start()
-
-        def run(coroutine: Any, timeout: float = 60.0) -> Any:
-            return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout)
-
-        run(start_bot(application, poll_interval=0.0, poll_timeout=1.0))
         try:
-            closed_loop(api, [900_000_000 + i for i in range(4)], 2, questions)  # warm the whole path
-            answer_seconds.clear()
-            cpu, threads = _cpu_seconds(), _thread_cpu()
-            capacity = closed_loop(api, [910_000_000 + i for i in range(users)], per_user, questions)
-            capacity["cpu_ms_per_reply"] = round(1000 * (_cpu_seconds() - cpu) / max(1, capacity["replies"]), 3)
-            capacity["cpu_s_by_thread"] = cpu_by_thread_group(threads)
-            capacity["answer_ms"] = summary_ms(answer_seconds)
-            bench.log(f"  bot capacity: {capacity['replies_per_s']:.0f} replies/s, "
-                      f"p95 {capacity['latency']['p95_ms']:.0f} ms with {users} users waiting on replies")
-            answer_seconds.clear()
-            cpu, threads = _cpu_seconds(), _thread_cpu()
-            steady = open_loop(api, [920_000_000 + i for i in range(users)], rate, duration, questions)
-            steady["cpu_ms_per_reply"] = round(1000 * (_cpu_seconds() - cpu) / max(1, steady["replies"]), 3)
-            steady["cpu_s_by_thread"] = cpu_by_thread_group(threads)
-            steady["answer_ms"] = summary_ms(answer_seconds)
-            bench.log(f"  bot steady {rate:.0f}/s: {steady['replies_per_s']:.1f} replies/s, "
-                      f"p50 {steady['latency']['p50_ms']:.0f} ms, p95 {steady['latency']['p95_ms']:.0f} ms")
+            with running_in_background(application):
+                closed_loop(api, [900_000_000 + i for i in range(4)], 2, questions)  # warm the whole path
+                answer_seconds.clear()
+                cpu, threads = _cpu_seconds(), _thread_cpu()
+                capacity = closed_loop(api, [910_000_000 + i for i in range(users)], per_user, questions)
+                capacity["cpu_ms_per_reply"] = round(1000 * (_cpu_seconds() - cpu) / max(1, capacity["replies"]), 3)
+                capacity["cpu_s_by_thread"] = cpu_by_thread_group(threads)
+                capacity["answer_ms"] = summary_ms(answer_seconds)
+                bench.log(f"  bot capacity: {capacity['replies_per_s']:.0f} replies/s, "
+                          f"p95 {capacity['latency']['p95_ms']:.0f} ms with {users} users waiting on replies")
+                answer_seconds.clear()
+                cpu, threads = _cpu_seconds(), _thread_cpu()
+                steady = open_loop(api, [920_000_000 + i for i in range(users)], rate, duration, questions)
+                steady["cpu_ms_per_reply"] = round(1000 * (_cpu_seconds() - cpu) / max(1, steady["replies"]), 3)
+                steady["cpu_s_by_thread"] = cpu_by_thread_group(threads)
+                steady["answer_ms"] = summary_ms(answer_seconds)
+                bench.log(f"  bot steady {rate:.0f}/s: {steady['replies_per_s']:.1f} replies/s, "
+                          f"p50 {steady['latency']['p50_ms']:.0f} ms, p95 {steady['latency']['p95_ms']:.0f} ms")
         finally:
-            run(stop_bot(application))
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=10)
-            loop.close()
             store.close()
         server = api.stats()
     return {

@@ -15,11 +15,9 @@ answers, so its own bookkeeping does not show up as the bot's memory growth.
 
 from __future__ import annotations
 
-import asyncio
 import queue
 import statistics
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -84,7 +82,7 @@ def run_soak(settings: Settings, engine: Engine, questions: int = 10000, users: 
     ``stall_seconds``; questions still open then count as lost.
     """
     from .feedback import FeedbackStore
-    from .telegram_app import build_application, start_bot, stop_bot
+    from .telegram_app import build_application, running_in_background
 
     questions, users = max(1, int(questions)), max(1, min(int(users), int(questions)))
     say = progress or (lambda message: None)
@@ -96,13 +94,6 @@ def run_soak(settings: Settings, engine: Engine, questions: int = 10000, users: 
         store = FeedbackStore(soak_settings)
         application = build_application(soak_settings, engine, store)
         bot = application.bot_data["bot"]
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="soak-bot-loop", daemon=True)
-        thread.start()
-
-        def run(coroutine: Any, timeout: float = 60.0) -> Any:
-            return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout)
-
         pending: dict[int, float] = {}  # user → when their open question was enqueued
         asked: Counter[int] = Counter()
         delivered: Counter[int] = Counter()
@@ -117,42 +108,38 @@ def run_soak(settings: Settings, engine: Engine, questions: int = 10000, users: 
             api.send_text(QUESTIONS[count % len(QUESTIONS)], user_id=user)
             count += 1
 
-        run(start_bot(application, poll_interval=0.0, poll_timeout=1.0))
-        rss_start = proc_status_mb()
-        started = time.monotonic()
         try:
-            for user in range(FIRST_USER, FIRST_USER + users):
-                ask(user)
-            while pending:
-                try:
-                    chat, at = api.delivered.get(timeout=stall_seconds)
-                except queue.Empty:
-                    say(f"soak: no answer for {stall_seconds:g} s, {len(pending)} question(s) still open; stopping")
-                    break
-                delivered[chat] += 1
-                if chat not in pending:
-                    continue  # a duplicate: counted below
-                latencies.append(at - pending.pop(chat))
-                if len(latencies) % SAMPLE_EVERY == 0:
-                    api.forget()
-                    stretch = _window(latencies[-SAMPLE_EVERY:], proc_status_mb())
-                    samples.append({"answers": len(latencies), "rss_mb": stretch["rss_mb"],
-                                    "p50_ms": stretch["p50_ms"], "p95_ms": stretch["p95_ms"]})
-                    say(f"soak: {len(latencies)} answers, {len(latencies) / (time.monotonic() - started):.0f}/s, "
-                        f"p50 {stretch['p50_ms']:.0f} ms, p95 {stretch['p95_ms']:.0f} ms, "
-                        f"RSS {stretch['rss_mb']:.0f} MB")
-                if count < questions:
-                    ask(chat)
-            elapsed = time.monotonic() - started
-            time.sleep(0.5)  # room for stray duplicates
-            while not api.delivered.empty():
-                chat, _ = api.delivered.get()
-                delivered[chat] += 1
+            with running_in_background(application):
+                rss_start = proc_status_mb()
+                started = time.monotonic()
+                for user in range(FIRST_USER, FIRST_USER + users):
+                    ask(user)
+                while pending:
+                    try:
+                        chat, at = api.delivered.get(timeout=stall_seconds)
+                    except queue.Empty:
+                        say(f"soak: no answer for {stall_seconds:g} s, {len(pending)} question(s) still open; stopping")
+                        break
+                    delivered[chat] += 1
+                    if chat not in pending:
+                        continue  # a duplicate: counted below
+                    latencies.append(at - pending.pop(chat))
+                    if len(latencies) % SAMPLE_EVERY == 0:
+                        api.forget()
+                        stretch = _window(latencies[-SAMPLE_EVERY:], proc_status_mb())
+                        samples.append({"answers": len(latencies), "rss_mb": stretch["rss_mb"],
+                                        "p50_ms": stretch["p50_ms"], "p95_ms": stretch["p95_ms"]})
+                        say(f"soak: {len(latencies)} answers, {len(latencies) / (time.monotonic() - started):.0f}/s, "
+                            f"p50 {stretch['p50_ms']:.0f} ms, p95 {stretch['p95_ms']:.0f} ms, "
+                            f"RSS {stretch['rss_mb']:.0f} MB")
+                    if count < questions:
+                        ask(chat)
+                elapsed = time.monotonic() - started
+                time.sleep(0.5)  # room for stray duplicates
+                while not api.delivered.empty():
+                    chat, _ = api.delivered.get()
+                    delivered[chat] += 1
         finally:
-            run(stop_bot(application))
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=10)
-            loop.close()
             store.close()
         rss_end = proc_status_mb()
         requests = api.stats()["requests"]

@@ -24,6 +24,7 @@ while many users are served at once (setting telegram_concurrent_updates).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import html
@@ -31,9 +32,10 @@ import logging
 import re
 import secrets
 import sys
+import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -666,6 +668,28 @@ async def stop_bot(application: Application) -> None:
     await application.shutdown()
     if application.post_shutdown:
         await application.post_shutdown(application)
+
+
+@contextlib.contextmanager
+def running_in_background(application: Application, poll_timeout: float = 1.0) -> Iterator[None]:
+    """The bot polling on an event loop of its own thread while the caller's code runs (bench, soak)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="bot-loop", daemon=True)
+    thread.start()
+
+    def run(coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(60.0)
+
+    try:
+        run(start_bot(application, poll_interval=0.0, poll_timeout=poll_timeout))
+        yield
+    finally:
+        try:
+            run(stop_bot(application))
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
+            loop.close()
 
 
 def serve(settings: Settings, engine: Engine | None = None, store: FeedbackStore | None = None) -> int:

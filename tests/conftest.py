@@ -178,8 +178,33 @@ class RunningBot:
             self.store.close()
 
 
+RUNNING_BOTS = pytest.StashKey[list[RunningBot]]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+    """Stop a failed test's bots before pytest renders the failure.
+
+    CPython 3.11's ast is not thread-safe (gh-106905): pytest parses source to show a failure while a bot
+    thread's logging parses source to format a traceback, and the failure becomes an INTERNALERROR that
+    ends the run without naming the test."""
+    if call.when == "call" and call.excinfo is not None:
+        bots = item.stash.get(RUNNING_BOTS, [])
+        while bots:
+            bots.pop().stop()
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
 @pytest.fixture
-def start(api: FakeBotAPI, tmp_path: Path, index_dir: Path, engine: Any) -> Iterator[Callable[..., RunningBot]]:
+def start(api: FakeBotAPI, tmp_path: Path, index_dir: Path, engine: Any,
+          request: pytest.FixtureRequest) -> Iterator[Callable[..., RunningBot]]:
     """start(**settings) → a running bot against ``api``; stopped at teardown.
 
     ``engine_`` serves with another engine, ``store`` False serves without a feedback store, ``store_``
@@ -188,6 +213,7 @@ def start(api: FakeBotAPI, tmp_path: Path, index_dir: Path, engine: Any) -> Iter
     from bot.telegram_app import build_application
 
     started: list[RunningBot] = []
+    request.node.stash[RUNNING_BOTS] = started
 
     def run(webhook: dict[str, Any] | None = None, engine_: Any = None, store: bool = True,
             store_: FeedbackStore | None = None, poll_timeout: float = 1.0, **changes: Any) -> RunningBot:
@@ -198,8 +224,8 @@ def start(api: FakeBotAPI, tmp_path: Path, index_dir: Path, engine: Any) -> Iter
         return running.start(webhook, poll_timeout)
 
     yield run
-    for running in reversed(started):
-        running.stop()
+    while started:
+        started.pop().stop()
 
 
 def ok_count(api: FakeBotAPI, method: str) -> int:

@@ -21,7 +21,7 @@ from bot.engine import Engine
 from bot.fakeapi import FakeBotAPI
 from bot.index import build_index
 
-from conftest import ADMIN, RunningBot, base_settings, plain
+from conftest import ADMIN, RunningBot, base_settings, plain, wait_until
 
 OLD, NEW, BROKEN = "超110家", "超120家", "超130家"  # the edited figure in s08.yaml, before and after
 BOOKS = "城市书房有多少家"
@@ -150,10 +150,7 @@ def test_content_update_and_a_refused_broken_build_while_20_users_ask(
         if how == "command":
             assert _admin(api, "/reload") == f"已加载新索引 {second}"
         else:
-            deadline = time.monotonic() + 10
-            while engine.index.build_id != second:
-                assert time.monotonic() < deadline, "the new build was not loaded automatically"
-                time.sleep(0.01)
+            wait_until(lambda: engine.index.build_id == second, "the new build to be loaded automatically", 10)
         reloaded_at = time.monotonic()  # every question asked after this gets the new build
         assert engine.index.build_id == second != first
         askers.wait_for_more(40)
@@ -166,10 +163,8 @@ def test_content_update_and_a_refused_broken_build_while_20_users_ask(
             refused = _admin(api, "/reload")
             assert "新索引加载失败" in refused and second in refused and "damaged" in refused
         else:
-            deadline = time.monotonic() + 10
-            while not [r for r in caplog.records if "auto reload: the new index cannot be loaded" in r.getMessage()]:
-                assert time.monotonic() < deadline, "the damaged build was not tried"
-                time.sleep(0.02)
+            wait_until(lambda: any("auto reload: the new index cannot be loaded" in r.getMessage()
+                                   for r in caplog.records), "the damaged build to be tried", 10)
             time.sleep(3 * INTERVAL)  # more checks: the damaged build is not tried (or logged) again
             failures = [r for r in caplog.records if "auto reload: the new index cannot be loaded" in r.getMessage()]
             assert len(failures) == 1 and third in failures[0].getMessage()

@@ -46,7 +46,7 @@ from bot.telegram_format import (
 # USER is a distinctive id: it must never show up in the feedback database or the logs.
 from conftest import (
     ADMIN, USER, RunningBot, ask, assert_quiet, base_settings, bold_texts, bot_settings, buttons, exchange,
-    ok_count, plain,
+    ok_count, plain, wait_until,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -373,10 +373,7 @@ def test_auto_reload_loads_a_new_build(api: FakeBotAPI, start: Callable[..., Run
     own_engine = Engine(settings, embedder=embedder)
     start(engine_=own_engine, index_dir=str(own_index), auto_reload_seconds=1)
     new = build_index(settings, lambda _: embedder).path.name
-    deadline = time.monotonic() + 5
-    while own_engine.index.build_id != new and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert own_engine.index.build_id == new
+    wait_until(lambda: own_engine.index.build_id == new, "the new build to be loaded automatically")
 
 
 # ---- faults ----------------------------------------------------------------------------------------------
@@ -415,11 +412,9 @@ def test_a_send_that_keeps_failing_is_logged_and_the_bot_keeps_serving(
     api.inject("sendMessage", Fault.server_error(500), times=3)
     api.send_text("城市书房有多少家")
     api.wait_for("sendMessage", count=3, ok_only=False)
-    deadline = time.monotonic() + 5
-    while running.bot.stats.errors == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert running.bot.stats.errors == 1
-    assert any("error while handling an update" in r.getMessage() for r in caplog.records)
+    wait_until(lambda: any("error while handling an update" in r.getMessage() for r in caplog.records),
+               "the error to be logged")
+    wait_until(lambda: running.bot.stats.errors == 1, "the error to be counted")
     [reply] = ask(api, "城市书房有多少家")
     assert "超110家" in plain(reply)
 

@@ -35,7 +35,8 @@ def cmd_build(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     progress = args.progress or sys.stderr.isatty()
     report = build_index(settings, load_embedder, progress=progress)
     print(f"built {report.path}\n  files {report.files}, chunks {report.chunks}, embedded {report.embedded}, "
-          f"reused {report.reused}, {report.seconds:.1f} s (model load {report.model_seconds:.1f} s)", file=out)
+          f"reused {report.reused}, segmented {report.tokenized}, {report.seconds:.1f} s "
+          f"(model load {report.model_seconds:.1f} s)", file=out)
     return EXIT_OK
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from .chunking import Chunk, chunk_knowledge, content_hash
 from .config import Settings, available_cores
 from .knowledge import Knowledge, load_knowledge
-from .lexical import LexicalIndex, Tokenizer
+from .lexical import LexicalIndex, TermCounts, Tokenizer
 from .normalize import fold
 
 FORMAT_VERSION = 1
@@ -44,6 +44,7 @@ class BuildReport:
     chunks: int
     embedded: int  # distinct texts (passages and sentences) embedded by this build
     reused: int  # passage and sentence vectors taken from the previous build
+    tokenized: int  # passages and sentences segmented by this build (the others' counts were reused)
     seconds: float
     model_seconds: float
     path: Path
@@ -165,6 +166,17 @@ def _previous_vectors(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
     return {**dict(zip(hashes["sentences"], sentence_vectors)), **dict(zip(hashes["chunks"], chunk_vectors))}
 
 
+def _previous_terms(index_dir: Path, name: str) -> TermCounts | None:
+    """Token counts of the current build's texts, to skip segmenting unchanged ones (None if unusable)."""
+    build = current_build(index_dir)
+    if build is None:
+        return None
+    try:
+        return TermCounts.load(build, name)
+    except (OSError, TypeError, ValueError, KeyError):
+        return None
+
+
 def _embed(texts: list[str], model_id: str, embedder: Any, previous: dict[str, np.ndarray],
            fresh: dict[str, np.ndarray], batch_size: int, progress: bool) -> tuple[np.ndarray, list[str], int]:
     """Vectors for ``texts``: from the previous build, or from ``fresh`` (what this build already embedded:
@@ -233,8 +245,11 @@ def build_index(settings: Settings, load_model: Callable[[Settings], Any], progr
 
     words = user_words(knowledge, chunks)
     tokenizer = Tokenizer(words)
-    lexical = LexicalIndex.build([tokenizer.tokens(lexical_text(c)) for c in chunks])
-    sentence_lexical = LexicalIndex.build([tokenizer.tokens(fold(t)) for t in flat_sentences])
+    chunk_terms, chunks_tokenized = TermCounts.count(
+        [lexical_text(c) for c in chunks], tokenizer, _previous_terms(index_dir, "lexical"))
+    sentence_terms, sentences_tokenized = TermCounts.count(
+        [fold(t) for t in flat_sentences], tokenizer, _previous_terms(index_dir, "lexical_sentences"))
+    lexical, sentence_lexical = LexicalIndex.build(chunk_terms), LexicalIndex.build(sentence_terms)
 
     builds = index_dir / BUILDS
     builds.mkdir(parents=True, exist_ok=True)
@@ -247,8 +262,10 @@ def build_index(settings: Settings, load_model: Callable[[Settings], Any], progr
         np.savez(staging / "sentences.npz", vectors=sentence_vectors.astype(np.float16), offsets=offsets)
         faiss_index = vector_index(chunk_vectors, settings)
         faiss.write_index(faiss_index, str(staging / "faiss.index"))
-        lexical.save(staging, "lexical")
-        sentence_lexical.save(staging, "lexical_sentences")
+        for name, index, terms in (("lexical", lexical, chunk_terms),
+                                   ("lexical_sentences", sentence_lexical, sentence_terms)):
+            index.save(staging, name)
+            terms.save(staging, name)
         with (staging / "chunks.jsonl").open("w", encoding="utf-8") as handle:
             for chunk in chunks:
                 handle.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
@@ -281,7 +298,8 @@ def build_index(settings: Settings, load_model: Callable[[Settings], Any], progr
     _replace_pointer(index_dir, build_id)
     _prune(index_dir, settings.index_keep_builds)
     return BuildReport(files=len(knowledge.sections), chunks=len(chunks), embedded=len(fresh),
-                       reused=chunks_reused + sentences_reused, seconds=time.perf_counter() - started,
+                       reused=chunks_reused + sentences_reused,
+                       tokenized=chunks_tokenized + sentences_tokenized, seconds=time.perf_counter() - started,
                        model_seconds=model_seconds, path=final)
 
 

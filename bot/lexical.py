@@ -7,11 +7,13 @@ cost grows with the matches, not with a Python loop over every passage.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
 import re
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import jieba
 import numpy as np
 from scipy import sparse
 
+from .chunking import content_hash
 from .normalize import fold
 
 jieba.setLogLevel(logging.WARNING)  # its INFO lines about loading the dictionary are noise on every command
@@ -65,9 +68,12 @@ class Tokenizer:
     def __init__(self, user_words: list[str] = ()) -> None:
         self._jieba = _fresh_jieba()
         for word in user_words:
-            self.add_word(word)
+            self._add_word(word)
+        # what decides the tokens of a text besides the text: a build reuses counts only when it is unchanged
+        self.fingerprint = hashlib.sha256(json.dumps(
+            [jieba.__version__, sorted(STOPWORDS), list(user_words)], ensure_ascii=False).encode()).hexdigest()
 
-    def add_word(self, word: str) -> None:
+    def _add_word(self, word: str) -> None:
         word = fold(word)
         if len(word) > 1 and not _TOKEN_SPLIT.fullmatch(word):
             self._jieba.add_word(word, freq=2000)
@@ -90,6 +96,62 @@ class Tokenizer:
 
 
 @dataclass
+class TermCounts:
+    """How often each token occurs in each text (rows × tokens), with a key per row so the next build
+    takes the counts of unchanged texts instead of segmenting them again (most of a rebuild's time)."""
+
+    vocabulary: dict[str, int]
+    counts: sparse.csr_matrix  # int32
+    keys: list[str]  # content hash of the tokenizer's fingerprint and the text
+
+    @classmethod
+    def count(cls, texts: list[str], tokenizer: Tokenizer, previous: "TermCounts | None" = None,
+              ) -> tuple["TermCounts", int]:
+        """Counts for folded ``texts``, reusing ``previous`` rows by key; also how many texts were segmented."""
+        keys = [content_hash(tokenizer.fingerprint, t) for t in texts]
+        old_row = {k: i for i, k in enumerate(previous.keys)} if previous else {}
+        vocabulary = dict(previous.vocabulary) if previous else {}
+        reused_at, reused_from, rows, cols, counts = [], [], [], [], []
+        for row, (key, text) in enumerate(zip(keys, texts)):
+            if key in old_row:
+                reused_at.append(row)
+                reused_from.append(old_row[key])
+                continue
+            tf = Counter(vocabulary.setdefault(t, len(vocabulary)) for t in tokenizer.tokens(text))
+            rows.extend([row] * len(tf))
+            cols.extend(tf.keys())
+            counts.extend(tf.values())
+        row_index, col_index, data = (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64),
+                                      np.asarray(counts, dtype=np.int32))
+        if previous and reused_at:
+            taken = previous.counts[np.asarray(reused_from)].tocoo()
+            row_index = np.concatenate([row_index, np.asarray(reused_at, dtype=np.int64)[taken.row]])
+            col_index = np.concatenate([col_index, taken.col.astype(np.int64)])
+            data = np.concatenate([data, taken.data.astype(np.int32)])
+        matrix = sparse.csr_matrix((data, (row_index, col_index)), shape=(len(texts), len(vocabulary)))
+        used = np.bincount(matrix.indices, minlength=len(vocabulary)) > 0
+        if not used.all():  # tokens only the removed texts had
+            column = np.cumsum(used) - 1
+            vocabulary = {t: int(column[c]) for t, c in vocabulary.items() if used[c]}
+            matrix = matrix[:, np.flatnonzero(used)].tocsr()
+        return cls(vocabulary, matrix, keys), len(texts) - len(reused_at)
+
+    def save(self, directory: Path, name: str) -> None:
+        sparse.save_npz(directory / f"{name}.counts.npz", self.counts, compressed=False)
+        (directory / f"{name}.keys.json").write_text(json.dumps(self.keys), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path, name: str) -> "TermCounts":
+        """The counts a build saved (``LexicalIndex.save`` wrote the vocabulary beside them)."""
+        vocabulary = json.loads((directory / f"{name}.vocabulary.json").read_text(encoding="utf-8"))
+        keys = json.loads((directory / f"{name}.keys.json").read_text(encoding="utf-8"))
+        counts = sparse.load_npz(directory / f"{name}.counts.npz").tocsr()
+        if counts.shape != (len(keys), len(vocabulary)):
+            raise ValueError(f"{name}: counts do not match keys and vocabulary")
+        return cls(vocabulary, counts, keys)
+
+
+@dataclass
 class LexicalIndex:
     """BM25 weights of every (passage, token) pair, stored column-wise for fast query slices."""
 
@@ -98,33 +160,20 @@ class LexicalIndex:
     idf: np.ndarray
 
     @classmethod
-    def build(cls, documents: list[list[str]]) -> "LexicalIndex":
-        vocabulary: dict[str, int] = {}
-        rows, cols, counts = [], [], []
-        for row, tokens in enumerate(documents):
-            tf: dict[int, int] = {}
-            for token in tokens:
-                col = vocabulary.setdefault(token, len(vocabulary))
-                tf[col] = tf.get(col, 0) + 1
-            rows.extend([row] * len(tf))
-            cols.extend(tf.keys())
-            counts.extend(tf.values())
-        n_docs = len(documents)
-        tf_matrix = sparse.csr_matrix(
-            (np.asarray(counts, dtype=np.float32), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
-            shape=(n_docs, len(vocabulary)),
-        )
-        lengths = np.asarray([len(d) for d in documents], dtype=np.float32)
+    def build(cls, terms: TermCounts) -> "LexicalIndex":
+        tf_matrix = terms.counts
+        n_docs = tf_matrix.shape[0]
+        lengths = np.asarray(tf_matrix.sum(axis=1), dtype=np.float32).ravel()
         average = float(lengths.mean()) if n_docs else 1.0
-        df = np.bincount(tf_matrix.indices, minlength=len(vocabulary)).astype(np.float32)
+        df = np.bincount(tf_matrix.indices, minlength=tf_matrix.shape[1]).astype(np.float32)
         idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
         norm = K1 * (1 - B + B * lengths / max(average, 1e-6))
-        data = tf_matrix.data
+        data = tf_matrix.data.astype(np.float32)
         row_of = np.repeat(np.arange(n_docs), np.diff(tf_matrix.indptr))
         weighted = data * (K1 + 1) / (data + norm[row_of]) * idf[tf_matrix.indices]
         matrix = sparse.csr_matrix((weighted.astype(np.float32), tf_matrix.indices, tf_matrix.indptr),
                                    shape=tf_matrix.shape)
-        return cls(vocabulary, matrix.tocsc(), idf)
+        return cls(terms.vocabulary, matrix.tocsc(), idf)
 
     @property
     def size(self) -> int:

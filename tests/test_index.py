@@ -44,6 +44,39 @@ def test_rebuild_embeds_only_changed_text(fake_settings, knowledge_copy, tmp_pat
     assert np.allclose(fresh, index.chunk_vectors, atol=1e-6)
 
 
+def _weights_by_token(lexical):
+    tokens = sorted(lexical.vocabulary)
+    return tokens, lexical.weights[:, [lexical.vocabulary[t] for t in tokens]].toarray()
+
+
+def test_rebuild_segments_only_changed_text_and_scores_as_a_fresh_build(knowledge_copy, tmp_path):
+    settings = make_settings(tmp_path, knowledge=knowledge_copy, embedding_model=FAKE_MODEL)
+    first = _build(settings)
+    assert _build(settings).tokenized == 0
+    path = knowledge_copy / "s08.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("超110家", "超120家"), encoding="utf-8")
+    edited = _build(settings)
+    assert 0 < edited.tokenized <= 4 < first.tokenized
+    fresh_settings = settings.replace(index_dir=str(tmp_path / "fresh"))
+    assert _build(fresh_settings).tokenized == first.tokenized
+    incremental, fresh = load_index(settings, FAKE_MODEL), load_index(fresh_settings, FAKE_MODEL)
+    for name in ("lexical", "sentence_lexical"):  # same tokens (none left over from the old text), same weights
+        tokens, weights = _weights_by_token(getattr(incremental, name))
+        fresh_tokens, fresh_weights = _weights_by_token(getattr(fresh, name))
+        assert tokens == fresh_tokens and np.allclose(weights, fresh_weights)
+
+
+def test_new_synonyms_segment_everything_again(knowledge_copy, tmp_path):
+    """A synonym term becomes a jieba word, which can change how any text is segmented."""
+    settings = make_settings(tmp_path, knowledge=knowledge_copy, embedding_model=FAKE_MODEL)
+    first = _build(settings)
+    path = knowledge_copy / "synonyms.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("groups:\n", "groups:\n  - [书房建设, 建书房]\n", 1),
+                    encoding="utf-8")
+    again = _build(settings)
+    assert again.tokenized == first.tokenized and again.embedded == 0
+
+
 def test_failed_build_leaves_previous_index_serving(fake_settings):
     first = _build(fake_settings)
 

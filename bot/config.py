@@ -43,7 +43,8 @@ SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in [
         # content and index
-        _s("knowledge_dir", "knowledge", "Folder of the content YAML files (one per section) and synonyms.yaml."),
+        _s("knowledge_dir", "knowledge",
+           "Folder of the content YAML files (one per section), synonyms.yaml and units.yaml."),
         _s("index_dir", "index", "Folder the built index is written to and loaded from."),
         _s("index_keep_builds", 2, "How many finished index builds to keep on disk (the current one included)."),
         _s("chunk_max_chars", 160, "Longest passage in characters; sentences are packed up to this size."),
@@ -84,6 +85,9 @@ SETTINGS: dict[str, Setting] = {
         _s("abstain_without_figure", True,
            "Abstain when a question asks for a number (多少, 几个, 比例…) and the best passages give none."),
         _s("synonym_weight", 0.7, "Weight of a synonym added to the question, against 1 for the user's own words."),
+        _s("answer_unit_weight", 0.3,
+           "Added to a sentence's score when a question asks for an amount (多少钱, 几个人) and the sentence gives a "
+           "figure in a unit that counts it (元, 人); knowledge/units.yaml says which units. 0 turns it off."),
         _s("pinyin_typo_fix", True,
            "Add corpus words that sound the same as unknown question words (input-method typos) to the query."),
         # reply

@@ -11,9 +11,13 @@ import re
 _NUMBER = r"\d+(?:\.\d+)?"
 _QUALIFIER = r"(?:超过|超|近|约|逾)?"
 _MAGNITUDE = r"[十百千万亿]*"
-_UNITS = (
-    "万人次|人次|平方米|公里|小时|元|人|名|家|个|册|户|位|届|秒|倍|年|项|村|县|期|亩|米|天|次|所|座|条|件|套|张|台|批|类|岁|分钟|月|日"
+# the units amounts are written in, longest first where one is the end of another (人次 before 人)
+UNITS = tuple(
+    "人次|平方米|公里|小时|元|人|名|家|个|册|户|位|届|秒|倍|年|项|村|县|期|亩|米|天|次|所|座|条|件|套|张|台|批|类|岁|分钟|月|日"
+    .split("|")
 )
+PERCENT = "%"
+_UNITS = "|".join(UNITS)
 _FIGURE = re.compile(
     "|".join(
         [
@@ -25,6 +29,21 @@ _FIGURE = re.compile(
         ]
     )
 )
+
+
+_UNIT_AT_END = re.compile(rf"({PERCENT}|{_UNITS})(?:以上|以下|左右)?$")
+
+
+def figure_units(text: str) -> set[str]:
+    """The units the amounts in ``text`` are given in (元 for 1.3亿元, 人次 for 1400多万人次, % for 80%), so
+    the search can prefer the sentence that gives the kind of amount a question asks for. Rankings
+    (第1位) are not amounts."""
+    units = set()
+    for match in _FIGURE.finditer(text):
+        unit = _UNIT_AT_END.search(match.group(0))
+        if unit and not match.group(0).startswith("第"):
+            units.add(unit.group(1))
+    return units
 
 
 def extract_figures(text: str) -> list[str]:

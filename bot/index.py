@@ -22,13 +22,14 @@ from typing import Any, Callable
 import faiss
 import numpy as np
 
-from .chunking import Chunk, chunk_knowledge, content_hash
+from .chunking import Chunk, chunk_knowledge, content_hash, split_sentences
 from .config import Settings, available_cores
-from .knowledge import Knowledge, load_knowledge
+from .figures import figure_units
+from .knowledge import Knowledge, UnitGroup, load_knowledge
 from .lexical import LexicalIndex, TermCounts, Tokenizer
 from .normalize import fold
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: figure units of sentences, unit groups
 POINTER = "CURRENT"
 BUILDS = "builds"
 _QUOTED_TERM = re.compile(r"“([^”]{2,12})”")
@@ -66,6 +67,8 @@ class Index:
     tokenizer: Tokenizer
     synonyms: list[tuple[str, ...]]
     corpus_terms: frozenset[str]
+    unit_groups: list[UnitGroup]
+    sentence_units: dict[str, np.ndarray]  # unit → rows of the sentences giving a figure in it
     sections: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -86,6 +89,18 @@ def corpus_terms(knowledge: Knowledge, chunks: list[Chunk]) -> list[str]:
     """Synonym terms the passages actually use: only these are worth adding to a question."""
     corpus = "\n".join(lexical_text(c) for c in chunks)
     return sorted({fold(t) for group in knowledge.synonyms for t in group if fold(t) in corpus})
+
+
+def sentence_units(chunks: list[Chunk]) -> dict[str, list[int]]:
+    """Unit → the sentence rows (in index order) that give a figure in that unit."""
+    rows: dict[str, list[int]] = {}
+    row = 0
+    for chunk in chunks:
+        for sentence in split_sentences(chunk.text):
+            for unit in figure_units(sentence):
+                rows.setdefault(unit, []).append(row)
+            row += 1
+    return dict(sorted(rows.items()))
 
 
 def lexical_text(chunk: Chunk) -> str:
@@ -274,6 +289,8 @@ def build_index(settings: Settings, load_model: Callable[[Settings], Any], progr
             "user_words": words,
             "corpus_terms": corpus_terms(knowledge, chunks),
             "synonyms": [list(g) for g in knowledge.synonyms],
+            "unit_groups": [{"units": list(g.units), "asked": list(g.asked)} for g in knowledge.units],
+            "sentence_units": sentence_units(chunks),
             "sections": [
                 {"id": s.id, "label": s.label, "title": s.title, "heading": s.heading, "area": s.area,
                  "article": s.article, "authors": list(s.authors), "paragraphs": list(s.paragraphs)}
@@ -345,11 +362,17 @@ def load_index(settings: Settings, expected_model_id: str, verify: bool = True) 
         raise
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexLoadError(f"index build {build} is unreadable ({exc}); rebuild with `python -m bot build`") from None
+    try:
+        units = {unit: np.asarray(rows, dtype=np.int64) for unit, rows in content["sentence_units"].items()}
+        unit_groups = [UnitGroup(tuple(g["units"]), tuple(g["asked"])) for g in content["unit_groups"]]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise IndexLoadError(f"index build {build} is unreadable ({exc}); rebuild with `python -m bot build`") from None
     count = manifest.get("chunk_count")
     consistent = (
         len(chunks) == vectors.ntotal == lexical.size == len(chunk_vectors) == count == len(offsets) - 1
         and int(offsets[-1]) == len(sentence_vectors) == sentence_lexical.size == manifest.get("sentence_count")
         and vectors.d == chunk_vectors.shape[1] == manifest.get("dimension")
+        and all(len(rows) == 0 or 0 <= rows.min() <= rows.max() < len(sentence_vectors) for rows in units.values())
     )
     if not consistent:
         raise IndexLoadError(f"index build {build} is inconsistent (passage counts differ); rebuild the index")
@@ -359,5 +382,5 @@ def load_index(settings: Settings, expected_model_id: str, verify: bool = True) 
                  sentence_vectors=sentence_vectors, sentence_offsets=offsets, lexical=lexical,
                  sentence_lexical=sentence_lexical,
                  tokenizer=Tokenizer(content["user_words"]), synonyms=[tuple(g) for g in content["synonyms"]],
-                 corpus_terms=frozenset(content["corpus_terms"]),
-                 sections=content["sections"])
+                 corpus_terms=frozenset(content["corpus_terms"]), unit_groups=unit_groups,
+                 sentence_units=units, sections=content["sections"])

@@ -12,9 +12,12 @@ from typing import Any
 
 import yaml
 
+from .figures import PERCENT, UNITS
+
 SYNONYMS_FILE = "synonyms.yaml"
+UNITS_FILE = "units.yaml"
 EXAMPLES_FILE = "examples.yaml"  # example questions for the Telegram bot's /start, read by bot.telegram_app
-NON_SECTION_FILES = frozenset({SYNONYMS_FILE, EXAMPLES_FILE})
+NON_SECTION_FILES = frozenset({SYNONYMS_FILE, UNITS_FILE, EXAMPLES_FILE})
 
 
 class KnowledgeError(Exception):
@@ -52,10 +55,19 @@ class Section:
         return f"{self.label} · {self.title}" if self.label else self.title
 
 
+@dataclass(frozen=True)
+class UnitGroup:
+    """Units the article gives one kind of amount in, and the words people ask for that amount with."""
+
+    units: tuple[str, ...]
+    asked: tuple[str, ...]
+
+
 @dataclass
 class Knowledge:
     sections: list[Section]
     synonyms: list[tuple[str, ...]] = field(default_factory=list)
+    units: list[UnitGroup] = field(default_factory=list)
 
     def section(self, section_id: str) -> Section | None:
         return next((s for s in self.sections if s.id == section_id), None)
@@ -155,8 +167,45 @@ def parse_synonyms(data: Any, file: str) -> tuple[list[tuple[str, ...]], list[st
     return result, problems
 
 
+def _terms(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(dict.fromkeys(str(t).strip() for t in value if isinstance(t, (str, int)) and str(t).strip()))
+
+
+def parse_units(data: Any, file: str) -> tuple[list[UnitGroup], list[str]]:
+    """Unit groups: ``units`` (as figures are written) and the ``asked`` words that ask for them."""
+    if data is None:
+        return [], []
+    groups = data.get("groups") if isinstance(data, dict) else None
+    if not isinstance(groups, list):
+        return [], [f"{file}: field 'groups' is missing or not a list of {{units, asked}} mappings"]
+    problems, result, seen = [], [], {}
+    known = {PERCENT, *UNITS}
+    for i, group in enumerate(groups, 1):
+        where = f"{file}: field 'groups' item {i}"
+        if not isinstance(group, dict):
+            problems.append(f"{where} must be a mapping with 'units' and 'asked'")
+            continue
+        units, asked = _terms(group.get("units")), _terms(group.get("asked"))
+        if not units or not asked:
+            problems.append(f"{where} needs non-empty lists 'units' and 'asked'")
+            continue
+        unknown = [u for u in units if u not in known]
+        if unknown:
+            problems.append(f"{where}: 'units' {', '.join(unknown)} not among the units figures are read with "
+                            f"({' '.join(sorted(known))})")
+        for word in asked:
+            if word in seen:
+                problems.append(f"{where}: 'asked' word '{word}' is also in item {seen[word]}")
+            seen[word] = i
+        result.append(UnitGroup(units, asked))
+    return result, problems
+
+
 def load_knowledge(directory: Path) -> Knowledge:
-    """Load and validate every ``*.yaml`` section file plus ``synonyms.yaml`` (``examples.yaml`` is not content)."""
+    """Load and validate every ``*.yaml`` section file plus ``synonyms.yaml`` and ``units.yaml``
+    (``examples.yaml`` is not content)."""
     if not directory.is_dir():
         raise KnowledgeError([f"{directory}: knowledge folder not found (setting knowledge_dir)"])
     problems: list[str] = []
@@ -178,13 +227,20 @@ def load_knowledge(directory: Path) -> Knowledge:
             continue
         seen[section.id] = path.name
         sections.append(section)
-    synonyms: list[tuple[str, ...]] = []
-    synonyms_path = directory / SYNONYMS_FILE
-    if synonyms_path.exists():
-        readable, data = _read_yaml(synonyms_path, problems)
-        if readable:
-            synonyms, errors = parse_synonyms(data, SYNONYMS_FILE)
-            problems.extend(errors)
+    synonyms = _read_optional(directory / SYNONYMS_FILE, parse_synonyms, problems)
+    units = _read_optional(directory / UNITS_FILE, parse_units, problems)
     if problems:
         raise KnowledgeError(problems)
-    return Knowledge(sections, synonyms)
+    return Knowledge(sections, synonyms, units)
+
+
+def _read_optional(path: Path, parse: Any, problems: list[str]) -> list[Any]:
+    """The parsed entries of an optional vocabulary file (synonyms, units); [] when it is absent."""
+    if not path.exists():
+        return []
+    readable, data = _read_yaml(path, problems)
+    if not readable:
+        return []
+    entries, errors = parse(data, path.name)
+    problems.extend(errors)
+    return entries

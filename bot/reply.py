@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .chunking import split_sentences
-from .figures import extract_figures
+from .figures import extract_figures, figure_units
 from .normalize import looks_traditional, to_traditional
 from .search import Hit, SearchResult, Searcher
 
@@ -53,14 +53,16 @@ class Answer:
         }
 
 
-def _key_figures(shown: list[Hit], limit: int) -> list[str]:
-    """Figures of the shown passages, those in the sentences that matched the question best first."""
-    ranked: list[tuple[float, int, str]] = []
+def _key_figures(shown: list[Hit], limit: int, asked_units: frozenset[str] = frozenset()) -> list[str]:
+    """Figures of the shown passages: those in the unit asked for (元 for 多少钱) first, then those in the
+    sentences that matched the question best."""
+    ranked: list[tuple[bool, float, int, str]] = []
     for rank, hit in enumerate(shown):
         for sentence, score in zip(split_sentences(hit.chunk.text), hit.sentence_scores):
-            ranked.extend((-score, rank, figure) for figure in extract_figures(sentence))
-    ranked.sort(key=lambda item: (item[0], item[1]))
-    return list(dict.fromkeys(figure for _, _, figure in ranked))[:limit]
+            ranked.extend((not figure_units(figure) & asked_units, -score, rank, figure)
+                          for figure in extract_figures(sentence))
+    ranked.sort(key=lambda item: item[:3])
+    return list(dict.fromkeys(item[3] for item in ranked))[:limit]
 
 
 def compose(question: str, result: SearchResult, searcher: Searcher, topics: list[str], source: str,
@@ -72,7 +74,7 @@ def compose(question: str, result: SearchResult, searcher: Searcher, topics: lis
     if result.answered:
         shown_hits = searcher.shown(result.hits)
         shown = passages[:len(shown_hits)]
-        figures = _key_figures(shown_hits, settings.reply_max_figures)
+        figures = _key_figures(shown_hits, settings.reply_max_figures, result.query.asked_units)
     elif result.abstain_reason == "no_figure":
         shown = passages[:1]  # the related passage, so the user sees what the article does say
     answer = Answer(question=question, answered=result.answered, passages=passages, shown=shown, figures=figures,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +19,7 @@ from pypinyin import lazy_pinyin
 from .chunking import Chunk
 from .config import Settings
 from .embedding import Embedder
-from .figures import extract_figures
+from .figures import PERCENT, UNITS, extract_figures
 from .index import Index
 from .lexical import WORD
 from .normalize import fold, normalize_query
@@ -26,6 +27,8 @@ from .normalize import fold, normalize_query
 _QUANTITY_QUESTION = re.compile(
     r"多少|几[个位家人年次岁天万亿名所座条项倍成]|多大|多久|多长|多高|多远|多重|比例|占比|百分之几|how (many|much)"
 )
+# where a question names what it counts: right after 多少 / 几 and any magnitude (多少万人 → 人)
+_AMOUNT_ASKED = re.compile(r"(?:多少|几)[十百千万亿]*")
 
 
 @dataclass
@@ -35,6 +38,7 @@ class Hit:
     dense: float
     lexical: float
     sentence_scores: list[float] = field(default_factory=list)  # fused score of each sentence, in order
+    relevance: float = 0.0  # the score before preferring the asked kind of amount: what abstention judges
 
 
 @dataclass
@@ -45,6 +49,7 @@ class QueryAnalysis:
     words: list[str]
     expansions: dict[str, float]  # article terms added for synonyms and typos → their weight
     truncated: bool = False
+    asked_units: frozenset[str] = frozenset()  # units of the amount asked for (元 for 多少钱), if any
 
 
 @dataclass
@@ -65,6 +70,12 @@ def _term_pattern(terms: list[str]) -> re.Pattern[str] | None:
         escaped = re.escape(term)
         parts.append(rf"(?<![a-z0-9]){escaped}(?![a-z0-9])" if re.fullmatch(r"[a-z0-9 .\-]+", term) else escaped)
     return re.compile("|".join(parts)) if parts else None
+
+
+def _alternation(words: Iterable[str]) -> re.Pattern[str]:
+    """One regex matching any of ``words``, the longest first (none: a regex that never matches)."""
+    ordered = sorted(set(words), key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, ordered)) or "(?!)")
 
 
 def pinyin_key(word: str) -> str:
@@ -93,6 +104,13 @@ class Searcher:
         self._term_pattern = _term_pattern(list(self._groups_of))
         vocabulary_words = [t[len(WORD):] for t in index.lexical.vocabulary if t.startswith(WORD)]
         self._homophones = homophone_table(vocabulary_words) if settings.pinyin_typo_fix else {}
+        # a unit asked for by name counts itself (多少家 → 家); the editors' groups widen or redirect it
+        self._units_of = {unit: frozenset([unit]) for unit in (PERCENT, *UNITS)}
+        for group in index.unit_groups:
+            self._units_of.update({fold(word): frozenset(group.units) for word in group.asked})
+        self._unit_word = _alternation(self._units_of)
+        self._unit_word_anywhere = _alternation(
+            w for group in index.unit_groups for w in map(fold, group.asked) if len(w) >= 2)
 
     # -- query analysis -------------------------------------------------------------------------
     def analyse(self, question: str) -> QueryAnalysis:
@@ -119,7 +137,21 @@ class Searcher:
             if WORD + word not in vocabulary:
                 for term in self._homophones.get(pinyin_key(word), []):
                     expansions[term] = weight
-        return QueryAnalysis(normalized, words, expansions, truncated)
+        return QueryAnalysis(normalized, words, expansions, truncated, self._asked_units(normalized))
+
+    def _asked_units(self, text: str) -> frozenset[str]:
+        """The units of the amount a question asks for: named right after 多少 / 几 (个 may come between:
+        几个人), else by the last editor's word of two or more characters in a question asking a number
+        (the counted thing stands just before 是多少: 东岙村民户均年收入达到多少 → 收入, not 村民)."""
+        for amount in _AMOUNT_ASKED.finditer(text):
+            rest = text[amount.end():]
+            word = self._unit_word.match(rest.removeprefix("个")) or self._unit_word.match(rest)
+            if word:
+                return self._units_of[word.group()]
+        if not _QUANTITY_QUESTION.search(text):
+            return frozenset()
+        words = self._unit_word_anywhere.findall(text)
+        return self._units_of[words[-1]] if words else frozenset()
 
     def _weighted_tokens(self, query: QueryAnalysis) -> dict[str, float]:
         tokens: dict[str, float] = {}
@@ -157,7 +189,7 @@ class Searcher:
         timings["lexical"] = clock() - started
 
         started = clock()
-        hits = self._fuse(dense_ids[0], lexical, sentence_lexical, vector, top_k)
+        hits = self._fuse(dense_ids[0], lexical, sentence_lexical, vector, top_k, query.asked_units)
         coverage = self._coverage(query, hits[:3])
         reason = self._abstain_reason(query, hits, coverage)
         timings["fuse"] = clock() - started
@@ -165,7 +197,8 @@ class Searcher:
 
     def _abstain_reason(self, query: QueryAnalysis, hits: list[Hit], coverage: float) -> str:
         settings = self.settings
-        if not hits or hits[0].score < settings.abstain_min_score or coverage < settings.abstain_min_coverage:
+        if (not hits or max(h.relevance for h in hits) < settings.abstain_min_score
+                or coverage < settings.abstain_min_coverage):
             return "off_topic"
         if settings.abstain_without_figure and _QUANTITY_QUESTION.search(query.normalized):
             if not any(extract_figures(h.chunk.text) for h in self.shown(hits)):
@@ -173,15 +206,17 @@ class Searcher:
         return ""
 
     def shown(self, hits: list[Hit]) -> list[Hit]:
-        """The hits a reply shows: the best, and the next ones that score close enough to it."""
+        """The hits a reply shows: the first, and the next ones about as relevant as the best (reordering for the
+        asked kind of amount changes which comes first, not which are shown)."""
         if not hits:
             return []
-        floor = self.settings.reply_min_relative_score * hits[0].score
-        return [h for i, h in enumerate(hits[:self.settings.reply_passages]) if i == 0 or h.score >= floor]
+        floor = self.settings.reply_min_relative_score * max(h.relevance for h in hits)
+        return [h for i, h in enumerate(hits[:self.settings.reply_passages]) if i == 0 or h.relevance >= floor]
 
     def _fuse(self, dense_ids: np.ndarray, lexical: np.ndarray, sentence_lexical: np.ndarray, vector: np.ndarray,
-              top_k: int) -> list[Hit]:
-        """Candidates from both retrievers; each scored as a passage and by its best sentence."""
+              top_k: int, asked_units: frozenset[str] = frozenset()) -> list[Hit]:
+        """Candidates from both retrievers; each scored as a passage and by its best sentence, where a sentence
+        that gives the kind of amount asked for (``asked_units``) scores higher."""
         candidates = set(dense_ids[dense_ids >= 0].tolist())
         n_lexical = min(self.settings.dense_candidates, len(lexical))
         if n_lexical:
@@ -199,14 +234,21 @@ class Searcher:
         rows = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         sentence_dense = self.index.sentence_vectors[rows].astype(np.float32) @ vector
         sentence_score = weight * np.maximum(sentence_dense, 0) + (1 - weight) * sentence_lexical[rows]
-        best_sentence = np.maximum.reduceat(sentence_score, np.cumsum(counts) - counts)
-
-        share = self.settings.sentence_weight
-        final = (1 - share) * chunk_score + share * best_sentence
-        order = np.lexsort((ids, -final))[:top_k]
         firsts = np.cumsum(counts) - counts
+        share = self.settings.sentence_weight
+        relevance = (1 - share) * chunk_score + share * np.maximum.reduceat(sentence_score, firsts)
+        final = relevance
+        giving = [self.index.sentence_units[u] for u in asked_units if u in self.index.sentence_units]
+        if giving and self.settings.answer_unit_weight:
+            # among the passages close enough to the best to be shown, the sentence giving the kind of amount
+            # asked for goes first; a passage further off the question gains nothing from its figures
+            close = relevance >= self.settings.reply_min_relative_score * relevance.max()
+            gives = np.isin(rows, np.concatenate(giving)) & np.repeat(close, counts)
+            sentence_score += self.settings.answer_unit_weight * gives
+            final = (1 - share) * chunk_score + share * np.maximum.reduceat(sentence_score, firsts)
+        order = np.lexsort((ids, -final))[:top_k]
         return [Hit(self.index.chunks[ids[i]], float(final[i]), float(chunk_dense[i]), float(lexical[ids[i]]),
-                    sentence_score[firsts[i]:firsts[i] + counts[i]].tolist())
+                    sentence_score[firsts[i]:firsts[i] + counts[i]].tolist(), float(relevance[i]))
                 for i in order]
 
     def _coverage(self, query: QueryAnalysis, hits: list[Hit]) -> float:

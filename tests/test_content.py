@@ -77,7 +77,7 @@ def body_lines():
 
 
 def section_files():
-    return sorted(p for p in KNOWLEDGE.glob("*.yaml") if p.name not in ("synonyms.yaml", "examples.yaml"))
+    return sorted(p for p in KNOWLEDGE.glob("*.yaml") if p.name not in ("synonyms.yaml", "units.yaml", "examples.yaml"))
 
 
 def load_sections():

@@ -1,4 +1,4 @@
-from bot.figures import extract_figures
+from bot.figures import extract_figures, figure_units
 
 
 def test_article_figures_verbatim():
@@ -15,3 +15,9 @@ def test_article_figures_verbatim():
 def test_no_figures_in_plain_text_and_no_repeats():
     assert extract_figures("城市书房是政府与社会力量合办的") == []
     assert extract_figures("30秒即可,30秒而已") == ["30秒"]
+
+
+def test_units_say_what_an_amount_counts():
+    assert figure_units("投入资金1.3亿元,年均收益600多万元,带动3000多户") == {"元", "户"}
+    assert figure_units("接待读者1400多万人次,占比已达80%以上") == {"人次", "%"}
+    assert figure_units("分别居第1、第3和第5位,创新“1+1+1”政策,3/4的市民") == set()  # rankings are not amounts

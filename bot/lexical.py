@@ -26,6 +26,7 @@ from .normalize import fold
 
 jieba.setLogLevel(logging.WARNING)  # its INFO lines about loading the dictionary are noise on every command
 
+TOKENIZER_VERSION = 1  # raise it when a change to this module changes the tokens of a text
 K1 = 1.2
 B = 0.75
 WORD, BIGRAM = "w:", "b:"
@@ -71,7 +72,8 @@ class Tokenizer:
             self._add_word(word)
         # what decides the tokens of a text besides the text: a build reuses counts only when it is unchanged
         self.fingerprint = hashlib.sha256(json.dumps(
-            [jieba.__version__, sorted(STOPWORDS), list(user_words)], ensure_ascii=False).encode()).hexdigest()
+            [TOKENIZER_VERSION, jieba.__version__, sorted(STOPWORDS), list(user_words)], ensure_ascii=False,
+        ).encode()).hexdigest()
 
     def _add_word(self, word: str) -> None:
         word = fold(word)

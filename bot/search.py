@@ -120,8 +120,10 @@ class Searcher:
         limit = self.settings.max_question_chars
         truncated = len(question) > limit
         normalized = normalize_query(question[:limit])
-        # a measure word (多少家, 几个) says what is counted, not what about: it is no topic word to cover
-        words = [w for w in self.index.tokenizer.words(normalized) if w not in _MEASURE_WORDS]
+        # a measure word (多少家) says what is counted, not what about, and a stray letter (the b of <b>) says
+        # nothing: neither is a topic word the passages have to cover
+        words = [w for w in self.index.tokenizer.words(normalized)
+                 if w not in _MEASURE_WORDS and not (len(w) == 1 and w.isascii())]
         weight = self.settings.synonym_weight
         expansions: dict[str, float] = {}
         corpus_terms = self.index.corpus_terms

@@ -83,7 +83,8 @@ SETTINGS: dict[str, Setting] = {
            "Least share of the question's informative words (weighted by rarity) found in the best passage's "
            "sample for the bot to answer."),
         _s("abstain_without_figure", True,
-           "Abstain when a question asks for a number (多少, 几个, 比例…) and the best passages give none."),
+           "Abstain when a question asks for a number (多少, 几个, 比例…) and the best passages give none, or it "
+           "names what it counts (多少钱) and they give only other kinds of amount."),
         _s("synonym_weight", 0.7, "Weight of a synonym added to the question, against 1 for the user's own words."),
         _s("answer_unit_weight", 0.3,
            "Added to a sentence's score when a question asks for an amount (多少钱, 几个人) and the sentence gives a "

@@ -34,16 +34,27 @@ _FIGURE = re.compile(
 _UNIT_AT_END = re.compile(rf"({PERCENT}|{_UNITS})(?:以上|以下|左右)?$")
 
 
+def _unit(figure: str) -> str | None:
+    """What an amount is counted in: its unit, % for a share (80%, 3/4), "" for a bare number whose unit
+    the text leaves to the noun after it (6000多低收入农户); None for rankings and formulas (第1位, 1+1+1)."""
+    if figure.startswith("第") or "+" in figure:
+        return None
+    if "/" in figure:
+        return PERCENT
+    unit = _UNIT_AT_END.search(figure)
+    return unit.group(1) if unit else ""
+
+
 def figure_units(text: str) -> set[str]:
-    """The units the amounts in ``text`` are given in (元 for 1.3亿元, 人次 for 1400多万人次, % for 80%), so
-    the search can prefer the sentence that gives the kind of amount a question asks for. Rankings
-    (第1位) are not amounts."""
-    units = set()
-    for match in _FIGURE.finditer(text):
-        unit = _UNIT_AT_END.search(match.group(0))
-        if unit and not match.group(0).startswith("第"):
-            units.add(unit.group(1))
-    return units
+    """The units the amounts in ``text`` are given in (元 for 1.3亿元, 人次 for 1400多万人次, % for 80% and
+    3/4), so the search can prefer the sentence that gives the kind of amount a question asks for."""
+    return {unit for unit in map(_unit, extract_figures(text)) if unit}
+
+
+def may_give(text: str, units: frozenset[str]) -> bool:
+    """Whether ``text`` has a figure that could be an amount in ``units``: one in those units, or a bare
+    number (its unit is the noun after it, which this does not read)."""
+    return any(unit == "" or unit in units for unit in map(_unit, extract_figures(text)))
 
 
 def extract_figures(text: str) -> list[str]:

@@ -54,12 +54,13 @@ class Answer:
 
 
 def _key_figures(shown: list[Hit], limit: int, asked_units: frozenset[str] = frozenset()) -> list[str]:
-    """Figures of the shown passages: those in the unit asked for (元 for 多少钱) first, then those in the
-    sentences that matched the question best."""
+    """Figures of the shown passages: those of the first passage's sample in the unit asked for (元 for
+    多少钱) first, then those in the sentences that matched the question best."""
     ranked: list[tuple[bool, float, int, str]] = []
     for rank, hit in enumerate(shown):
+        same_sample = hit.chunk.section == shown[0].chunk.section
         for sentence, score in zip(split_sentences(hit.chunk.text), hit.sentence_scores):
-            ranked.extend((not figure_units(figure) & asked_units, -score, rank, figure)
+            ranked.extend((not (same_sample and figure_units(figure) & asked_units), -score, rank, figure)
                           for figure in extract_figures(sentence))
     ranked.sort(key=lambda item: item[:3])
     return list(dict.fromkeys(item[3] for item in ranked))[:limit]

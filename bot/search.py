@@ -19,18 +19,22 @@ from pypinyin import lazy_pinyin
 from .chunking import Chunk
 from .config import Settings
 from .embedding import Embedder
-from .figures import PERCENT, UNITS, extract_figures
+from .figures import PERCENT, UNITS, extract_figures, may_give
 from .index import Index
 from .lexical import WORD
 from .normalize import fold, normalize_query
 
 _QUANTITY_QUESTION = re.compile(
-    r"多少|几[个位家人年次岁天万亿名所座条项倍成]|多大|多久|多长|多高|多远|多重|比例|占比|百分之几|how (many|much)"
+    r"多少|几[个位家人年次岁天万亿名所座条项倍成届]|多大|多久|多长|多高|多远|多重|比例|占比|百分之几|"
+    r"什么时候|何时|哪一?年|how (many|much)"
 )
+# words that only say a number is asked or given (几届, 多少钱, 一千个): what is counted, not what about
+_AMOUNT_WORD = re.compile(rf"(?:几|多少).*|[0-9零一二两三四五六七八九十百千万亿]+(?:{'|'.join(UNITS)})?")
+_ASPECT_PARTICLE = "了过着"  # 签了, 办过: the verb without its particle is what the article would say
 _MEASURE_WORDS = frozenset(u for u in UNITS if len(u) == 1)
 _MAGNITUDE_AND_UNIT = re.compile(f"[十百千万亿]+(?:{'|'.join(UNITS)})")
 # where a question names what it counts: right after 多少 / 几 and any magnitude (多少万人 → 人)
-_AMOUNT_ASKED = re.compile(r"(?:多少|几)[十百千万亿]*")
+_AMOUNT_ASKED = re.compile(r"(?<!第)(?:多少|几)[十百千万亿]*")  # 第几 asks a rank, not an amount
 
 
 @dataclass
@@ -52,6 +56,7 @@ class QueryAnalysis:
     expansions: dict[str, float]  # article terms added for synonyms and typos → their weight
     truncated: bool = False
     asked_units: frozenset[str] = frozenset()  # units of the amount asked for (元 for 多少钱), if any
+    counted: str = ""  # the word right after 多少 / 几 that named them (钱); "" if they were inferred
 
 
 @dataclass
@@ -107,6 +112,8 @@ class Searcher:
         self._term_pattern = _term_pattern(list(self._groups_of))
         vocabulary_words = [t[len(WORD):] for t in index.lexical.vocabulary if t.startswith(WORD)]
         self._homophones = homophone_table(vocabulary_words) if settings.pinyin_typo_fix else {}
+        sections = {s: n for n, s in enumerate(dict.fromkeys(c.section for c in index.chunks))}
+        self._section_of = np.array([sections[c.section] for c in index.chunks], dtype=np.int32)
         # a unit asked for by name counts itself (多少家 → 家); the editors' groups widen or redirect it
         self._units_of = {unit: frozenset([unit]) for unit in (PERCENT, *UNITS)}
         for group in index.unit_groups:
@@ -120,10 +127,12 @@ class Searcher:
         limit = self.settings.max_question_chars
         truncated = len(question) > limit
         normalized = normalize_query(question[:limit])
-        # a measure word (多少家) says what is counted, not what about, and a stray letter (the b of <b>) says
-        # nothing: neither is a topic word the passages have to cover
+        asked_units, counted = self._asked_units(normalized)
+        # what a question counts (多少家, 几届, 钱 in 多少钱) is not what it is about, and a stray letter (the b of
+        # <b>) says nothing: none of these is a topic word the passages have to cover
         words = [w for w in self.index.tokenizer.words(normalized)
-                 if w not in _MEASURE_WORDS and not (len(w) == 1 and w.isascii())]
+                 if w not in _MEASURE_WORDS and w != counted and not _AMOUNT_WORD.fullmatch(w)
+                 and not (len(w) == 1 and w.isascii())]
         weight = self.settings.synonym_weight
         expansions: dict[str, float] = {}
         corpus_terms = self.index.corpus_terms
@@ -143,21 +152,22 @@ class Searcher:
             if WORD + word not in vocabulary:
                 for term in self._homophones.get(pinyin_key(word), []):
                     expansions[term] = weight
-        return QueryAnalysis(normalized, words, expansions, truncated, self._asked_units(normalized))
+        return QueryAnalysis(normalized, words, expansions, truncated, asked_units, counted)
 
-    def _asked_units(self, text: str) -> frozenset[str]:
-        """The units of the amount a question asks for: named right after 多少 / 几 (个 may come between:
-        几个人), else by the last editor's word of two or more characters in a question asking a number
-        (the counted thing stands just before 是多少: 东岙村民户均年收入达到多少 → 收入, not 村民)."""
+    def _asked_units(self, text: str) -> tuple[frozenset[str], str]:
+        """The units of the amount a question asks for, and the word right after 多少 / 几 that named them
+        (个 may come between: 几个人); else the last editor's word of two or more characters in a question
+        asking a number names them (the counted thing stands just before 是多少: 东岙村民户均年收入达到多少 →
+        收入, not 村民), and stays a topic word."""
         for amount in _AMOUNT_ASKED.finditer(text):
             rest = text[amount.end():]
             word = self._unit_word.match(rest.removeprefix("个")) or self._unit_word.match(rest)
             if word:
-                return self._units_of[word.group()]
+                return self._units_of[word.group()], word.group()
         if not _QUANTITY_QUESTION.search(text):
-            return frozenset()
+            return frozenset(), ""
         words = self._unit_word_anywhere.findall(text)
-        return self._units_of[words[-1]] if words else frozenset()
+        return (self._units_of[words[-1]] if words else frozenset()), ""
 
     def _weighted_tokens(self, query: QueryAnalysis) -> dict[str, float]:
         tokens: dict[str, float] = {}
@@ -196,7 +206,8 @@ class Searcher:
 
         started = clock()
         hits = self._fuse(dense_ids[0], lexical, sentence_lexical, vector, top_k, query.asked_units)
-        coverage = self._coverage(query, hits[:3])
+        # judged on the most relevant passages, before any are moved up for giving the asked kind of amount
+        coverage = self._coverage(query, sorted(hits, key=lambda h: -h.relevance)[:3])
         reason = self._abstain_reason(query, hits, coverage)
         timings["fuse"] = clock() - started
         return SearchResult(query, hits, not reason, coverage, reason, timings)
@@ -207,7 +218,11 @@ class Searcher:
                 or coverage < settings.abstain_min_coverage):
             return "off_topic"
         if settings.abstain_without_figure and _QUANTITY_QUESTION.search(query.normalized):
-            if not any(extract_figures(h.chunk.text) for h in self.shown(hits)):
+            shown = [h.chunk.text for h in self.shown(hits)]
+            if not any(map(extract_figures, shown)):
+                return "no_figure"
+            # named what it counts (多少钱, 多少个座位) and the passages give other amounts, never that one
+            if query.counted and not any(may_give(text, query.asked_units) for text in shown):
                 return "no_figure"
         return ""
 
@@ -246,9 +261,11 @@ class Searcher:
         final = relevance
         giving = [self.index.sentence_units[u] for u in asked_units if u in self.index.sentence_units]
         if giving and self.settings.answer_unit_weight:
-            # among the passages close enough to the best to be shown, the sentence giving the kind of amount
-            # asked for goes first; a passage further off the question gains nothing from its figures
-            close = relevance >= self.settings.reply_min_relative_score * relevance.max()
+            # among the best passage's sample's passages close enough to it to be shown, the sentence giving the
+            # kind of amount asked for goes first; another sample's amounts answer another question
+            best = int(np.argmax(relevance))
+            close = ((relevance >= self.settings.reply_min_relative_score * relevance[best])
+                     & (self._section_of[ids] == self._section_of[ids[best]]))
             gives = np.isin(rows, np.concatenate(giving)) & np.repeat(close, counts)
             sentence_score += self.settings.answer_unit_weight * gives
             final = (1 - share) * chunk_score + share * np.maximum.reduceat(sentence_score, firsts)
@@ -274,7 +291,8 @@ class Searcher:
             col = lexical.vocabulary.get(WORD + word)
             weight = float(lexical.idf[col]) if col is not None else lexical.unseen_idf()
             total += weight
-            if word in text or (expansions and self._expansion_found(word, query, text)):
+            stem = word.rstrip(_ASPECT_PARTICLE) if col is None else word
+            if stem and stem in text or (expansions and self._expansion_found(word, query, text)):
                 found += weight
             elif len(word) >= 3:
                 bigrams = [word[i:i + 2] for i in range(len(word) - 1)]

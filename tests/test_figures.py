@@ -1,4 +1,4 @@
-from bot.figures import extract_figures, figure_units
+from bot.figures import extract_figures, figure_units, may_give
 
 
 def test_article_figures_verbatim():
@@ -20,4 +20,11 @@ def test_no_figures_in_plain_text_and_no_repeats():
 def test_units_say_what_an_amount_counts():
     assert figure_units("投入资金1.3亿元,年均收益600多万元,带动3000多户") == {"元", "户"}
     assert figure_units("接待读者1400多万人次,占比已达80%以上") == {"人次", "%"}
-    assert figure_units("分别居第1、第3和第5位,创新“1+1+1”政策,3/4的市民") == set()  # rankings are not amounts
+    assert figure_units("分别居第1、第3和第5位,创新“1+1+1”政策") == set()  # rankings and formulas are not amounts
+    assert figure_units("占全市常住人口近1/2") == {"%"}  # a fraction is a share
+
+
+def test_a_bare_number_may_be_any_amount():
+    assert may_give("推动6000多低收入农户增收", frozenset({"户"}))  # the unit is the noun after the number
+    assert may_give("新增托位1.1万个", frozenset({"个"}))
+    assert not may_give("建成城市书房超110家,藏书120多万册", frozenset({"元"}))

@@ -61,6 +61,18 @@ def test_amounts_are_not_typo_candidates():
     assert table[pinyin_key("有客")] == ["游客"] and table[pinyin_key("脱位")] == ["托位"]
 
 
+def test_what_a_question_counts_is_not_a_topic_word_to_find(engine):
+    for question in ["世界青年科学家峰会办过几届啦", "城市书房建了多少家啦"]:  # 几届, 家, 啦, 办过 → 办
+        assert engine.answer(question).answered, question
+    answer = engine.answer("住宅小区居民占常住人口多少%")
+    assert answer.answered and answer.figures[0] == "近1/2"  # a fraction answers a share
+
+
+def test_an_amount_of_another_kind_is_not_the_answer(engine):
+    answer = engine.answer("温州城市书房一共花了多少钱")  # the passages count libraries and books, not money
+    assert not answer.answered and answer.abstain_reason == "no_figure"
+
+
 def test_asked_number_missing_from_the_article_is_said_honestly(engine):
     answer = engine.answer("乐清社会大救助一共帮助了多少人")
     assert not answer.answered and answer.abstain_reason == "no_figure"

@@ -32,7 +32,7 @@ _QUANTITY_QUESTION = re.compile(
 _AMOUNT_WORD = re.compile(rf"(?:几|多少).*|[0-9零一二两三四五六七八九十百千万亿]+(?:{'|'.join(UNITS)})?")
 _ASPECT_PARTICLE = "了过着"  # 签了, 办过: the verb without its particle is what the article would say
 _MEASURE_WORDS = frozenset(u for u in UNITS if len(u) == 1)
-_MAGNITUDE_AND_UNIT = re.compile(f"[十百千万亿]+(?:{'|'.join(UNITS)})")
+_MAGNITUDE_AND_UNIT = re.compile(f"[多余十百千万亿]+(?:{'|'.join(UNITS)})?")
 # where a question names what it counts: right after 多少 / 几 and any magnitude (多少万人 → 人)
 _AMOUNT_ASKED = re.compile(r"(?<!第)(?:多少|几)[十百千万亿]*")  # 第几 asks a rank, not an amount
 
@@ -91,7 +91,7 @@ def pinyin_key(word: str) -> str:
 
 def homophone_table(words: list[str]) -> dict[str, list[str]]:
     """Pinyin (toneless) → corpus words of 2+ Chinese characters, for typo repair. Magnitudes with a unit
-    (亿元, 万人) are left out: they are no one's typo, and 医院 sounds like 亿元."""
+    (亿元, 余万) are left out: they are no one's typo, and 医院 sounds like 亿元, 鱼丸 like 余万."""
     table: dict[str, list[str]] = {}
     for word in words:
         if len(word) >= 2 and re.fullmatch(r"[\u3400-\u9fff]+", word) and not _MAGNITUDE_AND_UNIT.fullmatch(word):

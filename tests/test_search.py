@@ -56,8 +56,8 @@ def test_a_measure_word_is_not_what_a_question_is_about(engine):
 
 
 def test_amounts_are_not_typo_candidates():
-    table = homophone_table(["亿元", "万人次", "游客", "托位"])
-    assert pinyin_key("医院") not in table  # 医院 sounds like 亿元: no one means an amount by it
+    table = homophone_table(["亿元", "余万", "万人次", "游客", "托位"])
+    assert pinyin_key("医院") not in table and pinyin_key("鱼丸") not in table  # 亿元, 余万: amounts, no one's typo
     assert table[pinyin_key("有客")] == ["游客"] and table[pinyin_key("脱位")] == ["托位"]
 
 

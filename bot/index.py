@@ -358,14 +358,11 @@ def load_index(settings: Settings, expected_model_id: str, verify: bool = True) 
         lexical = LexicalIndex.load(build, "lexical")
         sentence_lexical = LexicalIndex.load(build, "lexical_sentences")
         content = json.loads((build / "content.json").read_text(encoding="utf-8"))
-    except IndexLoadError:
-        raise
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise IndexLoadError(f"index build {build} is unreadable ({exc}); rebuild with `python -m bot build`") from None
-    try:
         units = {unit: np.asarray(rows, dtype=np.int64) for unit, rows in content["sentence_units"].items()}
         unit_groups = [UnitGroup(tuple(g["units"]), tuple(g["asked"])) for g in content["unit_groups"]]
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except IndexLoadError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
         raise IndexLoadError(f"index build {build} is unreadable ({exc}); rebuild with `python -m bot build`") from None
     count = manifest.get("chunk_count")
     consistent = (

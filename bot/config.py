@@ -91,6 +91,9 @@ SETTINGS: dict[str, Setting] = {
            "figure in a unit that counts it (元, 人); knowledge/units.yaml says which units. 0 turns it off."),
         _s("pinyin_typo_fix", True,
            "Add corpus words that sound the same as unknown question words (input-method typos) to the query."),
+        _s("pinyin_typo_max_frequency", 500,
+           "A word counts as a possible typo only if it is rarer than this in jieba's dictionary of general Chinese "
+           "(脱位 76, 座位 947, 好吃 2799): a common word is what the user meant, even if it sounds like an article word."),
         # reply
         _s("reply_passages", 3, "Most passages shown in a reply."),
         _s("reply_min_relative_score", 0.5,

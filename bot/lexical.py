@@ -81,6 +81,10 @@ class Tokenizer:
         if len(word) > 1 and not _TOKEN_SPLIT.fullmatch(word):
             self._jieba.add_word(word, freq=2000)
 
+    def frequency(self, word: str) -> int:
+        """How common ``word`` is in jieba's dictionary of general Chinese (0 if it is not there)."""
+        return self._jieba.FREQ.get(word) or 0
+
     def words(self, folded: str, search_mode: bool = False) -> list[str]:
         """Content words; search mode also yields the parts of long words (城市书房 → 城市, 书房, 城市书房)."""
         cut = self._jieba.cut_for_search if search_mode else self._jieba.cut

@@ -147,9 +147,9 @@ class Searcher:
                 added = [t for t in self._synonyms[number] if t in corpus_terms]
                 for term in added:  # together the alternatives weigh as much as one word
                     expansions[term] = max(expansions.get(term, 0.0), weight / len(added))
-        vocabulary = self.index.lexical.vocabulary
-        for word in words:
-            if WORD + word not in vocabulary:
+        vocabulary, tokenizer = self.index.lexical.vocabulary, self.index.tokenizer
+        for word in words:  # an uncommon word the article does not use may be a typo of one it does
+            if WORD + word not in vocabulary and tokenizer.frequency(word) < self.settings.pinyin_typo_max_frequency:
                 for term in self._homophones.get(pinyin_key(word), []):
                     expansions[term] = weight
         return QueryAnalysis(normalized, words, expansions, truncated, asked_units, counted)

@@ -55,6 +55,11 @@ def test_a_measure_word_is_not_what_a_question_is_about(engine):
     assert not answer.answered and answer.reply.startswith("抱歉，这篇文章没有讲到这个问题。")
 
 
+def test_a_common_word_is_meant_not_mistyped(engine):
+    analysis = engine.state.searcher.analyse("温州有什么好吃的")  # 好吃 sounds like the article's 皓齿
+    assert "皓齿" not in analysis.expansions and not engine.answer("温州有什么好吃的").answered
+
+
 def test_amounts_are_not_typo_candidates():
     table = homophone_table(["亿元", "余万", "万人次", "游客", "托位"])
     assert pinyin_key("医院") not in table and pinyin_key("鱼丸") not in table  # 亿元, 余万: amounts, no one's typo

@@ -6,6 +6,7 @@ qualifiers such as 超/近/多/余/以上), so a figure can be quoted without re
 
 from __future__ import annotations
 
+import functools
 import re
 
 _NUMBER = r"\d+(?:\.\d+)?"
@@ -59,7 +60,12 @@ def may_give(text: str, units: frozenset[str]) -> bool:
 
 def extract_figures(text: str) -> list[str]:
     """Every figure in ``text``, verbatim, in order of appearance, without repeats."""
-    return list(dict.fromkeys(m.group(0) for m in _FIGURE.finditer(text)))
+    return list(_figures(text))
+
+
+@functools.lru_cache(maxsize=4096)  # the same passages come back answer after answer: read each once
+def _figures(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m.group(0) for m in _FIGURE.finditer(text)))
 
 
 def figure_spans(text: str) -> list[tuple[int, int]]:

@@ -114,6 +114,10 @@ class Searcher:
         self._homophones = homophone_table(vocabulary_words) if settings.pinyin_typo_fix else {}
         sections = {s: n for n, s in enumerate(dict.fromkeys(c.section for c in index.chunks))}
         self._section_of = np.array([sections[c.section] for c in index.chunks], dtype=np.int32)
+        self._gives: dict[str, np.ndarray] = {}  # unit → which sentences give a figure in it
+        for unit, rows in index.sentence_units.items():
+            self._gives[unit] = np.zeros(len(index.sentence_vectors), dtype=bool)
+            self._gives[unit][rows] = True
         # a unit asked for by name counts itself (多少家 → 家); the editors' groups widen or redirect it
         self._units_of = {unit: frozenset([unit]) for unit in (PERCENT, *UNITS)}
         for group in index.unit_groups:
@@ -259,14 +263,14 @@ class Searcher:
         share = self.settings.sentence_weight
         relevance = (1 - share) * chunk_score + share * np.maximum.reduceat(sentence_score, firsts)
         final = relevance
-        giving = [self.index.sentence_units[u] for u in asked_units if u in self.index.sentence_units]
+        giving = [self._gives[unit] for unit in asked_units if unit in self._gives]
         if giving and self.settings.answer_unit_weight:
             # among the best passage's sample's passages close enough to it to be shown, the sentence giving the
             # kind of amount asked for goes first; another sample's amounts answer another question
             best = int(np.argmax(relevance))
             close = ((relevance >= self.settings.reply_min_relative_score * relevance[best])
                      & (self._section_of[ids] == self._section_of[ids[best]]))
-            gives = np.isin(rows, np.concatenate(giving)) & np.repeat(close, counts)
+            gives = np.logical_or.reduce([mask[rows] for mask in giving]) & np.repeat(close, counts)
             sentence_score += self.settings.answer_unit_weight * gives
             final = (1 - share) * chunk_score + share * np.maximum.reduceat(sentence_score, firsts)
         order = np.lexsort((ids, -final))[:top_k]

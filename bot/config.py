@@ -79,7 +79,7 @@ SETTINGS: dict[str, Setting] = {
         _s("abstain_min_score", 0.06,
            "Least fused score of the best passage for the bot to answer; below it, it says the article does "
            "not cover the question."),
-        _s("abstain_min_coverage", 0.35,
+        _s("abstain_min_coverage", 0.30,
            "Least share of the question's informative words (weighted by rarity) found in the best passage's "
            "sample for the bot to answer."),
         _s("abstain_without_figure", True,

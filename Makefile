@@ -32,7 +32,7 @@ eval: index
 	$(PY) -m bot eval tests/fixtures/dev.yaml
 
 bench: index
-	$(PY) -m bot bench
+	$(PY) -m devtools bench
 
 clean:
 	rm -rf $(VENV) index/builds index/CURRENT

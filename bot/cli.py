@@ -1,4 +1,6 @@
-"""`python -m bot …`: the one entry point (build, ask, chat, eval, serve, report, backup, bench, soak, health, settings)."""
+"""`python -m bot …`: the one entry point (build, ask, chat, eval, serve, report, backup, health, settings).
+
+Benchmarks and soak runs are development tooling: `python -m devtools …` (not part of the product package)."""
 
 from __future__ import annotations
 
@@ -91,12 +93,6 @@ def cmd_health(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     return EXIT_OK
 
 
-def cmd_bench(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from .bench import run_bench
-
-    return run_bench(args, settings, out)
-
-
 def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     from .telegram_app import serve
 
@@ -142,19 +138,6 @@ def cmd_backup(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     return EXIT_OK
 
 
-def cmd_soak(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    """Many questions through the fake Bot API server against the real bot: latency and memory drift."""
-    from .soak import format_soak, run_soak
-
-    result = run_soak(settings, Engine(settings), questions=args.questions, users=args.users,
-                      progress=lambda message: print(message, file=sys.stderr, flush=True))
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
-    print(format_soak(result), file=out)
-    return EXIT_OK if result["lost"] == 0 and result["duplicates"] == 0 else EXIT_ERROR
-
-
 def cmd_settings(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     if args.markdown:  # the README's settings table, generated from the registry
         print("| setting | default | environment | what it does |\n|---|---|---|---|", file=out)
@@ -175,11 +158,16 @@ def _setting_pair(text: str) -> tuple[str, str]:
     return name.strip(), value
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m bot", description="Chinese question answering over policy texts.")
+def add_settings_flags(top: argparse.ArgumentParser) -> None:
+    """--settings and --set, shared with the development tools' entry point."""
     top.add_argument("--settings", help="settings YAML file (default: $BOT_SETTINGS or ./settings.yaml)")
     top.add_argument("--set", action="append", type=_setting_pair, metavar="NAME=VALUE",
                      help="override one setting for this run (repeatable)")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m bot", description="Chinese question answering over policy texts.")
+    add_settings_flags(top)
     sub = top.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("build", help="validate knowledge/ and build the index (re-embeds only changed passages)")
@@ -205,16 +193,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--deep", action="store_true", help="also load the model and the whole index")
     p.set_defaults(run=cmd_health)
 
-    p = sub.add_parser("bench", help="measure latency, start-up, build, scale and bot throughput; print a table")
-    p.add_argument("--parts", default="latency,startup,build,scale,bot",
-                   help="comma-separated parts to run (latency, startup, build, scale, bot)")
-    p.add_argument("--sizes", default="1000,10000,100000", help="passage counts for the scale part")
-    p.add_argument("--output", default="bench/results/latest.json", help="where to write the JSON results")
-    p.add_argument("--plot", default="bench/results/latency_vs_size.png",
-                   help="where the scale part draws latency and memory against corpus size (PNG)")
-    p.add_argument("--markdown", default="bench/results/RESULTS.md", help="where to write the table as Markdown")
-    p.set_defaults(run=cmd_bench)
-
     p = sub.add_parser("serve", help="run the Telegram bot (token in $TELEGRAM_BOT_TOKEN; polling or webhook)")
     p.set_defaults(run=cmd_serve)
 
@@ -228,13 +206,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("dest", help="backup file, or an existing folder to put feedback-<UTC time>.sqlite3 in")
     p.set_defaults(run=cmd_backup)
 
-    p = sub.add_parser("soak", help="drive many questions through a fake Telegram against the real bot; "
-                                    "latency and memory, first vs last thousand")
-    p.add_argument("--questions", type=int, default=10000, help="questions to ask in all (default 10000)")
-    p.add_argument("--users", type=int, default=50, help="simulated users asking at once (default 50)")
-    p.add_argument("--output", help="also write the results as JSON to this file")
-    p.set_defaults(run=cmd_soak)
-
     p = sub.add_parser("settings", help="list every setting with its current value")
     p.add_argument("--markdown", action="store_true", help="print the documentation table of all settings")
     p.set_defaults(run=cmd_settings)
@@ -242,8 +213,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
-    out = out or sys.stdout
-    args = parser().parse_args(argv)
+    return run_guarded(parser().parse_args(argv), out or sys.stdout)
+
+
+def run_guarded(args: argparse.Namespace, out: TextIO) -> int:
+    """Run the chosen command; known failures become one 'error: …' message and exit code 1."""
     try:
         settings = _settings(args)
         logging.basicConfig(level=getattr(logging, str(settings.log_level).upper(), logging.INFO),

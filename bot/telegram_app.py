@@ -1,7 +1,7 @@
 """The Telegram bot: a python-telegram-bot Application around the Engine, with feedback and admin commands.
 
 ``build_application(settings, engine, store)`` is the one place the bot is put together; ``python -m bot
-serve``, the tests and the benchmark all use it (tests and benchmark against ``bot.fakeapi.FakeBotAPI``
+serve``, the tests and the benchmark all use it (tests and benchmark against ``devtools.fakeapi.FakeBotAPI``
 through the telegram_base_url setting). What users get:
 
 * a text message in a private chat is a question; in groups the bot answers only when @mentioned, when

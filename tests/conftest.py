@@ -17,7 +17,7 @@ import pytest
 from bot import embedding
 from bot.config import Settings, load_settings
 from bot.embedding import Embedder
-from bot.fakeapi import FakeBotAPI, parse_telegram_html
+from devtools.fakeapi import FakeBotAPI, parse_telegram_html
 from bot.feedback import FeedbackStore
 from bot.index import build_index
 
@@ -87,7 +87,7 @@ def knowledge_copy(tmp_path: Path) -> Path:
     return target
 
 
-# ---- the Telegram bot end to end: the real Application against bot.fakeapi.FakeBotAPI -----------------
+# ---- the Telegram bot end to end: the real Application against devtools.fakeapi.FakeBotAPI -----------------
 # Shared by test_telegram_app.py, test_reliability.py and test_soak.py. The model, the index and the
 # engine are loaded once per session (the real bundled model over the real knowledge).
 

@@ -3,7 +3,7 @@
 Hypothesis feeds questions of any Unicode (controls, RTL and zero-width marks, emoji, astral characters,
 HTML and Markdown specials, up to 100,000 characters) to an Engine over a fake-embedder index, and the
 answer goes through telegram_app's formatting (``answer_spans`` → ``split_message``) and keyboards. The
-messages must be valid Telegram HTML (``bot.fakeapi.parse_telegram_html``), at most 4096 UTF-16 units
+messages must be valid Telegram HTML (``devtools.fakeapi.parse_telegram_html``), at most 4096 UTF-16 units
 each, never empty, and an over-long question is cut to max_question_chars with a note saying so. Two
 cases go end to end through the fake server.
 """
@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bot.embedding import load_embedder
 from bot.engine import Engine
-from bot.fakeapi import FakeBotAPI, parse_telegram_html, utf16_len
+from devtools.fakeapi import FakeBotAPI, parse_telegram_html, utf16_len
 from bot.index import build_index
 from bot.normalize import normalize_query, to_traditional
 from bot.telegram_format import (

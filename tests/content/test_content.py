@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
-ARTICLE = Path(__file__).parent / "fixtures" / "wenzhou_ten_samples.txt"
+ARTICLE = Path(__file__).resolve().parents[1] / "fixtures" / "wenzhou_ten_samples.txt"
 
 # Non-body lines of the article, written down independently of the knowledge files.
 HEADLINE = "温州聚焦先行示范 十大实践样本出炉"

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from bot.fakeapi import FakeBotAPI, Fault
+from devtools.fakeapi import FakeBotAPI, Fault
 
 from conftest import RunningBot, ask, buttons, ok_count, wait_until
 

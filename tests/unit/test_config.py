@@ -5,7 +5,7 @@ import pytest
 
 from bot.config import SETTINGS, ConfigError, load_settings
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_defaults_without_file_or_environment(tmp_path, monkeypatch):

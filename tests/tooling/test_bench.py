@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import bench
+from devtools import bench
 from bot.chunking import chunk_knowledge
 from bot.config import load_settings
 from bot.knowledge import load_knowledge
-from bot.synthetic import generate
+from devtools.synthetic import generate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
 
 

@@ -1,6 +1,6 @@
 """`python -m bot soak`: a long run of questions through the fake Bot API server against the real bot.
 
-``run_soak`` starts ``bot.fakeapi.FakeBotAPI`` and the real Application (``build_application``, polling,
+``run_soak`` starts ``devtools.fakeapi.FakeBotAPI`` and the real Application (``build_application``, polling,
 a real SQLite feedback store in a temporary folder, Telegram-side and per-user rate limits off) and lets
 ``users`` simulated users ask ``questions`` questions in all: each user asks, waits for the answer, asks
 the next one (a closed loop, so the bot is kept busy but never flooded). It records each answer's latency
@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from .bench import percentile, proc_status_mb
-from .config import Settings, available_cores
-from .engine import Engine
+from bot.config import Settings, available_cores
+from bot.engine import Engine
 from .fakeapi import FakeBotAPI, JSONDict
 
 SAMPLE_EVERY = 1000  # replies between memory samples, and the size of the first/last windows
@@ -81,8 +81,8 @@ def run_soak(settings: Settings, engine: Engine, questions: int = 10000, users: 
     fewer than 2,000 questions are asked) and the RSS samples. Stops early if no answer arrives for
     ``stall_seconds``; questions still open then count as lost.
     """
-    from .feedback import FeedbackStore
-    from .telegram_app import build_application, running_in_background
+    from bot.feedback import FeedbackStore
+    from bot.telegram_app import build_application, running_in_background
 
     questions, users = max(1, int(questions)), max(1, min(int(users), int(questions)))
     say = progress or (lambda message: None)

@@ -24,7 +24,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot.fakeapi import (
+from devtools.fakeapi import (
     ANY_METHOD,
     FakeBotAPI,
     Fault,

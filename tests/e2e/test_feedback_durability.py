@@ -27,7 +27,7 @@ import pytest
 
 from bot import cli
 from bot.config import load_settings
-from bot.fakeapi import FakeBotAPI
+from devtools.fakeapi import FakeBotAPI
 from bot.feedback import FeedbackStore, backup_database
 
 from conftest import RunningBot, ask, bot_settings, buttons, exchange, plain

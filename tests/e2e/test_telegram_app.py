@@ -1,4 +1,4 @@
-"""The Telegram bot end to end: the real python-telegram-bot Application against bot.fakeapi.FakeBotAPI.
+"""The Telegram bot end to end: the real python-telegram-bot Application against devtools.fakeapi.FakeBotAPI.
 
 Each test starts a fresh fake Bot API server on 127.0.0.1 and a fresh Application (polling, or a webhook
 server on a free port) in a background thread's event loop, sends updates the way Telegram would, and
@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from bot import cli
 from bot.embedding import Embedder
 from bot.engine import Engine
-from bot.fakeapi import DEFAULT_GROUP_ID, FakeBotAPI, Fault, parse_telegram_html, utf16_len
+from devtools.fakeapi import DEFAULT_GROUP_ID, FakeBotAPI, Fault, parse_telegram_html, utf16_len
 from bot.index import build_index
 from bot.knowledge import KnowledgeError
 from bot.logsafe import REDACTED, install_redaction, redact
@@ -49,7 +49,7 @@ from conftest import (
     ok_count, plain, wait_until,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
 
 

@@ -18,7 +18,7 @@ import pytest
 from bot import index as index_module
 from bot.embedding import Embedder
 from bot.engine import Engine
-from bot.fakeapi import FakeBotAPI
+from devtools.fakeapi import FakeBotAPI
 from bot.index import build_index
 
 from conftest import ADMIN, RunningBot, base_settings, plain, wait_until

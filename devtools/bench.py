@@ -1,4 +1,4 @@
-"""`python -m bot bench`: the numbers users feel, measured and printed (not timed tests).
+"""`python -m devtools bench`: the numbers users feel, measured and printed (not timed tests).
 
 Parts (``--parts``, comma-separated):
 
@@ -9,14 +9,14 @@ Parts (``--parts``, comma-separated):
   memory once the engine is loaded, and where start-up time goes.
 * ``build`` — full build of knowledge/ (model load reported apart) and the incremental rebuild after
   one sample's paragraph changes.
-* ``scale`` — synthetic knowledge bases (``--sizes`` passages, see bot.synthetic): build time and phases,
+* ``scale`` — synthetic knowledge bases (``--sizes`` passages, see devtools.synthetic): build time and phases,
   index size, serving memory, query p50/p95, HNSW recall against exact search, incremental rebuild.
 * ``bot`` — many simulated users through the fake Bot API server against the real Application:
   replies per second and p95 time from update to reply.
 
 Results go to ``--output`` (JSON, written after every part), a table to stdout, and with ``scale`` a
 plot of latency and memory against corpus size (``--plot``). Serving measurements run in a fresh
-subprocess (``python -m bot.bench probe``) so memory figures are the server's own, not the benchmark's.
+subprocess (``python -m devtools probe``) so memory figures are the server's own, not the benchmark's.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def _version(package: str) -> str:
 
 
 def machine_info() -> dict[str, Any]:
-    from .config import available_cores
+    from bot.config import available_cores
 
     cpu = ""
     with contextlib.suppress(OSError):
@@ -175,7 +175,7 @@ def answer_timings(engine: Any, questions: list[str], rounds: int) -> dict[str, 
     Each question is answered once through ``Engine.answer`` (the total users get) and once step by
     step (search with its own per-part timings, then the reply composed and timed around ``compose``).
     """
-    from .reply import compose
+    from bot.reply import compose
 
     clock = time.perf_counter
     for question in questions:  # warm: caches, lazy imports, branch predictors
@@ -255,9 +255,9 @@ def query_vectors(engine: Any, questions: list[str]) -> Any:
 
 
 def probe_main(argv: list[str]) -> int:
-    """``python -m bot.bench probe``: load the engine, report phases, memory, answer timings, recall."""
+    """``python -m devtools probe``: load the engine, report phases, memory, answer timings, recall."""
     started = time.perf_counter()
-    parser = argparse.ArgumentParser(prog="python -m bot.bench probe")
+    parser = argparse.ArgumentParser(prog="python -m devtools probe")
     parser.add_argument("--settings")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--questions", help="JSON file: a list of questions to time")
@@ -266,10 +266,10 @@ def probe_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     rss_start = proc_status_mb()
 
-    from .config import load_settings
-    from .embedding import load_embedder
-    from .engine import Engine
-    from .search import Searcher
+    from bot.config import load_settings
+    from bot.embedding import load_embedder
+    from bot.engine import Engine
+    from bot.search import Searcher
 
     imported = time.perf_counter()
     settings = load_settings(args.settings)
@@ -332,7 +332,7 @@ class Bench:
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
-            from .embedding import load_embedder
+            from bot.embedding import load_embedder
 
             self._embedder = load_embedder(self.settings)
         return self._embedder
@@ -347,7 +347,7 @@ class Bench:
 
     def real_index(self) -> Path:
         """The configured index if it loads with this model, else a fresh build of knowledge/ in a temp dir."""
-        from .index import IndexLoadError, build_index, load_index
+        from bot.index import IndexLoadError, build_index, load_index
 
         index_dir = self.settings.path("index_dir")
         try:
@@ -371,7 +371,7 @@ class Bench:
 
     def probe(self, overrides: dict[str, Any], questions: list[str] | None = None, rounds: int = 2,
               recall: bool = False) -> dict[str, Any]:
-        command = [sys.executable, "-m", "bot.bench", "probe"]
+        command = [sys.executable, "-m", "devtools", "probe"]
         if getattr(self.args, "settings", None):
             command += ["--settings", str(self.args.settings)]
         pairs = [(n, v) for n, v in getattr(self.args, "set", None) or []] + list(overrides.items())
@@ -405,7 +405,7 @@ def _child_env() -> dict[str, str]:
 
 
 def part_latency(bench: Bench) -> dict[str, Any]:
-    from .engine import Engine
+    from bot.engine import Engine
 
     questions = bench.dev_questions()
     index_dir = bench.real_index()
@@ -425,7 +425,7 @@ def part_latency(bench: Bench) -> dict[str, Any]:
 def thread_study(bench: Bench, engine: Any, questions: list[str]) -> dict[str, Any]:
     """One question's encode and answer time with 1 vs N encoder threads, idle and with the other cores
     busy; and batch encoding speed (the build's work) with 1 vs N threads, idle and busy."""
-    from .config import available_cores
+    from bot.config import available_cores
 
     embedder = engine.embedder
     if not hasattr(embedder, "query_threads"):
@@ -494,7 +494,7 @@ def edit_one_sample(knowledge_dir: Path, step: int = 1) -> dict[str, str]:
 
     import yaml
 
-    from . import knowledge
+    from bot import knowledge
 
     skip = getattr(knowledge, "NON_SECTION_FILES", frozenset({knowledge.SYNONYMS_FILE}))
     files = sorted(p for p in knowledge_dir.glob("*.yaml") if p.name not in skip)
@@ -518,8 +518,8 @@ def edit_one_sample(knowledge_dir: Path, step: int = 1) -> dict[str, str]:
 def build_phases() -> Iterator[dict[str, float]]:
     """Time the phases of ``build_index`` (load, chunk, embed, tokenize, lexical, vector index) by
     wrapping the functions it calls; what is left is writing and hashing the files."""
-    from . import index as index_module
-    from .lexical import LexicalIndex, TermCounts, Tokenizer
+    from bot import index as index_module
+    from bot.lexical import LexicalIndex, TermCounts, Tokenizer
 
     phases: dict[str, float] = {}
     saved: list[tuple[Any, str, Any]] = []
@@ -556,7 +556,7 @@ def build_phases() -> Iterator[dict[str, float]]:
 
 
 def timed_build(settings: Any, load_model: Callable[[Any], Any]) -> dict[str, Any]:
-    from .index import build_index
+    from bot.index import build_index
 
     with build_phases() as phases:
         report = build_index(settings, load_model)
@@ -571,7 +571,7 @@ def timed_build(settings: Any, load_model: Callable[[Any], Any]) -> dict[str, An
 
 
 def part_build(bench: Bench) -> dict[str, Any]:
-    from .embedding import load_embedder
+    from bot.embedding import load_embedder
 
     source = bench.settings.path("knowledge_dir")
     work = bench.work / "build"
@@ -656,11 +656,11 @@ def part_bot(bench: Bench) -> dict[str, Any]:
     at a fixed rate spread over the users (open loop: the time from update to reply users feel at that
     traffic). Telegram-side and per-user rate limits are off, the feedback store is a real SQLite file.
     """
-    from .telegram_app import build_application, running_in_background
+    from bot.telegram_app import build_application, running_in_background
 
-    from .engine import Engine
+    from bot.engine import Engine
     from .fakeapi import FakeBotAPI
-    from .feedback import FeedbackStore
+    from bot.feedback import FeedbackStore
 
     import logging
 
@@ -1135,9 +1135,3 @@ def run_bench(args: argparse.Namespace, settings: Any, out: TextIO) -> int:
         print(f"markdown: {markdown}", file=out)
     return 0
 
-
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["probe"]:
-        sys.exit(probe_main(sys.argv[2:]))
-    print("usage: python -m bot.bench probe [...] (the benchmark itself is `python -m bot bench`)", file=sys.stderr)
-    sys.exit(2)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli, soak
+from devtools import __main__ as cli, soak
 from bot.config import Settings
 from bot.engine import Engine
 

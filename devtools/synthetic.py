@@ -20,8 +20,8 @@ from pathlib import Path
 
 import yaml
 
-from .chunking import chunk_section, split_sentences
-from .knowledge import SYNONYMS_FILE, Knowledge, Section, load_knowledge
+from bot.chunking import chunk_section, split_sentences
+from bot.knowledge import SYNONYMS_FILE, Knowledge, Section, load_knowledge
 
 # Zhejiang's county-level divisions (short forms where the long form is the usual way to say it).
 ZHEJIANG_COUNTIES = (

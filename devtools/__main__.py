@@ -1,0 +1,70 @@
+"""`python -m devtools …`: bench, soak and the bench's serving probe, with the product's settings flags."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot.cli import EXIT_ERROR, EXIT_OK, run_guarded, add_settings_flags
+from bot.config import Settings
+from bot.engine import Engine
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from .bench import run_bench
+
+    return run_bench(args, settings, out)
+
+
+def cmd_soak(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Many questions through the fake Bot API server against the real bot: latency and memory drift."""
+    from .soak import format_soak, run_soak
+
+    result = run_soak(settings, Engine(settings), questions=args.questions, users=args.users,
+                      progress=lambda message: print(message, file=sys.stderr, flush=True))
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(format_soak(result), file=out)
+    return EXIT_OK if result["lost"] == 0 and result["duplicates"] == 0 else EXIT_ERROR
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m devtools", description="Benchmarks and soak runs of the bot.")
+    add_settings_flags(top)
+    sub = top.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("bench", help="measure latency, start-up, build, scale and bot throughput; print a table")
+    p.add_argument("--parts", default="latency,startup,build,scale,bot",
+                   help="comma-separated parts to run (latency, startup, build, scale, bot)")
+    p.add_argument("--sizes", default="1000,10000,100000", help="passage counts for the scale part")
+    p.add_argument("--output", default="bench/results/latest.json", help="where to write the JSON results")
+    p.add_argument("--plot", default="bench/results/latency_vs_size.png",
+                   help="where the scale part draws latency and memory against corpus size (PNG)")
+    p.add_argument("--markdown", default="bench/results/RESULTS.md", help="where to write the table as Markdown")
+    p.set_defaults(run=cmd_bench)
+
+    p = sub.add_parser("soak", help="drive many questions through a fake Telegram against the real bot; "
+                                    "latency and memory, first vs last thousand")
+    p.add_argument("--questions", type=int, default=10000, help="questions to ask in all (default 10000)")
+    p.add_argument("--users", type=int, default=50, help="simulated users asking at once (default 50)")
+    p.add_argument("--output", help="also write the results as JSON to this file")
+    p.set_defaults(run=cmd_soak)
+    return top
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["probe"]:  # the bench's serving measurements, in a fresh process of their own
+        from .bench import probe_main
+
+        return probe_main(argv[1:])
+    args = parser().parse_args(argv)
+    return run_guarded(args, out or sys.stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

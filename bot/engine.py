@@ -16,7 +16,7 @@ import faiss
 from .config import Settings, available_cores
 from .embedding import Embedder, load_embedder
 from .index import Index, load_index, read_manifest
-from .reply import Answer, compose
+from .reply import Answer, ReplyContext, compose
 from .search import Searcher
 
 
@@ -24,8 +24,8 @@ from .search import Searcher
 class State:
     index: Index
     searcher: Searcher
-    topics: list[str]
     source: str
+    reply_context: ReplyContext
 
 
 def describe_source(sections: list[dict[str, Any]]) -> str:
@@ -48,8 +48,10 @@ class Engine:
     def _load(self) -> State:
         index = load_index(self.settings, self.embedder.model_id)
         searcher = Searcher(index, self.embedder, self.settings)
-        topics = [s["heading"] for s in index.sections]
-        return State(index, searcher, topics, describe_source(index.sections))
+        source = describe_source(index.sections)
+        context = ReplyContext({s["id"]: s for s in index.sections}, source, self.settings.max_question_chars,
+                               index.build_id)
+        return State(index, searcher, source, context)
 
     @property
     def state(self) -> State:
@@ -61,8 +63,7 @@ class Engine:
 
     def answer(self, question: str) -> Answer:
         state = self._state  # one consistent index for the whole question, even if a reload happens meanwhile
-        result = state.searcher.search(question)
-        return compose(question, result, state.searcher, state.topics, state.source, state.index.build_id)
+        return compose(question, state.searcher.search(question), state.reply_context)
 
     def reload(self) -> bool:
         """Load the current build if it is newer; False if already loaded. A bad build raises, old one stays."""

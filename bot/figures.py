@@ -71,3 +71,27 @@ def _figures(text: str) -> tuple[str, ...]:
 def figure_spans(text: str) -> list[tuple[int, int]]:
     """Where the figures are, so chunking never cuts through one."""
     return [m.span() for m in _FIGURE.finditer(text)]
+
+
+# a change written as 从65%提高到80% / 由16家发展到102家: the figure after the change word is the current one,
+# the one before it the earlier one
+_CHANGE_WORD = r"(?:提高|提升|增加|增长|上升|扩大|发展|降低|下降|减少|缩小|压缩|达|增|升|降|减)?(?:到|至)|达到|增至"
+_BEFORE_CHANGE = re.compile(rf"^[^，,。；;]{{0,6}}?(?:{_CHANGE_WORD})")
+_AFTER_CHANGE = re.compile(rf"(?:{_CHANGE_WORD})$")
+
+
+def ranked_figures(sentence: str, asked_units: frozenset[str] = frozenset()) -> list[str]:
+    """The figures of one sentence, the one a question most likely wants first: in the asked unit, then the
+    current value of a change over the earlier one (80% before 65% in 从65%提高到80%), then in order."""
+    ranked: list[tuple[bool, int, int, str]] = []
+    seen: set[str] = set()
+    for order, match in enumerate(_FIGURE.finditer(sentence)):
+        figure = match.group(0)
+        if figure in seen:
+            continue
+        seen.add(figure)
+        before, after = sentence[max(0, match.start() - 4):match.start()], sentence[match.end():]
+        when = 0 if _AFTER_CHANGE.search(before) else 2 if _BEFORE_CHANGE.match(after) else 1
+        in_asked_unit = _unit(figure) in asked_units if asked_units else True
+        ranked.append((not in_asked_unit, when, order, figure))
+    return [item[3] for item in sorted(ranked)]

@@ -57,6 +57,7 @@ class QueryAnalysis:
     truncated: bool = False
     asked_units: frozenset[str] = frozenset()  # units of the amount asked for (元 for 多少钱), if any
     counted: str = ""  # the word right after 多少 / 几 that named them (钱); "" if they were inferred
+    asks_amount: bool = False  # the question asks for a number (多少, 几个, 比例, 什么时候 …)
 
 
 @dataclass
@@ -67,6 +68,7 @@ class SearchResult:
     coverage: float
     # why the bot abstains: "" (it answers), "off_topic", or "no_figure" (the topic is there, the number is not)
     abstain_reason: str = ""
+    shown: list[Hit] = field(default_factory=list)  # the hits a reply may quote (see Searcher.shown)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -156,7 +158,8 @@ class Searcher:
             if WORD + word not in vocabulary and tokenizer.frequency(word) < self.settings.pinyin_typo_max_frequency:
                 for term in self._homophones.get(pinyin_key(word), []):
                     expansions[term] = weight
-        return QueryAnalysis(normalized, words, expansions, truncated, asked_units, counted)
+        return QueryAnalysis(normalized, words, expansions, truncated, asked_units, counted,
+                             bool(_QUANTITY_QUESTION.search(normalized)))
 
     def _asked_units(self, text: str) -> tuple[frozenset[str], str]:
         """The units of the amount a question asks for, and the word right after 多少 / 几 that named them
@@ -212,17 +215,18 @@ class Searcher:
         hits = self._fuse(dense_ids[0], lexical, sentence_lexical, vector, top_k, query.asked_units)
         # judged on the most relevant passages, before any are moved up for giving the asked kind of amount
         coverage = self._coverage(query, sorted(hits, key=lambda h: -h.relevance)[:3])
-        reason = self._abstain_reason(query, hits, coverage)
+        shown = self.shown(hits)
+        reason = self._abstain_reason(query, hits, shown, coverage)
         timings["fuse"] = clock() - started
-        return SearchResult(query, hits, not reason, coverage, reason, timings)
+        return SearchResult(query, hits, not reason, coverage, reason, shown, timings)
 
-    def _abstain_reason(self, query: QueryAnalysis, hits: list[Hit], coverage: float) -> str:
+    def _abstain_reason(self, query: QueryAnalysis, hits: list[Hit], shown_hits: list[Hit], coverage: float) -> str:
         settings = self.settings
         if (not hits or max(h.relevance for h in hits) < settings.abstain_min_score
                 or coverage < settings.abstain_min_coverage):
             return "off_topic"
-        if settings.abstain_without_figure and _QUANTITY_QUESTION.search(query.normalized):
-            shown = [h.chunk.text for h in self.shown(hits)]
+        if settings.abstain_without_figure and query.asks_amount:
+            shown = [h.chunk.text for h in shown_hits]
             if not any(map(extract_figures, shown)):
                 return "no_figure"
             # named what it counts (多少钱, 多少个座位) and the passages give other amounts, never that one

@@ -73,16 +73,12 @@ from .embedding import EmbeddingError
 from .index import IndexLoadError, read_manifest
 from .knowledge import KnowledgeError
 from .logsafe import install_redaction, redact, secrets_of
+from .render import MAX_MESSAGE_UTF16, Span, localized, telegram_messages
 from .reply import Answer
 from .telegram_format import (
-    MAX_MESSAGE_UTF16,
-    Span,
-    answer_spans,
     examples_keyboard,
     feedback_keyboard,
     load_examples,
-    localize_spans,
-    split_message,
     topic_spans,
     topics_keyboard,
 )
@@ -278,8 +274,8 @@ class TelegramBot:
         question_id = None
         if self.store is not None:
             question_id = self.store.record_question(
-                user_id, question[:self.settings.max_question_chars], answer.answered, answer.abstain_reason,
-                [p.id for p in answer.passages], getattr(answer, "build", "") or self.engine.index.build_id)
+                user_id, question[:self.settings.max_question_chars], answer.answered, answer.reason,
+                [p.id for p in answer.passages], answer.build or self.engine.index.build_id)
         return answer, question_id
 
     async def answer_question(self, update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
@@ -303,10 +299,10 @@ class TelegramBot:
             self.stats.answered += 1
         else:
             self.stats.abstained += 1
-            self.stats.no_figure += answer.abstain_reason == "no_figure"
+            self.stats.no_figure += answer.reason == "no_figure"
         if context.user_data is not None:
             context.user_data["traditional"] = answer.traditional
-        parts = split_message(answer_spans(answer, self.settings.max_question_chars), self.message_limit)
+        parts = telegram_messages(answer.spans, self.message_limit)
         if answer.answered:
             markup = feedback_keyboard(question_id) if question_id is not None else None
         else:
@@ -382,14 +378,14 @@ class TelegramBot:
             return
         source = self.engine.state.source
         lines = [Span("你好！我是温州共同富裕实践样本问答机器人。\n\n"),
-                 Span("我知道的内容来自"), Span(source, bold=True),
+                 Span("我知道的内容来自"), Span(source, "strong"),
                  Span("：导语，以及十个实践样本（城市书房、金融专员、“侨家乐”、普惠托育、“医保纾困”等）。\n\n"
                       "直接把问题发给我，我会找出文中的原话和数字，并注明出处。")]
         lines.append(Span("\n\n/topics 看文章讲了哪些方面，/help 查看用法。"))
         if self.examples:
             lines.append(Span("\n\n可以先试试下面这些问题："))
         markup = examples_keyboard(self.examples) if self.examples else None
-        await self._send(context, chat.id, split_message(lines), markup)
+        await self._send(context, chat.id, telegram_messages(lines), markup)
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
@@ -410,9 +406,9 @@ class TelegramBot:
         if chat is None:
             return
         traditional = self._traditional(context)
-        spans = localize_spans([Span("文章"), Span(self.engine.state.source, bold=True),
+        spans = localized([Span("文章"), Span(self.engine.state.source, "strong"),
                                 Span("讲了导语和十个实践样本。点一个看摘要和里面的数字：")], traditional)
-        await self._send(context, chat.id, split_message(spans),
+        await self._send(context, chat.id, telegram_messages(spans),
                          topics_keyboard(self.engine.index.sections, traditional))
 
     async def on_about(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -420,14 +416,14 @@ class TelegramBot:
         if chat is None:
             return
         manifest = self.engine.index.manifest
-        spans = [Span("内容来源：", bold=True), Span(f"{self.engine.state.source}\n"),
+        spans = [Span("内容来源：", "strong"), Span(f"{self.engine.state.source}\n"),
                  Span(f"共 {manifest.get('section_count', len(self.engine.index.sections))} 部分（导语和十个样本），"
                       f"{manifest.get('chunk_count', '?')} 段原文。\n"),
-                 Span("索引版本：", bold=True),
+                 Span("索引版本：", "strong"),
                  Span(f"{manifest.get('build_id', '?')}（建于 {manifest.get('built_at', '?')}，"
                       f"模型 {manifest.get('model_id', '?')}）\n\n"),
                  Span("回答都引自原文并注明出处；文章没讲到的问题，我不会编造答案。")]
-        await self._send(context, chat.id, split_message(spans))
+        await self._send(context, chat.id, telegram_messages(spans))
 
     async def _is_admin(self, update: Update, context: ContextTypes.DEFAULT_TYPE, command: str) -> bool:
         user = update.effective_user
@@ -512,7 +508,7 @@ class TelegramBot:
         await self._answer_query(update)
         chat_id = query.message.chat.id if query.message is not None else query.from_user.id
         spans = topic_spans(section, int(self.settings.topic_summary_chars), self._traditional(context))
-        await self._send(context, chat_id, split_message(spans))
+        await self._send(context, chat_id, telegram_messages(spans))
 
     async def on_example(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

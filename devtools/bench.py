@@ -195,7 +195,7 @@ def answer_timings(engine: Any, questions: list[str], rounds: int) -> dict[str, 
             started = clock()
             result = state.searcher.search(question)
             searched = clock()
-            compose(question, result, state.searcher, state.topics, state.source)
+            compose(question, result, state.reply_context)
             finished = clock()
             stepwise.append(finished - started)
             for name, seconds in result.timings.items():

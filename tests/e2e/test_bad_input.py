@@ -2,7 +2,7 @@
 
 Hypothesis feeds questions of any Unicode (controls, RTL and zero-width marks, emoji, astral characters,
 HTML and Markdown specials, up to 100,000 characters) to an Engine over a fake-embedder index, and the
-answer goes through telegram_app's formatting (``answer_spans`` → ``split_message``) and keyboards. The
+answer goes through the one renderer (``bot.render.telegram_messages``) and the keyboards. The
 messages must be valid Telegram HTML (``devtools.fakeapi.parse_telegram_html``), at most 4096 UTF-16 units
 each, never empty, and an over-long question is cut to max_question_chars with a note saying so. Two
 cases go end to end through the fake server.
@@ -21,14 +21,8 @@ from bot.engine import Engine
 from devtools.fakeapi import FakeBotAPI, parse_telegram_html, utf16_len
 from bot.index import build_index
 from bot.normalize import normalize_query, to_traditional
-from bot.telegram_format import (
-    MAX_CALLBACK_BYTES,
-    MAX_MESSAGE_UTF16,
-    answer_spans,
-    feedback_keyboard,
-    split_message,
-    topics_keyboard,
-)
+from bot.render import MAX_MESSAGE_UTF16, telegram_messages
+from bot.telegram_format import MAX_CALLBACK_BYTES, feedback_keyboard, topics_keyboard
 
 from conftest import FAKE_MODEL, RunningBot, ask, buttons, make_settings, plain
 
@@ -56,7 +50,7 @@ def fake_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 def test_any_question_becomes_valid_telegram_messages(fake_engine: Engine, question: str) -> None:
     limit = int(fake_engine.settings.max_question_chars)
     answer = fake_engine.answer(question)
-    parts = split_message(answer_spans(answer, limit))
+    parts = telegram_messages(answer.spans)
     assert parts
     texts = []
     for part in parts:

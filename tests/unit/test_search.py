@@ -17,7 +17,7 @@ def test_factual_question_gets_the_passage_and_its_figure_first(engine):
     assert answer.answered
     assert answer.passages[0].section == "s8" and "超110家" in answer.passages[0].text
     assert answer.figures[0] == "超110家"
-    assert answer.reply.startswith("关键数字：超110家")
+    assert answer.lead.startswith("目前,温州市已建成城市书房超110家") and answer.reply.startswith(answer.lead)
     assert "样本八" in answer.reply and "出处：《温州聚焦先行示范 十大实践样本出炉》" in answer.reply
 
 
@@ -41,18 +41,17 @@ def test_input_method_typo_is_repaired_by_sound(engine):
     assert answer.answered and "15.3万人次" in answer.passages[0].text
 
 
-def test_off_topic_questions_are_declined_with_the_topics(engine):
+def test_off_topic_questions_are_declined_naming_the_content_and_where_to_look(engine):
     for question in ["明天温州天气怎么样", "推荐一家好吃的火锅店", "帮我翻译一句英文"]:
         answer = engine.answer(question)
-        assert not answer.answered, question
-        assert answer.reply.startswith("抱歉，这篇文章没有讲到这个问题。")
-        assert "样本十 · “共享社·幸福里”全面激活基层治理“一池春水”" in answer.reply
-        assert not answer.figures
+        assert not answer.answered and answer.reason == "off_topic", question
+        assert answer.reply.startswith(f"抱歉，{engine.state.source}没有讲到这个问题。") and "/topics" in answer.reply
+        assert not answer.figures and not answer.lead and not answer.sources
 
 
 def test_a_measure_word_is_not_what_a_question_is_about(engine):
     answer = engine.answer("温州有多少所医院")  # 所 and 温州 are all over the article, hospitals nowhere
-    assert not answer.answered and answer.reply.startswith("抱歉，这篇文章没有讲到这个问题。")
+    assert not answer.answered and answer.reply.startswith("抱歉，")
 
 
 def test_a_common_word_is_meant_not_mistyped(engine):
@@ -75,12 +74,12 @@ def test_what_a_question_counts_is_not_a_topic_word_to_find(engine):
 
 def test_an_amount_of_another_kind_is_not_the_answer(engine):
     answer = engine.answer("温州城市书房一共花了多少钱")  # the passages count libraries and books, not money
-    assert not answer.answered and answer.abstain_reason == "no_figure"
+    assert not answer.answered and answer.reason == "no_figure"
 
 
 def test_asked_number_missing_from_the_article_is_said_honestly(engine):
     answer = engine.answer("乐清社会大救助一共帮助了多少人")
-    assert not answer.answered and answer.abstain_reason == "no_figure"
+    assert not answer.answered and answer.reason == "no_figure"
     assert "没有给出你问的这个数字" in answer.reply and "乐清社会大救助" in answer.reply
 
 
@@ -108,9 +107,9 @@ def test_preferring_the_asked_amount_reorders_what_is_shown_and_nothing_else(rea
     questions = [item["q"] for item in yaml.safe_load((FIXTURES / "dev.yaml").read_text(encoding="utf-8"))]
     questions += ["温州公积金最多能贷多少钱", "杭州地铁票价多少钱", "温州有多少家医院"]
     for question in questions:
-        preferred, unchanged = engine.answer(question), plain.answer(question)
+        preferred, unchanged = engine.state.searcher.search(question), plain.state.searcher.search(question)
         assert preferred.answered == unchanged.answered, question
-        assert {p.id for p in preferred.shown} == {p.id for p in unchanged.shown}, question
+        assert {h.chunk.id for h in preferred.shown} == {h.chunk.id for h in unchanged.shown}, question
 
 
 def test_question_about_two_samples_reaches_both(engine):
@@ -130,6 +129,30 @@ def test_passages_are_verbatim_short_and_ranked(engine):
 
 def test_long_and_strange_input_is_answered_without_error(engine):
     answer = engine.answer("城市书房" + "啊" * 5000 + "\u200b\x00<b>&")
-    assert answer.truncated and answer.reply.startswith("(问题太长")
+    assert answer.truncated and answer.reply.startswith("（你的问题太长")
     for question in ["", "   ", "？？？", "😀😀", "<script>alert(1)</script>"]:
         assert not engine.answer(question).answered
+
+
+def test_the_answer_opens_with_the_sentence_giving_the_current_figure(engine):
+    for question, figure in [("大病保险报销比例现在多少", "80%"), ("东岙村民宿现在有几家", "102家"),
+                             ("千人托位数是多少", "2.7个")]:
+        answer = engine.answer(question)
+        assert answer.answered and figure in answer.lead and answer.figures[0] == figure, question
+        assert answer.reply.startswith(answer.lead)
+        assert [s for s in answer.spans if s.kind == "figure"][0].text == figure  # the asked figure in bold
+
+
+def test_the_reply_quotes_one_supporting_passage_and_names_only_its_articles(engine):
+    answer = engine.answer("城市书房有多少家")
+    assert len(answer.shown) <= 2 and sum(s.kind == "heading" for s in answer.spans) == 1
+    assert [s.article for s in answer.sources] == [answer.shown[0].article]
+    data = answer.to_json()
+    assert data["answer"] == answer.lead and data["sources"][0]["article"] == answer.shown[0].article
+    assert all(p["article"] for p in data["passages"]) and "reason" not in data
+
+
+def test_a_question_about_two_things_shows_a_passage_for_each(engine):
+    answer = engine.answer("瑞安金融专员放的专项贷款和文成侨家乐的综合收入分别是多少")
+    assert {p.section for p in answer.shown} == {"s2", "s3"}
+    assert "30亿元" in answer.reply and "1.2亿元" in answer.reply

@@ -1,5 +1,6 @@
 # Two commands on a fresh machine: `make demo` (install, build the index, answer a question offline)
-# and `make test` (install with test tools, run the suite). Both create .venv when it is missing.
+# and `make test` (install with test tools, run the suite; `make quick` leaves out the slow tests).
+# Both create .venv when it is missing.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -8,7 +9,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 QUESTION ?= 温州的城市书房有多少家？
 
-.PHONY: install demo index test eval bench clean
+.PHONY: install demo index test quick eval bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +28,10 @@ demo: index
 
 test: install
 	$(PY) -m pytest -q
+
+# everything but the tests marked slow (subprocesses, soak, fault matrix, property runs): under a minute
+quick: install
+	$(PY) -m pytest -q -m "not slow"
 
 eval: index
 	$(PY) -m bot eval tests/fixtures/dev.yaml

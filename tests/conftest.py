@@ -181,6 +181,17 @@ class RunningBot:
 RUNNING_BOTS = pytest.StashKey[list[RunningBot]]()
 
 
+GROUPS = ("unit", "content", "e2e", "tooling")  # the folders under tests/, each also a marker (-m e2e)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test is marked with its group, the folder it lives in."""
+    for item in items:
+        group = Path(str(item.fspath)).parent.name
+        if group in GROUPS:
+            item.add_marker(getattr(pytest.mark, group))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
     """Stop a failed test's bots before pytest renders the failure.

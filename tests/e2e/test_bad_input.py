@@ -26,6 +26,8 @@ from bot.telegram_format import MAX_CALLBACK_BYTES, feedback_keyboard, topics_ke
 
 from conftest import FAKE_MODEL, RunningBot, ask, buttons, make_settings, plain
 
+pytestmark = pytest.mark.slow  # seconds per test: left out of `make quick`
+
 NOTE = "你的问题太长"
 SPECIALS = ["<", ">", "&", "<b>", "</b>", "&amp;", "&#0;", "&lt", "*", "_", "`", "[", "](", "~", "|", "\\",
             "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u202e", "\u202d", "\u200f", "\u200e", "\u2066",

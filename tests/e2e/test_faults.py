@@ -45,7 +45,8 @@ FINGERPRINTS = {"500": "Internal Server Error", "429": "flood control", "timeout
                 "drop": "RemoteProtocolError", "malformed": "Invalid server response"}
 METHODS = ["getUpdates", "sendMessage", "answerCallbackQuery", "editMessageReplyMarkup"]
 
-pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+pytestmark = [pytest.mark.slow,  # seconds per test: left out of `make quick`
+              pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")]
 
 
 def _start(start: Callable[..., RunningBot]) -> RunningBot:

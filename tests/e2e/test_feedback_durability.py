@@ -32,6 +32,8 @@ from bot.feedback import FeedbackStore, backup_database
 
 from conftest import RunningBot, ask, bot_settings, buttons, exchange, plain
 
+pytestmark = pytest.mark.slow  # seconds per test: left out of `make quick`
+
 WRITER = Path(__file__).resolve().parent / "feedback_writer.py"
 USER = 4242
 

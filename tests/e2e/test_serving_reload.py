@@ -23,6 +23,8 @@ from bot.index import build_index
 
 from conftest import ADMIN, RunningBot, base_settings, plain, wait_until
 
+pytestmark = pytest.mark.slow  # seconds per test: left out of `make quick`
+
 OLD, NEW, BROKEN = "超110家", "超120家", "超130家"  # the edited figure in s08.yaml, before and after
 BOOKS = "城市书房有多少家"
 QUESTIONS = {BOOKS: None, "瑞安金融专员发放的专项贷款有多少": "超30亿元", "大病保险报销比例提高到了多少？": "80%",

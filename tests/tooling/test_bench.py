@@ -20,6 +20,8 @@ from bot.config import load_settings
 from bot.knowledge import load_knowledge
 from devtools.synthetic import generate
 
+pytestmark = pytest.mark.slow  # seconds per test: left out of `make quick`
+
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
 

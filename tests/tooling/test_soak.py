@@ -11,6 +11,8 @@ from devtools import __main__ as cli, soak
 from bot.config import Settings
 from bot.engine import Engine
 
+pytestmark = pytest.mark.slow  # seconds per test: left out of `make quick`
+
 
 def test_a_short_soak_loses_and_duplicates_nothing(real_settings: Settings, engine: Engine) -> None:
     result = soak.run_soak(real_settings, engine, questions=300, users=20)

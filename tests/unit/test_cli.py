@@ -98,6 +98,7 @@ def test_health(real_settings, args):
     assert code == 0 and out.startswith("ok: index ")
 
 
+@pytest.mark.slow  # a fresh interpreter loads the model
 def test_python_dash_m_entry_point(real_settings):
     result = subprocess.run([sys.executable, "-m", "bot", *_env_args(real_settings), "ask", "--json",
                              "共享社幸福里有多少名党员参与"], capture_output=True, text=True, cwd=ROOT, timeout=120)

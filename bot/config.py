@@ -100,6 +100,15 @@ SETTINGS: dict[str, Setting] = {
            "A passage after the first is shown only if its score is at least this share of the first one's."),
         _s("reply_max_figures", 6, "Most figures listed at the top of a reply."),
         _s("max_question_chars", 300, "Longer questions are cut to this length (the reply says so)."),
+        # conversation
+        _s("conversation_memory_minutes", 10.0,
+           "How long a chat's last question is remembered, so a follow-up (接待了多少人次？ 那苍南呢？) is asked in "
+           "its context; 0 turns follow-ups off."),
+        _s("conversation_store", "data/conversations.pickle",
+           "File where the Telegram bot keeps each chat's last question across restarts (python-telegram-bot's "
+           "persistence); empty keeps it in memory only."),
+        _s("max_questions_per_message", 3,
+           "Questions answered from one message (split at question marks); more are answered together as the last."),
         # telegram
         _s("telegram_token", "", "Bot token from @BotFather. Environment only; never written to logs.",
            env="TELEGRAM_BOT_TOKEN", secret=True),

@@ -105,3 +105,30 @@ def format_report(report: dict[str, Any], show_misses: bool = True) -> str:
             lines.append(f"  {miss['id']} [{miss['kind']}] {miss['q']}  failed: {', '.join(miss['failed'])}")
             lines += [f"      {t}" for t in miss["top"]]
     return "\n".join(lines)
+
+
+def evaluate_followups(conversation: Any, path: Path) -> dict[str, Any]:
+    """Follow-up pairs (``turns``): the last question asked in a fresh chat after the earlier ones, and alone.
+    hit@1 = the first passage holds the evidence; figure_in_reply = the gold figures are in the reply."""
+    items = yaml.safe_load(path.read_text(encoding="utf-8"))
+    totals: dict[str, list[float]] = {}
+    misses = []
+    for item in items:
+        memory: dict[str, Any] = {}
+        for question in item["turns"][:-1]:
+            conversation.respond(question, memory)
+        last = item["turns"][-1]
+        for mode, output in (("in_context", conversation.respond(last, memory).to_json()),
+                             ("alone", conversation.respond(last, {}).to_json())):
+            metrics = score_item({"kind": "followup", **item}, output)
+            for key, values in metrics.items():
+                totals.setdefault(f"{mode} {key}", []).extend(values)
+            if mode == "in_context" and min(metrics.get("hit@1", [1.0])) < 1.0:
+                misses.append({"id": item["id"], "kind": "followup", "q": " → ".join(item["turns"]),
+                               "failed": ["hit@1"], "evidence": item["evidence"], "answered": output["answered"],
+                               "top": [f"{p['section']} {p['score']:.2f} {p['text'][:40]}"
+                                       for p in output["passages"][:3]]})
+    metrics = {key: _mean(values) for key, values in sorted(totals.items()) if "[" not in key}
+    return {"questions": len(items), "metrics": metrics,
+            "counts": {key: len(totals[key]) for key in metrics}, "max_passage_chars": 0,
+            "passages_over_limit": 0, "ms_per_question": 0.0, "misses": misses}

@@ -78,11 +78,14 @@ def figure_spans(text: str) -> list[tuple[int, int]]:
 _CHANGE_WORD = r"(?:提高|提升|增加|增长|上升|扩大|发展|降低|下降|减少|缩小|压缩|达|增|升|降|减)?(?:到|至)|达到|增至"
 _BEFORE_CHANGE = re.compile(rf"^[^，,。；;]{{0,6}}?(?:{_CHANGE_WORD})")
 _AFTER_CHANGE = re.compile(rf"(?:{_CHANGE_WORD})$")
+# a question asking for the value before a change (以前是多少): the earlier figure is the one it wants
+ASKS_EARLIER = re.compile(r"以前|之前|原来|原先|此前|过去|当初|起初|[改整]\w{0,2}前")
 
 
-def ranked_figures(sentence: str, asked_units: frozenset[str] = frozenset()) -> list[str]:
+def ranked_figures(sentence: str, asked_units: frozenset[str] = frozenset(), earlier: bool = False) -> list[str]:
     """The figures of one sentence, the one a question most likely wants first: in the asked unit, then the
-    current value of a change over the earlier one (80% before 65% in 从65%提高到80%), then in order."""
+    current value of a change over the earlier one (80% before 65% in 从65%提高到80%; the other way round when
+    the question asks what it was ``earlier``), then in order."""
     ranked: list[tuple[bool, int, int, str]] = []
     seen: set[str] = set()
     for order, match in enumerate(_FIGURE.finditer(sentence)):
@@ -92,6 +95,7 @@ def ranked_figures(sentence: str, asked_units: frozenset[str] = frozenset()) -> 
         seen.add(figure)
         before, after = sentence[max(0, match.start() - 4):match.start()], sentence[match.end():]
         when = 0 if _AFTER_CHANGE.search(before) else 2 if _BEFORE_CHANGE.match(after) else 1
+        when = 2 - when if earlier else when
         in_asked_unit = _unit(figure) in asked_units if asked_units else True
         ranked.append((not in_asked_unit, when, order, figure))
     return [item[3] for item in sorted(ranked)]

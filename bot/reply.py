@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .chunking import split_sentences
-from .figures import figure_units, ranked_figures
+from .figures import ASKS_EARLIER, figure_units, ranked_figures
 from .normalize import fold, looks_traditional
 from .render import Span, localized, plain
 from .search import Hit, SearchResult
@@ -95,14 +95,14 @@ class _Lead:
     figure: str  # the figure to set in bold ("" when the question asks for none or the sentence has none)
 
 
-def _lead(hit: Hit, asked_units: frozenset[str], asks_amount: bool) -> _Lead:
+def _lead(hit: Hit, asked_units: frozenset[str], asks_amount: bool, earlier: bool) -> _Lead:
     """The best sentence of the best passage; when the question asks for an amount, its figure in the asked
     unit (the current one of a change: 80% in 从65%提高到80%) is the one set in bold."""
     sentences = [s.strip() for s in split_sentences(hit.chunk.text)] or [hit.chunk.text]
     scores = hit.sentence_scores if len(hit.sentence_scores) == len(sentences) else [0.0] * len(sentences)
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
     sentence = sentences[best]
-    figures = ranked_figures(sentence, asked_units) if asks_amount else []
+    figures = ranked_figures(sentence, asked_units, earlier) if asks_amount else []
     return _Lead(sentence, figures[0] if figures else "")
 
 
@@ -175,7 +175,8 @@ def compose(question: str, result: SearchResult, context: ReplyContext) -> Answe
     quoted: list[Hit] = []
     if result.answered:
         first = result.shown[0]
-        lead = _lead(first, result.query.asked_units, result.query.asks_amount)
+        lead = _lead(first, result.query.asked_units, result.query.asks_amount,
+                     bool(ASKS_EARLIER.search(result.query.normalized)))
         support, support_text = _support(result.shown, lead, result.query.words)
         quoted = [first] + ([support] if support is not None and support is not first else [])
         spans += _with_bold(lead.sentence, lead.figure)

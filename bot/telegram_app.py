@@ -7,9 +7,10 @@ through the telegram_base_url setting). What users get:
 * a text message in a private chat is a question; in groups the bot answers only when @mentioned, when
   the message replies to one of its messages, or via ``/ask 问题``. An *edited* question is answered again
   (a new reply quoting the edited message), so fixing a typo gets a fixed answer.
-* the reply is the same Answer as ``python -m bot ask``, formatted as Telegram HTML with everything
-  escaped: figures in bold first, the passages under bold headings, the source; split at sentence ends
-  into messages of at most 4096 UTF-16 units; in Traditional characters when the question was.
+* the reply is the same as ``python -m bot chat`` gives (``bot.conversation``: small talk, several questions,
+  follow-ups in the chat's context), rendered as Telegram HTML by ``bot.render``: the quotable sentence with
+  the asked figure in bold, one passage under its bold heading, the source; split at sentence ends into
+  messages of at most 4096 UTF-16 units; in Traditional characters when the question was.
 * 👍/👎 buttons under each answer, stored by ``bot.feedback``; abstentions offer the topics as buttons.
 * ``/start`` ``/help`` ``/topics`` ``/about`` ``/ask``; admins (setting admin_ids) ``/reload`` ``/stats``.
 * a per-user sliding-window rate limit; python-telegram-bot's AIORateLimiter for Telegram's limits; failed
@@ -35,7 +36,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,8 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    PersistenceInput,
+    PicklePersistence,
     filters,
 )
 
@@ -74,7 +77,7 @@ from .index import IndexLoadError, read_manifest
 from .knowledge import KnowledgeError
 from .logsafe import install_redaction, redact, secrets_of
 from .render import MAX_MESSAGE_UTF16, Span, localized, telegram_messages
-from .reply import Answer
+from .conversation import Conversation, Response
 from .telegram_format import (
     examples_keyboard,
     feedback_keyboard,
@@ -173,6 +176,7 @@ class TelegramBot:
                  examples: list[str]) -> None:
         self.settings = settings
         self.engine = engine
+        self.conversation = Conversation(engine, settings)
         self.store = store
         self.examples = examples
         self.stats = Stats()
@@ -269,14 +273,21 @@ class TelegramBot:
             log.info("could not answer a button press: %s", exc)
 
     # -- questions ---------------------------------------------------------------------------------
-    def _answer_and_record(self, question: str, user_id: int) -> tuple[Answer, int | None]:
-        answer = self.engine.answer(question)
-        question_id = None
-        if self.store is not None:
+    def _respond_and_record(self, message: str, user_id: int,
+                            memory: MutableMapping[str, Any]) -> tuple[Response, int | None]:
+        """The reply to a message in its chat's context; each question it held is recorded (small talk is not:
+        it is no unanswered question). The id returned is the first answered question's, for the buttons."""
+        response = self.conversation.respond(message, memory)
+        first_id = None
+        for answer in response.answers:
+            if self.store is None:
+                break
             question_id = self.store.record_question(
-                user_id, question[:self.settings.max_question_chars], answer.answered, answer.reason,
+                user_id, answer.question[:self.settings.max_question_chars], answer.answered, answer.reason,
                 [p.id for p in answer.passages], answer.build or self.engine.index.build_id)
-        return answer, question_id
+            if answer.answered and first_id is None:
+                first_id = question_id
+        return response, first_id
 
     async def answer_question(self, update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
         message = update.effective_message
@@ -294,19 +305,23 @@ class TelegramBot:
                 text = f"你问得有点快，请休息一下，{max(1, round(wait))} 秒后再问吧。"
                 await self._send(context, chat.id, [html.escape(text)], reply_to=quote)
             return
-        answer, question_id = await self.run_sync(self._answer_and_record, question, user.id)
-        if answer.answered:
-            self.stats.answered += 1
-        else:
-            self.stats.abstained += 1
-            self.stats.no_figure += answer.reason == "no_figure"
+        memory = context.chat_data if context.chat_data is not None else {}
+        response, question_id = await self.run_sync(self._respond_and_record, question, user.id, memory)
+        for answer in response.answers:
+            if answer.answered:
+                self.stats.answered += 1
+            else:
+                self.stats.abstained += 1
+                self.stats.no_figure += answer.reason == "no_figure"
         if context.user_data is not None:
-            context.user_data["traditional"] = answer.traditional
-        parts = telegram_messages(answer.spans, self.message_limit)
-        if answer.answered:
+            context.user_data["traditional"] = response.traditional
+        parts = telegram_messages(response.spans, self.message_limit)
+        if response.kind == "smalltalk":
+            markup = None
+        elif any(answer.answered for answer in response.answers):
             markup = feedback_keyboard(question_id) if question_id is not None else None
         else:
-            markup = topics_keyboard(self.engine.index.sections, answer.traditional)
+            markup = topics_keyboard(self.engine.index.sections, response.traditional)
         await self._send(context, chat.id, parts, markup, reply_to=quote)
 
     def _group_question(self, message: Message, context: ContextTypes.DEFAULT_TYPE) -> str | None:
@@ -602,8 +617,13 @@ def build_application(settings: Settings, engine: Engine, store: FeedbackStore |
         .rate_limiter(RetryingRateLimiter(settings.telegram_send_retries, settings.telegram_retry_delay, inner))
         .post_init(bot.post_init)
         .post_shutdown(bot.post_shutdown)
-        .build()
     )
+    if settings.conversation_store:  # each chat's last question survives a restart, for its follow-ups
+        path = settings.path("conversation_store")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        application = application.persistence(PicklePersistence(path, store_data=PersistenceInput(
+            bot_data=False, user_data=False, chat_data=True, callback_data=False)))
+    application = application.build()
     application.bot_data["bot"] = bot
     bot.register(application)
     return application

@@ -137,6 +137,7 @@ def bot_settings(api: FakeBotAPI, tmp_path: Path, index_dir: Path, **changes: An
     settings = load_settings(environ={"TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_BASE_URL": api.base_url})
     values: dict[str, Any] = dict(knowledge_dir=str(KNOWLEDGE), index_dir=str(index_dir),
                                   feedback_db=str(tmp_path / "data" / "feedback.sqlite3"),
+                                  conversation_store=str(tmp_path / "data" / "conversations.pickle"),
                                   telegram_retry_delay=0.05, admin_ids=str(ADMIN))
     values.update(changes)
     return settings.replace(**values)

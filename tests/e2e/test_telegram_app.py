@@ -561,3 +561,37 @@ def test_load_examples_validates(tmp_path: Path) -> None:
     (tmp_path / "examples.yaml").write_text("questions: 不是列表\n", encoding="utf-8")
     with pytest.raises(KnowledgeError, match="questions"):
         load_examples(tmp_path)
+
+
+# ---- conversation ----------------------------------------------------------------------------------------
+
+
+def test_a_follow_up_is_answered_in_context_and_survives_a_restart(api: FakeBotAPI,
+                                                                   start: Callable[..., RunningBot]) -> None:
+    running = start()
+    ask(api, "温州的城市书房有多少家？", user_id=USER)
+    [reply] = ask(api, "接待了多少人次？", user_id=USER)
+    assert "1400多万人次" in bold_texts(reply)
+    running.stop()  # the chat's last question is kept in the conversation store
+    start()
+    [reply] = ask(api, "藏书有多少册呢", user_id=USER)
+    assert "120多万册" in bold_texts(reply)
+
+
+def test_small_talk_gets_a_short_reply_without_buttons_and_is_not_recorded(
+        api: FakeBotAPI, start: Callable[..., RunningBot], tmp_path: Path) -> None:
+    start()
+    [reply] = ask(api, "你好！", user_id=USER)
+    assert "问题" in plain(reply) and not buttons(reply) and "没有讲到" not in plain(reply)
+    [reply] = ask(api, "謝謝", user_id=USER)
+    assert "問題" in plain(reply)
+    with sqlite3.connect(tmp_path / "data" / "feedback.sqlite3") as connection:
+        assert connection.execute("SELECT COUNT(*) FROM questions").fetchone()[0] == 0
+
+
+def test_two_questions_in_one_message_get_one_reply_answering_both(api: FakeBotAPI,
+                                                                   start: Callable[..., RunningBot]) -> None:
+    start()
+    [reply] = ask(api, "城市书房有多少家？托位新增多少个？", user_id=USER)
+    text = plain(reply)
+    assert "超110家" in text and "1.1万个" in text and buttons(reply)

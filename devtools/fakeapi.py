@@ -1,6 +1,6 @@
 """A fake Telegram Bot API server, so the bot can be tested end to end without reaching Telegram.
 
-Telegram is unreachable from the test machines, so tests and ``python -m bot bench`` start
+Telegram is unreachable from the test machines, so tests and ``python -m devtools bench`` start
 ``FakeBotAPI`` on 127.0.0.1 and point the real python-telegram-bot client at it through
 ``base_url``. The fake speaks the Bot API wire format (``POST /bot<token>/<method>``,
 Telegram-shaped JSON answers), validates what Telegram would reject in a bot's replies (bad

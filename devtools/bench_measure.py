@@ -353,7 +353,7 @@ def part_latency(bench: Bench) -> dict[str, Any]:
     embedder = bench.embedder
     engine = Engine(settings, embedder)
     result = answer_timings(engine, questions, bench.options.rounds)
-    result["query_threads"] = getattr(embedder, "query_threads", None)
+    result["query_threads"] = embedder.query_threads
     result["index"] = str(index_dir)
     result["passages"] = len(engine.index.chunks)
     if not bench.options.skip_threads:
@@ -367,8 +367,6 @@ def thread_study(bench: Bench, engine: Any, questions: list[str]) -> dict[str, A
     from bot.config import available_cores
 
     embedder = engine.embedder
-    if not hasattr(embedder, "query_threads"):
-        return {"skipped": "this embedder has no per-call thread setting"}
     cores = available_cores()
     counts = sorted({1, cores})
     texts = [c.embedding_text for c in engine.index.chunks] + [

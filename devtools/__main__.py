@@ -10,6 +10,7 @@ from typing import Any, Callable, TextIO
 
 from bot.cli import EXIT_ERROR, EXIT_OK, add_settings_flags, run_guarded
 from bot.config import Settings
+from bot.engine import Engine
 
 from .bench_measure import PARTS, BenchOptions, parse_parts, parse_sizes
 
@@ -32,8 +33,6 @@ def bench_options(args: argparse.Namespace) -> BenchOptions:
 
 def cmd_soak(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Many questions through the fake Bot API server against the real bot: latency and memory drift."""
-    from bot.engine import Engine
-
     from .soak import format_soak, run_soak
 
     result = run_soak(settings, Engine(settings), questions=args.questions, users=args.users,

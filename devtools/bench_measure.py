@@ -61,7 +61,8 @@ def parse_sizes(text: str) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class BenchOptions:
-    """Everything a bench run can be told; each field is a flag of `python -m devtools bench` (same name)."""
+    """Everything a bench run can be told, defaults here only. Each field is the `python -m devtools bench`
+    flag of the same name; ``settings`` and ``overrides`` are the --settings and --set given before `bench`."""
 
     parts: tuple[str, ...] = PARTS
     sizes: tuple[int, ...] = (1_000, 10_000, 100_000)  # passages of the synthetic corpora (scale)

@@ -80,6 +80,16 @@ def fake_settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path, embedding_model=FAKE_MODEL)
 
 
+@pytest.fixture(scope="session")
+def fake_engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """An Engine over the real knowledge with the fake embedder: fast, for tests of any text at all."""
+    from bot.engine import Engine
+
+    settings = make_settings(tmp_path_factory.mktemp("fake-engine"), embedding_model=FAKE_MODEL)
+    build_index(settings, embedding.load_embedder)
+    return Engine(settings)
+
+
 @pytest.fixture
 def knowledge_copy(tmp_path: Path) -> Path:
     """A writable copy of the real knowledge folder, for tests that edit or break content."""

@@ -55,6 +55,20 @@ def _flag(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return convert
 
 
+def _positive(kind: Callable[[str], float]) -> Callable[[str], Any]:
+    """A count or rate above zero (a zero one would measure nothing and divide by it)."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise ValueError(f"must be a {'whole ' if kind is int else ''}number, not {text!r}") from None
+        if not value > 0:
+            raise ValueError(f"must be more than 0, not {text}")
+        return value
+
+    return _flag(parse)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m devtools", description="Benchmarks and soak runs of the bot.")
     add_settings_flags(top)
@@ -75,17 +89,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", default=str(default.markdown),
                    help="where to write the table as Markdown (default: %(default)s)")
     p.add_argument("--questions", help="question set to time, YAML like tests/fixtures/dev.yaml (default: that file)")
-    p.add_argument("--rounds", type=int, default=default.rounds,
+    p.add_argument("--rounds", type=_positive(int), default=default.rounds,
                    help="times each question is answered in the latency part (default: %(default)s)")
     p.add_argument("--skip-threads", action="store_true",
                    help="leave out the latency part's study of 1 vs all encoder threads, idle and busy")
-    p.add_argument("--bot-users", type=int, default=default.bot_users,
+    p.add_argument("--bot-users", type=_positive(int), default=default.bot_users,
                    help="simulated users in the bot part (default: %(default)s)")
-    p.add_argument("--bot-questions", type=int, default=default.bot_questions,
+    p.add_argument("--bot-questions", type=_positive(int), default=default.bot_questions,
                    help="questions each user asks in the bot part's capacity run (default: %(default)s)")
-    p.add_argument("--bot-rate", type=float, default=default.bot_rate,
+    p.add_argument("--bot-rate", type=_positive(float), default=default.bot_rate,
                    help="questions per second in the bot part's steady run (default: %(default)s)")
-    p.add_argument("--bot-seconds", type=float, default=default.bot_seconds,
+    p.add_argument("--bot-seconds", type=_positive(float), default=default.bot_seconds,
                    help="length of the bot part's steady run in seconds (default: %(default)s)")
     p.add_argument("--keep", action="store_true",
                    help="keep the work folder (synthetic corpora, indexes) and print where it is")

@@ -71,8 +71,10 @@ def test_percentiles_and_summaries() -> None:
 
 @pytest.mark.parametrize("flags, message", [
     (["--parts", "latency,nope"], "unknown part(s) nope"), (["--parts", ","], "unknown part(s) (none given)"),
-    (["--sizes", "10,ten"], "sizes must be whole passage counts"), (["--sizes", "0"], "positive passage counts")])
-def test_bad_parts_and_sizes_are_usage_errors(flags: list[str], message: str,
+    (["--sizes", "10,ten"], "sizes must be whole passage counts"), (["--sizes", "0"], "positive passage counts"),
+    (["--rounds", "0"], "must be more than 0, not 0"), (["--bot-rate", "-1"], "must be more than 0, not -1"),
+    (["--bot-users", "2.5"], "must be a whole number, not '2.5'")])
+def test_bad_options_are_usage_errors(flags: list[str], message: str,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit:
         parser().parse_args(["bench", *flags])

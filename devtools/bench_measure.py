@@ -397,10 +397,11 @@ def thread_study(bench: Bench, engine: Any, questions: list[str]) -> dict[str, A
                     started = time.perf_counter()
                     embedder.encode(batch)
                     rate = len(batch) / (time.perf_counter() - started)
-                    study[f"{load}_threads{count}"] = {
-                        "encode": summary_ms(encode), "answer": summary_ms(total), "batch_texts_per_s": round(rate, 1)}
-                    bench.log(f"  threads={count} {load}: encode p50 {study[f'{load}_threads{count}']['encode']['p50_ms']} ms,"
-                              f" batch {rate:.0f} texts/s")
+                    entry = {"encode": summary_ms(encode), "answer": summary_ms(total),
+                             "batch_texts_per_s": round(rate, 1)}
+                    study[f"{load}_threads{count}"] = entry
+                    bench.log(f"  threads={count} {load}: encode p50 {entry['encode']['p50_ms']} ms, "
+                              f"batch {rate:.0f} texts/s")
     finally:
         embedder.query_threads, module.threads = saved
     return study

@@ -42,6 +42,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     print(f"built {report.path}\n  files {report.files}, chunks {report.chunks}, embedded {report.embedded}, "
           f"reused {report.reused}, segmented {report.tokenized}, {report.seconds:.1f} s "
           f"(model load {report.model_seconds:.1f} s)", file=out)
+    print("  phases (s): " + ", ".join(f"{step} {seconds:.2f}" for step, seconds in report.phases.items()), file=out)
     return EXIT_OK
 
 

@@ -49,6 +49,7 @@ class BuildReport:
     seconds: float
     model_seconds: float
     path: Path
+    phases: dict[str, float] = field(default_factory=dict)  # seconds by step, in build order (see _Laps)
 
 
 @dataclass
@@ -236,15 +237,32 @@ def _prune(index_dir: Path, keep: int) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
+class _Laps(dict[str, float]):
+    """Seconds spent in each step of a build, so the build says where its time goes (printed by ``build``,
+    read by the bench) without anyone timing it from outside."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        """Charge the time since the previous lap to ``step`` (a step may be charged more than once)."""
+        now = time.perf_counter()
+        self[step] = self.get(step, 0.0) + now - self._last
+        self._last = now
+
+
 def build_index(settings: Settings, load_model: Callable[[Settings], Any], progress: bool = False,
                 knowledge: Knowledge | None = None) -> BuildReport:
     """Validate content, chunk, embed what changed, and publish a new build atomically."""
     started = time.perf_counter()
+    laps = _Laps()
     knowledge = knowledge or load_knowledge(settings.path("knowledge_dir"))
+    laps.lap("load_knowledge")
     chunks = chunk_knowledge(knowledge, settings.chunk_max_chars)
-    model_started = time.perf_counter()
+    laps.lap("chunk")
     embedder = load_model(settings)
-    model_seconds = time.perf_counter() - model_started
+    laps.lap("model_load")
 
     index_dir = settings.path("index_dir")
     reusable = _previous_vectors(index_dir, embedder.model_id)
@@ -257,14 +275,18 @@ def build_index(settings: Settings, load_model: Callable[[Settings], Any], progr
         settings.embedding_batch_size, progress)
     sentence_vectors, sentence_hashes, sentences_reused = _embed(
         flat_sentences, embedder.model_id, embedder, reusable, fresh, settings.embedding_batch_size, progress)
+    laps.lap("embed")
 
     words = user_words(knowledge, chunks)
     tokenizer = Tokenizer(words)
+    laps.lap("tokenizer")  # jieba's dictionary is read from disk here, once per process
     chunk_terms, chunks_tokenized = TermCounts.count(
         [lexical_text(c) for c in chunks], tokenizer, _previous_terms(index_dir, "lexical"))
     sentence_terms, sentences_tokenized = TermCounts.count(
         [fold(t) for t in flat_sentences], tokenizer, _previous_terms(index_dir, "lexical_sentences"))
+    laps.lap("segment")
     lexical, sentence_lexical = LexicalIndex.build(chunk_terms), LexicalIndex.build(sentence_terms)
+    laps.lap("lexical")
 
     builds = index_dir / BUILDS
     builds.mkdir(parents=True, exist_ok=True)
@@ -275,7 +297,9 @@ def build_index(settings: Settings, load_model: Callable[[Settings], Any], progr
     try:
         np.save(staging / "vectors.npy", chunk_vectors)
         np.savez(staging / "sentences.npz", vectors=sentence_vectors.astype(np.float16), offsets=offsets)
+        laps.lap("write")
         faiss_index = vector_index(chunk_vectors, settings)
+        laps.lap("vector_index")
         faiss.write_index(faiss_index, str(staging / "faiss.index"))
         for name, index, terms in (("lexical", lexical, chunk_terms),
                                    ("lexical_sentences", sentence_lexical, sentence_terms)):
@@ -314,10 +338,11 @@ def build_index(settings: Settings, load_model: Callable[[Settings], Any], progr
         raise
     _replace_pointer(index_dir, build_id)
     _prune(index_dir, settings.index_keep_builds)
+    laps.lap("write")  # the files, their checksums, the pointer
     return BuildReport(files=len(knowledge.sections), chunks=len(chunks), embedded=len(fresh),
                        reused=chunks_reused + sentences_reused,
                        tokenized=chunks_tokenized + sentences_tokenized, seconds=time.perf_counter() - started,
-                       model_seconds=model_seconds, path=final)
+                       model_seconds=laps["model_load"], path=final, phases=dict(laps))
 
 
 def read_manifest(index_dir: Path) -> tuple[Path, dict[str, Any]]:

@@ -686,11 +686,14 @@ async def stop_bot(application: Application) -> None:
         await application.post_shutdown(application)
 
 
+LOOP_THREAD = "bot-loop"  # the thread running_in_background polls on; the bench charges its CPU to the event loop
+
+
 @contextlib.contextmanager
 def running_in_background(application: Application, poll_timeout: float = 1.0) -> Iterator[None]:
     """The bot polling on an event loop of its own thread while the caller's code runs (bench, soak)."""
     loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="bot-loop", daemon=True)
+    thread = threading.Thread(target=loop.run_forever, name=LOOP_THREAD, daemon=True)
     thread.start()
 
     def run(coroutine: Any) -> Any:

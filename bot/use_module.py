@@ -21,11 +21,9 @@ _MIN_SHARD = 8  # texts per thread below which a batch is not split
 _limiter: Any = None
 
 
-def _blas_threads(threads: int | None) -> Any:
+def _blas_threads(threads: int) -> Any:
     """A context limiting BLAS to ``threads`` for one call (the library scan is done once per process)."""
     global _limiter
-    if not threads:
-        return contextlib.nullcontext()
     if _limiter is None:
         try:
             from threadpoolctl import ThreadpoolController
@@ -46,18 +44,15 @@ class UniversalSentenceEncoder(InputModule):
         self.threads = threads
         self.encoder = USE(threads=None)  # no limit of its own: this module sets the threads of each call
 
-    def embed(self, texts: list[str], threads: int | None = None) -> np.ndarray:
+    def embed(self, texts: list[str]) -> np.ndarray:
         """Vectors straight from the numpy encoder.
 
         A batch is split over ``self.threads`` Python threads (at least 8 texts each), each computing with
         one BLAS thread (numpy lets go of the GIL in the matrix products): on a small machine that scales,
-        where BLAS's own threads stall whenever another process holds a core. With ``threads`` given (one
-        question) the texts are encoded on the calling thread with that many BLAS threads.
+        where BLAS's own threads stall whenever another process holds a core. Fewer texts (one question)
+        are encoded on the calling thread, with one BLAS thread.
         """
         texts = list(texts)
-        if threads:  # one question: on the calling thread, with that many BLAS threads
-            with _blas_threads(threads):
-                return self.encoder.encode(texts)
         count = max(1, min(self.threads, len(texts) // _MIN_SHARD))
         if count == 1:
             with _blas_threads(1):

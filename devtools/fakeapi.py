@@ -1,6 +1,6 @@
 """A fake Telegram Bot API server, so the bot can be tested end to end without reaching Telegram.
 
-Telegram is unreachable from the test machines, so tests and ``python -m bot bench`` start
+Telegram is unreachable from the test machines, so tests and ``python -m devtools bench`` start
 ``FakeBotAPI`` on 127.0.0.1 and point the real python-telegram-bot client at it through
 ``base_url``. The fake speaks the Bot API wire format (``POST /bot<token>/<method>``,
 Telegram-shaped JSON answers), validates what Telegram would reject in a bot's replies (bad
@@ -576,20 +576,7 @@ class FakeBotAPI:
         """For ``telegram.Bot(token, base_url=...)``: PTB appends the token and the method."""
         return f"http://127.0.0.1:{self.port}/bot"
 
-    @property
-    def base_file_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/file/bot"
-
     # ---- test-side: incoming updates ----------------------------------------------------
-
-    def add_update(self, update: JSONDict) -> int:
-        """Enqueue an Update (``update_id`` assigned if missing); returns its update_id.
-
-        Messages it carries become known (replies and chats resolve); callback query ids become
-        answerable.
-        """
-        with self._lock:
-            return self._enqueue(dict(update))
 
     def send_text(
         self,

@@ -1,4 +1,4 @@
-"""`python -m bot soak`: a long run of questions through the fake Bot API server against the real bot.
+"""`python -m devtools soak`: a long run of questions through the fake Bot API server against the real bot.
 
 ``run_soak`` starts ``devtools.fakeapi.FakeBotAPI`` and the real Application (``build_application``, polling,
 a real SQLite feedback store in a temporary folder, Telegram-side and per-user rate limits off) and lets
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .bench import percentile, proc_status_mb
+from .bench_measure import percentile, proc_status_mb
 from bot.config import Settings, available_cores
 from bot.engine import Engine
 from .fakeapi import FakeBotAPI, JSONDict

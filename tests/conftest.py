@@ -20,6 +20,7 @@ from bot.embedding import Embedder
 from devtools.fakeapi import FakeBotAPI, parse_telegram_html
 from bot.feedback import FeedbackStore
 from bot.index import build_index
+from bot.telegram_app import LOOP_THREAD
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -79,6 +80,16 @@ def fake_settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path, embedding_model=FAKE_MODEL)
 
 
+@pytest.fixture(scope="session")
+def fake_engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """An Engine over the real knowledge with the fake embedder: fast, for tests of any text at all."""
+    from bot.engine import Engine
+
+    settings = make_settings(tmp_path_factory.mktemp("fake-engine"), embedding_model=FAKE_MODEL)
+    build_index(settings, embedding.load_embedder)
+    return Engine(settings)
+
+
 @pytest.fixture
 def knowledge_copy(tmp_path: Path) -> Path:
     """A writable copy of the real knowledge folder, for tests that edit or break content."""
@@ -88,8 +99,8 @@ def knowledge_copy(tmp_path: Path) -> Path:
 
 
 # ---- the Telegram bot end to end: the real Application against devtools.fakeapi.FakeBotAPI -----------------
-# Shared by test_telegram_app.py, test_reliability.py and test_soak.py. The model, the index and the
-# engine are loaded once per session (the real bundled model over the real knowledge).
+# Shared by the tests in tests/e2e and tests/tooling. The model, the index and the engine are loaded once per
+# session (the real bundled model over the real knowledge).
 
 USER = 731842659  # a distinctive id: it must never show up in the feedback database or the logs
 ADMIN = 52011314
@@ -151,7 +162,7 @@ class RunningBot:
         self.store = store
         self.bot = application.bot_data["bot"]
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="bot-loop", daemon=True)
+        self.thread = threading.Thread(target=self.loop.run_forever, name=LOOP_THREAD, daemon=True)
         self.running = False
 
     def call(self, coroutine: Any, timeout: float = 20.0) -> Any:

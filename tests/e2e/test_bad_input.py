@@ -16,15 +16,13 @@ from collections.abc import Callable
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from bot.embedding import load_embedder
 from bot.engine import Engine
 from devtools.fakeapi import FakeBotAPI, parse_telegram_html, utf16_len
-from bot.index import build_index
 from bot.normalize import normalize_query, to_traditional
 from bot.render import MAX_MESSAGE_UTF16, telegram_messages
 from bot.telegram_format import MAX_CALLBACK_BYTES, feedback_keyboard, topics_keyboard
 
-from conftest import FAKE_MODEL, RunningBot, ask, buttons, make_settings, plain
+from conftest import RunningBot, ask, buttons, plain
 
 pytestmark = pytest.mark.slow  # seconds per test: left out of `make quick`
 
@@ -37,13 +35,6 @@ ANY_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=500)
 MIXED = st.lists(st.sampled_from(SPECIALS) | st.text(max_size=5), max_size=80).map("".join)
 HUGE = st.tuples(st.sampled_from(SPECIALS + ["城市书房有多少家？", "a b ", "长"]),
                  st.integers(min_value=250, max_value=100_000)).map(lambda p: (p[0] * (p[1] // len(p[0]) + 1))[:p[1]])
-
-
-@pytest.fixture(scope="module")
-def fake_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    settings = make_settings(tmp_path_factory.mktemp("bad-input"), embedding_model=FAKE_MODEL)
-    build_index(settings, load_embedder)
-    return Engine(settings)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

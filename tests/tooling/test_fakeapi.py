@@ -12,7 +12,7 @@ import html
 import json
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -35,12 +35,6 @@ from devtools.fakeapi import (
 
 T = TypeVar("T")
 CHAT = 1001
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as fake:
-        yield fake
 
 
 def with_bot(api: FakeBotAPI, body: Callable[[Bot], Awaitable[T]], token: str | None = None) -> T:

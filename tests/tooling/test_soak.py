@@ -1,4 +1,4 @@
-"""`python -m bot soak`, small: questions through the fake server against the real bot, none lost or doubled."""
+"""`python -m devtools soak`, small: questions through the fake server against the real bot, none lost or doubled."""
 
 from __future__ import annotations
 

@@ -31,6 +31,7 @@ def test_build_check_and_build(tmp_path, capsys):
     assert code == 0 and out.startswith("ok: 11 sections")
     code, out = run(args + ["--set", "embedding_model=test-hash", "build"])
     assert code == 0 and "files 11, chunks" in out and "reused 0" in out
+    assert "phases (s): load_knowledge" in out and " embed " in out and " write " in out
     code, out = run(args + ["--set", "embedding_model=test-hash", "build"])
     assert "embedded 0" in out
 

@@ -25,6 +25,15 @@ def test_build_writes_a_complete_manifest(fake_settings):
     assert len(index.chunks) == index.vectors.ntotal == manifest["chunk_count"]
 
 
+def test_build_reports_where_its_time_goes(fake_settings):
+    report = _build(fake_settings)
+    assert list(report.phases) == ["load_knowledge", "chunk", "model_load", "embed", "tokenizer", "segment",
+                                   "lexical", "write", "vector_index"]
+    assert all(seconds >= 0 for seconds in report.phases.values())
+    assert report.phases["model_load"] == report.model_seconds
+    assert sum(report.phases.values()) <= report.seconds  # the steps cover the build, nothing counted twice
+
+
 def test_rebuild_embeds_only_changed_text(fake_settings, knowledge_copy, tmp_path):
     settings = make_settings(tmp_path, knowledge=knowledge_copy, embedding_model=FAKE_MODEL)
     first = _build(settings)

@@ -2,28 +2,15 @@
 
 import unicodedata
 
-import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from bot.embedding import load_embedder
-from bot.engine import Engine
 from bot.figures import extract_figures
-from bot.index import build_index
 from bot.normalize import normalize_query
-
-from conftest import FAKE_MODEL, make_settings
 
 # everything Unicode has: controls, RTL marks, emoji, surrogate-free astral characters, HTML specials
 ANY_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=400)
 CHINESE_ISH = st.text(st.sampled_from(list("温州城市书房多少家侨家乐贷款亿元%。，？!<>&\"'\u200f\u202e😀 \n\t0123456789")),
                       max_size=120)
-
-
-@pytest.fixture(scope="module")
-def fake_engine(tmp_path_factory):
-    settings = make_settings(tmp_path_factory.mktemp("prop"), embedding_model=FAKE_MODEL)
-    build_index(settings, load_embedder)
-    return Engine(settings)
 
 
 @given(ANY_TEXT)

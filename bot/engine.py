@@ -39,7 +39,7 @@ class Engine:
         self.settings = settings
         self.embedder = embedder or load_embedder(settings)
         # one question is one vector: FAISS's OpenMP threads add nothing to it, and on a small machine they
-        # stall while another process holds a core (exact search p95 0.6 → 7 ms; `python -m bot bench`)
+        # stall while another process holds a core (`python -m devtools bench --parts latency` shows it)
         faiss.omp_set_num_threads(settings.query_threads or available_cores())
         self._reload_lock = threading.Lock()
         self._state = self._load()

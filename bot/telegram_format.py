@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from .chunking import split_sentences
 from .figures import extract_figures
-from .knowledge import EXAMPLES_FILE, KnowledgeError
+from .knowledge import EXAMPLES_FILE, KnowledgeError, parse_examples, read_yaml
 from .normalize import to_traditional
 from .reply import Answer
 
@@ -27,7 +26,6 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_UTF16 = 4096  # Telegram's limit for one message's text, in UTF-16 code units, after parsing
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
-MAX_EXAMPLE_CHARS = 40  # an example question is a button label
 START_EXAMPLES = 4  # example questions offered under /start
 TOPIC_BUTTON_CHARS = 28  # longer topic titles are cut on their buttons
 
@@ -235,20 +233,9 @@ def load_examples(knowledge_dir: Path) -> list[str]:
     if not path.exists():
         log.info("no %s: /start shows no example questions", path)
         return []
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise KnowledgeError([f"{EXAMPLES_FILE}: not valid YAML: {exc}"]) from None
-    questions = data.get("questions") if isinstance(data, dict) else None
-    if not isinstance(questions, list) or not questions:
-        raise KnowledgeError([f"{EXAMPLES_FILE}: field 'questions' must be a non-empty list of questions"])
-    problems = []
-    for i, question in enumerate(questions, 1):
-        if not isinstance(question, str) or not question.strip():
-            problems.append(f"{EXAMPLES_FILE}: field 'questions' item {i} is empty or not text")
-        elif len(question.strip()) > MAX_EXAMPLE_CHARS:
-            problems.append(f"{EXAMPLES_FILE}: field 'questions' item {i} is longer than {MAX_EXAMPLE_CHARS} "
-                            "characters (it is shown on a button)")
-    if problems:
-        raise KnowledgeError(problems)
-    return [q.strip() for q in questions]
+    problems: list[str] = []
+    readable, data = read_yaml(path, EXAMPLES_FILE, problems)
+    questions, errors = parse_examples(data, EXAMPLES_FILE) if readable else ([], [])
+    if problems or errors:
+        raise KnowledgeError(problems + errors)
+    return questions

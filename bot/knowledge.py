@@ -32,7 +32,8 @@ EXAMPLES_FILE = "examples.yaml"  # example questions for the Telegram bot's /sta
 NON_SECTION_FILES = frozenset({SYNONYMS_FILE, UNITS_FILE, EXAMPLES_FILE, ARTICLE_FILE})
 MAX_EXAMPLE_CHARS = 40  # an example question is a button label
 SECTION_FIELDS = frozenset({"id", "title", "label", "area", "source", "paragraphs", "captions"})
-ARTICLE_FIELDS = frozenset({"headline", "authors", "date", "source", "url", "photo_credit", "imported_from"})
+ARTICLE_FIELDS = frozenset({"headline", "authors", "date", "source", "url", "photo_credit", "imported_from", "order"})
+DEFAULT_ORDER = 100  # articles without an 'order' come after those with one, in folder-name order
 # libyaml's parser where PyYAML has it: every build reads every file, and it is ~9× faster (16 → 2 ms here)
 _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -83,6 +84,7 @@ class Article:
     photo_credit: str = ""
     imported_from: str = ""
     file: str = ""
+    order: int = DEFAULT_ORDER
 
     @property
     def citation(self) -> str:
@@ -208,12 +210,15 @@ def parse_article(data: Any, file: str, article_id: str) -> tuple[Article | None
     authors = _names(data, "authors", file, problems)
     optional = {key: _text(data, key, file, problems, required=False)
                 for key in ("date", "source", "url", "photo_credit", "imported_from")}
+    order = data.get("order", DEFAULT_ORDER)
+    if not isinstance(order, int) or isinstance(order, bool):
+        problems.append(f"{file}: field 'order' must be a whole number (lower is listed first)")
     unknown = set(data) - ARTICLE_FIELDS
     if unknown:
         problems.append(f"{file}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
     if problems:
         return None, problems
-    return Article(id=article_id, headline=headline, authors=authors, file=file, **optional), []
+    return Article(id=article_id, headline=headline, authors=authors, file=file, order=order, **optional), []
 
 
 def parse_section(data: Any, file: str, article: Article | None = None) -> tuple[Section | None, list[str]]:
@@ -422,6 +427,7 @@ def load_knowledge(directory: Path) -> Knowledge:
     examples = _read_optional(directory / EXAMPLES_FILE, parse_examples, problems)
     if problems:
         raise KnowledgeError(problems)
+    articles.sort(key=lambda a: a.order)  # stable: folder-name order among equal orders
     order = {a.id: i for i, a in enumerate(articles)}
     sections.sort(key=lambda s: order[s.article_id])  # stable: file order within each article
     if len(articles) > 1:
@@ -467,3 +473,9 @@ def describe_content(sections: Sequence[dict[str, Any]]) -> str:
 def citation(headline: str, authors: Sequence[str]) -> str:
     """'《headline》（authors）': how a reply's 出处 names one article."""
     return f"《{headline}》（{' '.join(authors)}）" if authors else f"《{headline}》"
+
+
+def bot_name(sections: Sequence[dict[str, Any]]) -> str:
+    """How the bot introduces itself: after its one article, or as a bot for policy articles."""
+    articles = articles_of(sections)
+    return f"《{articles[0]['headline']}》问答机器人" if len(articles) == 1 else "政策文章问答机器人"

@@ -32,14 +32,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_build(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     if args.check:
         knowledge = load_knowledge(settings.path("knowledge_dir"))
-        for article in knowledge.articles:
-            sections = [s for s in knowledge.sections if s.article_id == article.id]
-            print(f"  {article.id}: {article.citation}, {len(sections)} sections, "
-                  f"{sum(len(s.paragraphs) for s in sections)} paragraphs", file=out)
         paragraphs = sum(len(s.paragraphs) for s in knowledge.sections)
         print(f"ok: {len(knowledge.articles)} articles, {len(knowledge.sections)} sections, {paragraphs} paragraphs, "
               f"{len(knowledge.synonyms)} synonym groups, {len(knowledge.units)} unit groups, "
               f"{len(knowledge.examples)} example questions in {settings.path('knowledge_dir')}", file=out)
+        for article in knowledge.articles:
+            sections = [s for s in knowledge.sections if s.article_id == article.id]
+            print(f"  {article.id}: {article.citation}, {len(sections)} sections, "
+                  f"{sum(len(s.paragraphs) for s in sections)} paragraphs", file=out)
         return EXIT_OK
     progress = args.progress or sys.stderr.isatty()
     report = build_index(settings, load_embedder, progress=progress)

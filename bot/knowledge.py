@@ -417,6 +417,9 @@ def load_knowledge(directory: Path) -> Knowledge:
                                                 file=entry.name))
     if not sections and not problems:
         problems.append(f"{directory}: no articles (folders with {ARTICLE_FILE} and section files) found")
+    articles.sort(key=lambda a: a.order)  # stable: folder-name order among equal orders
+    order = {a.id: i for i, a in enumerate(articles)}
+    sections.sort(key=lambda s: order.get(s.article_id, len(order)))  # stable: file order within an article
     seen: dict[str, str] = {}
     for section in sections:
         if section.id in seen:
@@ -427,9 +430,6 @@ def load_knowledge(directory: Path) -> Knowledge:
     examples = _read_optional(directory / EXAMPLES_FILE, parse_examples, problems)
     if problems:
         raise KnowledgeError(problems)
-    articles.sort(key=lambda a: a.order)  # stable: folder-name order among equal orders
-    order = {a.id: i for i, a in enumerate(articles)}
-    sections.sort(key=lambda s: order[s.article_id])  # stable: file order within each article
     if len(articles) > 1:
         sections = [replace(s, show_article=True) for s in sections]
     return Knowledge(sections, synonyms, units, articles, examples)

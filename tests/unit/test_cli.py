@@ -11,6 +11,8 @@ from bot.cli import main
 
 from conftest import FIXTURES, ROOT
 
+SEED = "wenzhou-ten-samples"  # the seed article's folder in knowledge/
+
 
 def _env_args(settings):
     return ["--set", f"knowledge_dir={settings.path('knowledge_dir')}",
@@ -28,18 +30,19 @@ def run(args, stdin=None, monkeypatch=None):
 def test_build_check_and_build(tmp_path, capsys):
     args = ["--set", f"index_dir={tmp_path / 'index'}"]
     code, out = run(args + ["build", "--check"])
-    assert code == 0 and out.startswith("ok: 11 sections")
+    assert code == 0 and out.startswith("ok: 2 articles, 15 sections")
+    assert "  wenzhou-ten-samples: 《温州聚焦先行示范 十大实践样本出炉》（周琳子 叶志攀）, 11 sections" in out
     code, out = run(args + ["--set", "embedding_model=test-hash", "build"])
-    assert code == 0 and "files 11, chunks" in out and "reused 0" in out
+    assert code == 0 and "files 15, chunks" in out and "reused 0" in out
     code, out = run(args + ["--set", "embedding_model=test-hash", "build"])
     assert "embedded 0" in out
 
 
 def test_bad_content_is_reported_by_file_and_field(knowledge_copy, capsys):
-    (knowledge_copy / "s02.yaml").write_text("id: s2\nsource: {article: x}\nparagraphs: [a]\n", encoding="utf-8")
+    (knowledge_copy / SEED / "s02.yaml").write_text("id: s2\nparagraphs: [a]\n", encoding="utf-8")
     code, _ = run(["--set", f"knowledge_dir={knowledge_copy}", "build", "--check"])
     assert code == 1
-    assert "s02.yaml: field 'title' is missing" in capsys.readouterr().err
+    assert f"{SEED}/s02.yaml: field 'title' is missing" in capsys.readouterr().err
 
 
 def test_ask_without_index_says_how_to_build(tmp_path, capsys):

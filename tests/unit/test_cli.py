@@ -107,3 +107,30 @@ def test_python_dash_m_entry_point(real_settings):
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["answered"] and "4.1万名" in answer["figures"]
+
+
+def test_build_check_validates_example_questions(knowledge_copy, capsys):
+    (knowledge_copy / "examples.yaml").write_text("questions: 5\n", encoding="utf-8")
+    code, _ = run(["--set", f"knowledge_dir={knowledge_copy}", "build", "--check"])
+    assert code == 1
+    assert "examples.yaml: field 'questions' must be a non-empty list of questions" in capsys.readouterr().err
+
+
+def test_removing_an_article_folder_and_rebuilding_removes_it_from_answers(knowledge_copy, tmp_path):
+    import shutil
+
+    from bot.engine import Engine
+
+    args = ["--set", f"knowledge_dir={knowledge_copy}", "--set", f"index_dir={tmp_path / 'index'}",
+            "--set", "embedding_model=test-hash"]
+    question = "管网漏损率降到了多少"
+    assert run(args + ["build"])[0] == 0
+    code, out = run(args + ["ask", "--json", question])
+    before = json.loads(out)
+    assert before["passages"][0]["section"].startswith("water-saving-city-")
+    shutil.rmtree(knowledge_copy / "water-saving-city")
+    code, out = run(args + ["build"])
+    assert code == 0 and "files 11, chunks" in out
+    after = json.loads(run(args + ["ask", "--json", question])[1])
+    assert not any(p["section"].startswith("water-saving-city-") for p in after["passages"])
+    assert "节水" not in after["reply"] and "8.5%" not in after["reply"]

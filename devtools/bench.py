@@ -497,7 +497,7 @@ def edit_one_sample(knowledge_dir: Path, step: int = 1) -> dict[str, str]:
     from bot import knowledge
 
     skip = getattr(knowledge, "NON_SECTION_FILES", frozenset({knowledge.SYNONYMS_FILE}))
-    files = sorted(p for p in knowledge_dir.glob("*.yaml") if p.name not in skip)
+    files = sorted(p for p in [*knowledge_dir.glob("*.yaml"), *knowledge_dir.glob("*/*.yaml")] if p.name not in skip)
     path = files[len(files) // 2]
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     paragraph = data["paragraphs"][0]

@@ -125,6 +125,12 @@ def test_removing_an_article_folder_and_rebuilding_removes_it_from_answers(knowl
             "--set", "embedding_model=test-hash"]
     question = "管网漏损率降到了多少"
     assert run(args + ["build"])[0] == 0
+    index = next((tmp_path / "index" / "builds").iterdir())
+    sections = json.loads((index / "content.json").read_text(encoding="utf-8"))["sections"]
+    water = next(s for s in sections if s["id"] == "water-saving-city-2")
+    assert water["article"] == "节水型城市建设三项举措见实效" and water["authors"] == ["林晓", "王川"]
+    assert water["article_id"] == "water-saving-city" and water["source"].startswith("本项目编写的示例文章")
+    assert water["heading"] == "二、改造老旧管网降低漏损（《节水型城市建设三项举措见实效》）"
     code, out = run(args + ["ask", "--json", question])
     before = json.loads(out)
     assert before["passages"][0]["section"].startswith("water-saving-city-")

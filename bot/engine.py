@@ -16,7 +16,8 @@ import faiss
 from .config import Settings, available_cores
 from .embedding import Embedder, load_embedder
 from .index import Index, load_index, read_manifest
-from .reply import Answer, compose
+from .knowledge import articles_of, citation, describe_content
+from .reply import Answer, compose, plain_reply
 from .search import Searcher
 
 
@@ -29,9 +30,20 @@ class State:
 
 
 def describe_source(sections: list[dict[str, Any]]) -> str:
-    """'《title》（authors）' for each article the content comes from."""
-    seen = dict.fromkeys((s["article"], " ".join(s["authors"])) for s in sections)
-    return "、".join(f"《{title}》（{authors}）" if authors else f"《{title}》" for title, authors in seen)
+    """'《title》（authors）' for each article the given sections come from."""
+    return "、".join(citation(a["headline"], a["authors"]) for a in articles_of(sections))
+
+
+def cited(answer: Answer, sections: list[dict[str, Any]]) -> Answer:
+    """The answer with its 出处 naming only the articles of the passages it shows."""
+    if not answer.shown:
+        return answer
+    by_id = {s["id"]: s for s in sections}
+    shown = [by_id[p.section] for p in answer.shown if p.section in by_id]
+    if shown:
+        answer.source = describe_source(shown)
+        answer.reply = plain_reply(answer)
+    return answer
 
 
 class Engine:
@@ -49,7 +61,7 @@ class Engine:
         index = load_index(self.settings, self.embedder.model_id)
         searcher = Searcher(index, self.embedder, self.settings)
         topics = [s["heading"] for s in index.sections]
-        return State(index, searcher, topics, describe_source(index.sections))
+        return State(index, searcher, topics, describe_content(index.sections))
 
     @property
     def state(self) -> State:
@@ -62,7 +74,8 @@ class Engine:
     def answer(self, question: str) -> Answer:
         state = self._state  # one consistent index for the whole question, even if a reload happens meanwhile
         result = state.searcher.search(question)
-        return compose(question, result, state.searcher, state.topics, state.source, state.index.build_id)
+        answer = compose(question, result, state.searcher, state.topics, state.source, state.index.build_id)
+        return cited(answer, state.index.sections)
 
     def reload(self) -> bool:
         """Load the current build if it is newer; False if already loaded. A bad build raises, old one stays."""

@@ -67,6 +67,7 @@ class ImportedArticle:
     url: str = ""
     photo_credit: str = ""
     imported_from: str = ""
+    order: int | None = None  # kept from the article folder being replaced
 
 
 # ---------------------------------------------------------------------------------------------- splitting
@@ -251,8 +252,8 @@ def article_files(article: ImportedArticle, id_prefix: str) -> dict[str, str]:
     """File name → YAML text for the article folder: article.yaml and NN.yaml per section (00 = lead)."""
     note = f"imported from {article.imported_from} by `python -m bot import`; reviewed by: (editor)"
     head: dict[str, Any] = {"headline": _Quoted(article.headline), "authors": list(article.authors)}
-    for key in ("date", "source", "url", "photo_credit", "imported_from"):
-        if getattr(article, key):
+    for key in ("date", "source", "url", "photo_credit", "imported_from", "order"):
+        if getattr(article, key) not in ("", None):
             head[key] = getattr(article, key)
     files = {ARTICLE_FILE: _dump(head, note)}
     first = 0 if article.sections[0].label in (LEAD_LABEL, "") else 1
@@ -308,6 +309,11 @@ def plan_import(source: Path, knowledge_dir: Path, slug: str | None = None,
     article.imported_from = source.name
     slug = slug or slug_of(source)
     folder = knowledge_dir / slug
+    kept = folder / ARTICLE_FILE
+    if kept.is_file():  # an editor's listing order survives re-importing an updated article
+        readable, data = read_yaml(kept, ARTICLE_FILE, [])
+        if readable and isinstance(data, dict) and isinstance(data.get("order"), int):
+            article.order = data["order"]
     files = article_files(article, id_prefix or slug)
     clashes = _ids_elsewhere(knowledge_dir, folder)
     taken = [f"'{sid}' (in {clashes[sid]})" for text in files.values()

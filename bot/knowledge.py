@@ -397,6 +397,11 @@ def load_knowledge(directory: Path) -> Knowledge:
     articles: list[Article] = []
     sections: list[Section] = []
     for entry in _entries(directory, "", problems):
+        try:
+            entry.stat()
+        except OSError as exc:  # a symlink loop or a link to nothing: say so, whatever its name
+            problems.append(f"{entry.name}: cannot be read ({exc.strerror or exc})")
+            continue
         if _is_dir(entry):
             if not os.path.lexists(entry / ARTICLE_FILE) and not any(entry.glob("*.yaml")):
                 continue  # not content (e.g. an editor's scratch folder)

@@ -149,6 +149,11 @@ def test_symlink_loop_is_a_message(knowledge_copy):
     assert any(p.startswith(f"{SEED}/loop.yaml: cannot be read (") for p in problems), problems
 
 
+def test_symlink_loop_as_an_article_folder_is_a_message(knowledge_copy):
+    os.symlink("looping", knowledge_copy / "looping")
+    assert any(p.startswith("looping: cannot be read (") for p in _problems(knowledge_copy))
+
+
 def test_folder_named_like_a_yaml_file(knowledge_copy):
     (knowledge_copy / SEED / "x.yaml").mkdir()
     (knowledge_copy / "y.yaml").mkdir()
@@ -171,7 +176,6 @@ def test_unreadable_file_is_a_message(knowledge_copy, monkeypatch):
 
 
 def test_dangling_symlink_is_a_message(knowledge_copy):
-    os.symlink("gone.yaml", knowledge_copy / "synonyms.yaml.tmp")  # not content: ignored
     (knowledge_copy / "synonyms.yaml").unlink()
     os.symlink("gone.yaml", knowledge_copy / "synonyms.yaml")
     assert any(p.startswith("synonyms.yaml: cannot be read (") for p in _problems(knowledge_copy))

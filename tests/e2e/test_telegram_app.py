@@ -650,3 +650,23 @@ def test_split_message_handles_very_long_text(fragments: list[str], size: int, b
     assert re.sub(r"\s", "", "".join(texts)) == re.sub(r"\s", "", text)
     if utf16_len(text) > MAX_MESSAGE_UTF16 and text.strip():
         assert len(parts) >= 2 and utf16_len(texts[0]) > MAX_MESSAGE_UTF16 // 2  # parts are well filled
+
+
+def test_texts_come_from_the_content_not_from_code(api: FakeBotAPI, start: Callable[..., RunningBot],
+                                                   embedder: Embedder, tmp_path: Path) -> None:
+    """Served with only the second article, no command text mentions the seed article."""
+    knowledge = tmp_path / "only-water"
+    knowledge.mkdir()
+    shutil.copytree(KNOWLEDGE / "water-saving-city", knowledge / "water-saving-city")
+    settings = base_settings(knowledge_dir=str(knowledge), index_dir=str(tmp_path / "index"))
+    build_index(settings, lambda _: embedder)
+    own = Engine(settings, embedder=embedder)
+    start(engine_=own, knowledge_dir=str(knowledge), index_dir=str(tmp_path / "index"))
+    texts = {command: plain(ask(api, command)[0]) for command in ("/start", "/help", "/topics", "/about")}
+    for command, text in texts.items():
+        assert not re.search("温州|样本|十大|十个", text), (command, text)
+    assert "我是《节水型城市建设三项举措见实效》问答机器人" in texts["/start"]
+    assert "共 4 部分" in texts["/start"] and "《节水型城市建设三项举措见实效》（林晓 王川）共 4 部分" in texts["/topics"]
+    [menu] = ask(api, "/topics")
+    assert [d for _, d in buttons(menu)] == [f"t:water-saving-city-{n}" for n in range(4)]  # one article: no header
+    assert [t for t, _ in buttons(menu)][1] == "一、阶梯水价引导居民节约用水"

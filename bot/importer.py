@@ -122,12 +122,10 @@ def split_article(meta: Metadata, blocks: list[Block], printed: bool) -> Importe
     blocks = [b for b in blocks if not _CLUTTER.search(b.text) and not _metadata_line(b.text, meta)]
     if not blocks:
         raise ArticleImportError("no article text found")
-    headline = meta.title
-    first = blocks[0]
-    if first.kind == TITLE or (first.kind == HEADING and first.level <= 1) or (printed and not headline):
-        headline = headline or first.text
-        if first.text == headline or first.kind in (TITLE, HEADING) or printed:
-            blocks = blocks[1:]
+    first, headline = blocks[0], meta.title
+    if first.kind == TITLE or (first.kind == HEADING and first.level <= 1) or (
+            first.kind == TEXT and len(first.text) <= MAX_HEADING_CHARS and not _SENTENCE_END.search(first.text)):
+        headline, blocks = first.text, blocks[1:]  # the headline as shown beats the file's properties
     if not headline:
         raise ArticleImportError("no headline: the file has no title and its first line is body text")
     blocks = [b for b in blocks if not (b.kind in (TITLE, HEADING) and b.text == headline)]

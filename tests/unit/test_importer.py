@@ -213,3 +213,13 @@ def test_empty_file_is_refused(tmp_path):
     path.write_text("\n\n", encoding="utf-8")
     with pytest.raises((ArticleImportError, ReadError), match="empty.txt"):
         plan_import(path, tmp_path / "knowledge")
+
+
+def test_a_heading_over_sub_headings_is_their_area(tmp_path):
+    page = tmp_path / "plan.md"
+    page.write_text("# 实施方案\n\n为推进工作，制定本方案。\n\n## 一、主要任务\n\n### （一）扩大覆盖\n\n覆盖率达到90%。\n\n"
+                    "### （二）提高标准\n\n标准提高一档。\n\n## 二、保障措施\n\n加强组织领导。\n", encoding="utf-8")
+    assert import_into(tmp_path / "knowledge", page)[0] == 0
+    sections = sections_of(tmp_path / "knowledge" / "plan")
+    assert [(s["title"], s.get("area")) for s in sections] == [
+        ("实施方案", None), ("（一）扩大覆盖", "一、主要任务"), ("（二）提高标准", "一、主要任务"), ("二、保障措施", None)]

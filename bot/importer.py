@@ -338,15 +338,18 @@ def apply_import(plan: ImportPlan, replace: bool) -> None:
         raise ArticleImportError(f"{plan.folder} already holds this article with other content ({', '.join(edited)} "
                            "would change): re-import with --replace to overwrite it (reviewed edits are lost), "
                            "or --slug NAME to import it as another article")
-    plan.folder.mkdir(parents=True, exist_ok=True)
-    for name, text in plan.files.items():
-        if plan.changes[name] != "unchanged":
-            tmp = plan.folder / f".{name}.tmp"
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(plan.folder / name)
-    for name, change in plan.changes.items():
-        if change == "removed":
-            (plan.folder / name).unlink()
+    try:
+        plan.folder.mkdir(parents=True, exist_ok=True)
+        for name, text in plan.files.items():
+            if plan.changes[name] != "unchanged":
+                tmp = plan.folder / f".{name}.tmp"
+                tmp.write_text(text, encoding="utf-8")
+                tmp.replace(plan.folder / name)  # a file is either the old or the new one, never half
+        for name, change in plan.changes.items():
+            if change == "removed":
+                (plan.folder / name).unlink()
+    except OSError as exc:
+        raise ArticleImportError(f"{plan.folder}: cannot write the article ({exc.strerror or exc})") from None
 
 
 def describe_plan(plan: ImportPlan, knowledge_dir: Path) -> list[str]:

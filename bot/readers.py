@@ -165,7 +165,7 @@ def read_html(path: Path) -> tuple[Metadata, list[Block]]:
     and reads title, author, date and site name from the page's meta data."""
     import trafilatura  # imported here: only `import` of web pages needs it
 
-    page = path.read_bytes().decode("utf-8", errors="strict")
+    page = path.read_bytes()  # bytes: trafilatura finds the encoding (many government sites serve GBK)
     body = trafilatura.extract(page, output_format="markdown", include_formatting=True, include_images=True,
                                include_tables=False, favor_recall=True, with_metadata=False)
     if not body:

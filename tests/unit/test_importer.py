@@ -167,6 +167,20 @@ def test_government_web_page_without_its_clutter(tmp_path):
                                          "老年人就餐满意度达到95%。"]
 
 
+def test_web_page_in_gbk(tmp_path):
+    page = tmp_path / "gbk.html"
+    page.write_bytes(GOV_PAGE.replace('charset="utf-8"', 'charset="gbk"').encode("gbk"))
+    assert import_into(tmp_path / "knowledge", page)[0] == 0
+    assert article_of(tmp_path / "knowledge" / "gbk")["headline"] == "社区食堂三项举措惠及老年人"
+
+
+def test_a_file_where_the_article_folder_should_be(tmp_path, capsys):
+    (tmp_path / "water-saving-city").write_text("x", encoding="utf-8")
+    code, _ = import_into(tmp_path, SECOND_TEXT)
+    err = capsys.readouterr().err
+    assert code == 1 and "water-saving-city: cannot write the article" in err and "Traceback" not in err
+
+
 def test_markdown_with_numbered_sub_headings(tmp_path):
     page = tmp_path / "notice.md"
     page.write_text("# 老旧小区加装电梯提速\n\n记者 孙悦\n\n今年全市计划加装电梯500台。\n\n"

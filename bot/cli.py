@@ -1,4 +1,4 @@
-"""`python -m bot …`: the one entry point (build, ask, chat, eval, serve, report, backup, health, settings).
+"""`python -m bot …`: the one entry point (build, import, ask, chat, eval, serve, report, backup, health, settings).
 
 Benchmarks and soak runs are development tooling: `python -m devtools …` (not part of the product package)."""
 
@@ -19,7 +19,9 @@ from .conversation import Conversation
 from .embedding import EmbeddingError, load_embedder
 from .engine import Engine
 from .index import IndexLoadError, build_index, read_manifest
+from .importer import ArticleImportError
 from .knowledge import KnowledgeError, load_knowledge
+from .readers import ReadError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -34,8 +36,13 @@ def cmd_build(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     if args.check:
         knowledge = load_knowledge(settings.path("knowledge_dir"))
         paragraphs = sum(len(s.paragraphs) for s in knowledge.sections)
-        print(f"ok: {len(knowledge.sections)} sections, {paragraphs} paragraphs, "
-              f"{len(knowledge.synonyms)} synonym groups in {settings.path('knowledge_dir')}", file=out)
+        print(f"ok: {len(knowledge.articles)} articles, {len(knowledge.sections)} sections, {paragraphs} paragraphs, "
+              f"{len(knowledge.synonyms)} synonym groups, {len(knowledge.units)} unit groups, "
+              f"{len(knowledge.examples)} example questions in {settings.path('knowledge_dir')}", file=out)
+        for article in knowledge.articles:
+            sections = [s for s in knowledge.sections if s.article_id == article.id]
+            print(f"  {article.id}: {article.citation}, {len(sections)} sections, "
+                  f"{sum(len(s.paragraphs) for s in sections)} paragraphs", file=out)
         return EXIT_OK
     progress = args.progress or sys.stderr.isatty()
     report = build_index(settings, load_embedder, progress=progress)
@@ -43,6 +50,27 @@ def cmd_build(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
           f"reused {report.reused}, segmented {report.tokenized}, {report.seconds:.1f} s "
           f"(model load {report.model_seconds:.1f} s)", file=out)
     print("  phases (s): " + ", ".join(f"{step} {seconds:.2f}" for step, seconds in report.phases.items()), file=out)
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Article files → article folders in knowledge/, or (--dry-run) only the split they would give."""
+    from .importer import apply_import, describe_plan, plan_import
+
+    knowledge_dir = settings.path("knowledge_dir")
+    if len(args.files) > 1 and (args.slug or args.id_prefix):
+        raise ArticleImportError("--slug and --id-prefix name one article: import one file with them")
+    plans = [plan_import(Path(f), knowledge_dir, args.slug, args.id_prefix) for f in args.files]
+    for plan in plans:  # all files are read and checked before any is written
+        print("\n".join(describe_plan(plan, knowledge_dir)), file=out)
+        if args.dry_run:
+            continue
+        if plan.unchanged:
+            print("  unchanged: nothing written", file=out)
+            continue
+        apply_import(plan, replace=args.replace)
+        print(f"  wrote {plan.folder}; review it, then `python -m bot build --check` and `python -m bot build`",
+              file=out)
     return EXIT_OK
 
 
@@ -191,6 +219,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", action="store_true", help="show a progress bar even when not on a terminal")
     p.set_defaults(run=cmd_build)
 
+    p = sub.add_parser("import", help="import articles (.txt .md .docx .html) into knowledge/ as section files")
+    p.add_argument("files", nargs="+", metavar="FILE", help="article files; each becomes a folder knowledge/<slug>/")
+    p.add_argument("--dry-run", action="store_true", help="show the split without writing anything")
+    p.add_argument("--replace", action="store_true",
+                   help="overwrite the article's folder when it differs (an updated article; reviewed edits are lost)")
+    p.add_argument("--slug", help="folder name for the article (default: from the file name)")
+    p.add_argument("--id-prefix", help="prefix of the section ids (default: the slug)")
+    p.set_defaults(run=cmd_import)
+
     p = sub.add_parser("ask", help="answer a question, or one question per line from stdin")
     p.add_argument("question", nargs="*", help="the question (omit to read questions from stdin)")
     p.add_argument("--json", action="store_true", help="one JSON object per answer (the batch interface)")
@@ -244,7 +281,7 @@ def run_guarded(args: argparse.Namespace, out: TextIO) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_ERROR
-    except (ConfigError, EmbeddingError, IndexLoadError) as exc:
+    except (ConfigError, EmbeddingError, IndexLoadError, ArticleImportError, ReadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:  # output piped into `head` and the like

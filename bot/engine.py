@@ -16,6 +16,7 @@ import faiss
 from .config import Settings, available_cores
 from .embedding import Embedder, load_embedder
 from .index import Index, load_index, read_manifest
+from .knowledge import describe_content
 from .reply import Answer, ReplyContext, compose
 from .search import Searcher
 
@@ -26,12 +27,6 @@ class State:
     searcher: Searcher
     source: str
     reply_context: ReplyContext
-
-
-def describe_source(sections: list[dict[str, Any]]) -> str:
-    """'《title》（authors）' for each article the content comes from."""
-    seen = dict.fromkeys((s["article"], " ".join(s["authors"])) for s in sections)
-    return "、".join(f"《{title}》（{authors}）" if authors else f"《{title}》" for title, authors in seen)
 
 
 class Engine:
@@ -48,7 +43,7 @@ class Engine:
     def _load(self) -> State:
         index = load_index(self.settings, self.embedder.model_id)
         searcher = Searcher(index, self.embedder, self.settings)
-        source = describe_source(index.sections)
+        source = describe_content(index.sections)
         context = ReplyContext({s["id"]: s for s in index.sections}, source, self.settings.max_question_chars,
                                index.build_id)
         return State(index, searcher, source, context)

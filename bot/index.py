@@ -25,7 +25,7 @@ import numpy as np
 from .chunking import Chunk, chunk_knowledge, content_hash, split_sentences
 from .config import Settings, available_cores
 from .figures import figure_units
-from .knowledge import Knowledge, UnitGroup, load_knowledge
+from .knowledge import Article, Knowledge, UnitGroup, load_knowledge
 from .lexical import LexicalIndex, TermCounts, Tokenizer
 from .normalize import fold
 
@@ -317,7 +317,9 @@ def build_index(settings: Settings, load_model: Callable[[Settings], Any], progr
             "sentence_units": sentence_units(chunks),
             "sections": [
                 {"id": s.id, "label": s.label, "title": s.title, "heading": s.heading, "area": s.area,
-                 "article": s.article, "authors": list(s.authors), "paragraphs": list(s.paragraphs)}
+                 "article": s.article, "authors": list(s.authors), "paragraphs": list(s.paragraphs),
+                 "article_id": s.article_id, "short_heading": s.short_heading,
+                 **_article_fields(knowledge.article(s.article_id))}
                 for s in knowledge.sections
             ],
         })
@@ -343,6 +345,12 @@ def build_index(settings: Settings, load_model: Callable[[Settings], Any], progr
                        reused=chunks_reused + sentences_reused,
                        tokenized=chunks_tokenized + sentences_tokenized, seconds=time.perf_counter() - started,
                        model_seconds=laps["model_load"], path=final, phases=dict(laps))
+
+
+def _article_fields(article: Article | None) -> dict[str, str]:
+    """Date, publisher and address of a section's article, for the reply's 出处 ('' when not known)."""
+    return {"date": article.date if article else "", "source": article.source if article else "",
+            "url": article.url if article else ""}
 
 
 def read_manifest(index_dir: Path) -> tuple[Path, dict[str, Any]]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .chunking import split_sentences
+from .knowledge import citation
 from .figures import ASKS_EARLIER, figure_units, ranked_figures
 from .normalize import fold, looks_traditional
 from .render import Span, localized, plain
@@ -38,7 +39,7 @@ class Source:
     authors: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return f"《{self.article}》（{'、'.join(self.authors)}）" if self.authors else f"《{self.article}》"
+        return citation(self.article, self.authors)
 
 
 @dataclass

@@ -74,7 +74,7 @@ from .engine import Engine
 from .feedback import FeedbackStore
 from .embedding import EmbeddingError
 from .index import IndexLoadError, read_manifest
-from .knowledge import KnowledgeError
+from .knowledge import KnowledgeError, articles_of, bot_name, citation
 from .logsafe import install_redaction, redact, secrets_of
 from .render import MAX_MESSAGE_UTF16, Span, localized, telegram_messages
 from .conversation import Conversation, Response
@@ -83,6 +83,7 @@ from .telegram_format import (
     feedback_keyboard,
     load_examples,
     topic_spans,
+    topics_intro_spans,
     topics_keyboard,
 )
 from .telegram_send import PollingRequest, RetryingRateLimiter, describe_failure
@@ -204,7 +205,8 @@ class TelegramBot:
             await application.bot.set_my_commands(COMMANDS)
         except TelegramError as exc:  # the menu is a convenience: serve without it
             log.warning("could not register the command menu: %s", exc)
-        await self.run_sync(self.engine.answer, "温州")  # warm up lazy model parts before users arrive
+        sections = self.engine.index.sections  # warm up lazy model parts before users arrive
+        await self.run_sync(self.engine.answer, sections[0]["title"] if sections else "你好")
         if self.store is not None:
             await self.run_sync(self.store.purge)  # retention at start-up (and daily, as the store writes)
         if self.settings.auto_reload_seconds > 0:
@@ -391,11 +393,12 @@ class TelegramBot:
         chat = update.effective_chat
         if chat is None:
             return
-        source = self.engine.state.source
-        lines = [Span("你好！我是温州共同富裕实践样本问答机器人。\n\n"),
-                 Span("我知道的内容来自"), Span(source, "strong"),
-                 Span("：导语，以及十个实践样本（城市书房、金融专员、“侨家乐”、普惠托育、“医保纾困”等）。\n\n"
-                      "直接把问题发给我，我会找出文中的原话和数字，并注明出处。")]
+        sections = self.engine.index.sections
+        articles = articles_of(sections)
+        lines = [Span(f"你好！我是{bot_name(sections)}。\n\n"), Span("我知道的内容来自")]
+        for n, article in enumerate(articles):
+            lines += [Span("、" if n else ""), Span(citation(article["headline"], article["authors"]), "strong")]
+        lines.append(Span(f"，共 {len(sections)} 部分。\n\n直接把问题发给我，我会找出文中的原话和数字，并注明出处。"))
         lines.append(Span("\n\n/topics 看文章讲了哪些方面，/help 查看用法。"))
         if self.examples:
             lines.append(Span("\n\n可以先试试下面这些问题："))
@@ -406,8 +409,9 @@ class TelegramBot:
         chat = update.effective_chat
         if chat is None:
             return
+        example = f"，例如“{self.examples[0]}”" if self.examples else ""
         text = ("用法：\n"
-                "· 私聊时直接发问题，例如“温州的城市书房有多少家？”\n"
+                f"· 私聊时直接发问题{example}\n"
                 "· 在群里请 @我、回复我的消息，或者用 /ask 问题\n"
                 "· 改了发出的问题，我会按改过的再回答一次\n"
                 "· 每个回答下面有 👍/👎，告诉我们答得好不好\n\n"
@@ -421,23 +425,41 @@ class TelegramBot:
         if chat is None:
             return
         traditional = self._traditional(context)
-        spans = localized([Span("文章"), Span(self.engine.state.source, "strong"),
-                                Span("讲了导语和十个实践样本。点一个看摘要和里面的数字：")], traditional)
-        await self._send(context, chat.id, telegram_messages(spans),
-                         topics_keyboard(self.engine.index.sections, traditional))
+        sections = self.engine.index.sections
+        await self._send(context, chat.id, telegram_messages(topics_intro_spans(sections, traditional)),
+                         topics_keyboard(sections, traditional))
+
+    async def on_topics_page(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """◀/▶ under /topics: show another page of the same list in the same message."""
+        query = update.callback_query
+        match = re.fullmatch(r"tp:(\d+)", query.data or "")
+        await self._answer_query(update)
+        if match is None or query.message is None:
+            return
+        markup = topics_keyboard(self.engine.index.sections, self._traditional(context), int(match.group(1)))
+        try:
+            await query.edit_message_reply_markup(markup)
+        except BadRequest as exc:  # "message is not modified": the page shown already
+            log.debug("topics page not changed: %s", exc)
 
     async def on_about(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
         if chat is None:
             return
         manifest = self.engine.index.manifest
-        spans = [Span("内容来源：", "strong"), Span(f"{self.engine.state.source}\n"),
-                 Span(f"共 {manifest.get('section_count', len(self.engine.index.sections))} 部分（导语和十个样本），"
-                      f"{manifest.get('chunk_count', '?')} 段原文。\n"),
-                 Span("索引版本：", "strong"),
-                 Span(f"{manifest.get('build_id', '?')}（建于 {manifest.get('built_at', '?')}，"
-                      f"模型 {manifest.get('model_id', '?')}）\n\n"),
-                 Span("回答都引自原文并注明出处；文章没讲到的问题，我不会编造答案。")]
+        sections = self.engine.index.sections
+        articles = articles_of(sections)
+        spans = [Span("内容来源：", "strong"), Span("\n")]
+        for article in articles:
+            details = "，".join(x for x in (article["source"], article["date"], article["url"]) if x)
+            spans.append(Span(f"· {citation(article['headline'], article['authors'])}"
+                              + (f"（{details}）" if details else "") + f"，{len(article['sections'])} 部分\n"))
+        spans += [Span(f"共 {len(articles)} 篇文章、{manifest.get('section_count', len(sections))} 部分，"
+                       f"{manifest.get('chunk_count', '?')} 段原文。\n"),
+                  Span("索引版本：", "strong"),
+                  Span(f"{manifest.get('build_id', '?')}（建于 {manifest.get('built_at', '?')}，"
+                       f"模型 {manifest.get('model_id', '?')}）\n\n"),
+                  Span("回答都引自原文并注明出处；文章没讲到的问题，我不会编造答案。")]
         await self._send(context, chat.id, telegram_messages(spans))
 
     async def _is_admin(self, update: Update, context: ContextTypes.DEFAULT_TYPE, command: str) -> bool:
@@ -573,6 +595,7 @@ class TelegramBot:
             CommandHandler("stats", self.on_stats, filters=new_messages),
             CallbackQueryHandler(self.on_feedback, pattern=r"^fb:"),
             CallbackQueryHandler(self.on_topic, pattern=r"^t:"),
+            CallbackQueryHandler(self.on_topics_page, pattern=r"^tp:"),
             CallbackQueryHandler(self.on_example, pattern=r"^ex:"),
             CallbackQueryHandler(self.on_unknown_button),
             # questions: new and edited text messages (an edited question is answered again)

@@ -10,21 +10,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from .chunking import split_sentences
 from .figures import extract_figures
-from .knowledge import EXAMPLES_FILE, KnowledgeError
+from .knowledge import EXAMPLES_FILE, KnowledgeError, articles_of, citation, parse_examples, read_yaml
 from .normalize import to_traditional
 from .render import Span, localized
 
 log = logging.getLogger(__name__)
 
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
-MAX_EXAMPLE_CHARS = 40  # an example question is a button label
 START_EXAMPLES = 4  # example questions offered under /start
 TOPIC_BUTTON_CHARS = 28  # longer topic titles are cut on their buttons
+TOPICS_PER_PAGE = 12  # section buttons per /topics page; more articles turn pages
 
 
 def summary_of(paragraphs: Sequence[str], max_chars: int) -> str:
@@ -71,13 +70,57 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def topics_keyboard(sections: Sequence[dict[str, Any]], traditional: bool = False) -> InlineKeyboardMarkup:
-    rows = []
-    for section in sections:
-        label = _short(section["heading"], TOPIC_BUTTON_CHARS)
-        rows.append([InlineKeyboardButton(to_traditional(label) if traditional else label,
-                                          callback_data=f"t:{section['id']}"[:MAX_CALLBACK_BYTES])])
+def topics_keyboard(sections: Sequence[dict[str, Any]], traditional: bool = False,
+                    page: int = 0) -> InlineKeyboardMarkup:
+    """One button per section, grouped under a button naming each article when several are loaded, at most
+    TOPICS_PER_PAGE section buttons a page with ◀/▶ to turn pages (a long list would fill the phone screen)."""
+    articles = articles_of(sections)
+    rows: list[list[InlineKeyboardButton]] = []
+    pages = topic_pages(sections)
+    page = min(max(page, 0), len(pages) - 1)
+    shown = set(pages[page])
+    for article in articles:
+        own = [s for s in article["sections"] if s["id"] in shown]
+        if not own:
+            continue
+        if len(articles) > 1:
+            title = _short(f"📄《{article['headline']}》", TOPIC_BUTTON_CHARS)
+            rows.append([InlineKeyboardButton(to_traditional(title) if traditional else title,
+                                              callback_data=f"tp:{page}")])
+        for section in own:
+            label = _short(section.get("short_heading") or section["heading"], TOPIC_BUTTON_CHARS)
+            rows.append([InlineKeyboardButton(to_traditional(label) if traditional else label,
+                                              callback_data=f"t:{section['id']}"[:MAX_CALLBACK_BYTES])])
+    turn = []
+    if page > 0:
+        turn.append(InlineKeyboardButton("◀ 上一页", callback_data=f"tp:{page - 1}"))
+    if page < len(pages) - 1:
+        turn.append(InlineKeyboardButton(f"下一页 ▶（{page + 2}/{len(pages)}）", callback_data=f"tp:{page + 1}"))
+    if turn:
+        rows.append(turn)
     return InlineKeyboardMarkup(rows)
+
+
+def topic_pages(sections: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """Section ids page by page, in the order articles and sections are listed; always at least one page."""
+    ids = [s["id"] for article in articles_of(sections) for s in article["sections"]]
+    return [ids[i:i + TOPICS_PER_PAGE] for i in range(0, len(ids), TOPICS_PER_PAGE)] or [[]]
+
+
+def topics_intro_spans(sections: Sequence[dict[str, Any]], traditional: bool = False) -> list[Span]:
+    """The text above the /topics buttons: which articles, how many parts each."""
+    articles = articles_of(sections)
+    if len(articles) == 1:
+        article = articles[0]
+        spans = [Span("文章"), Span(citation(article["headline"], article["authors"]), "strong"),
+                 Span(f"共 {len(article['sections'])} 部分。")]
+    else:
+        spans = [Span(f"我载入了 {len(articles)} 篇文章：\n")]
+        for n, article in enumerate(articles, 1):
+            spans += [Span(f"{n}. "), Span(citation(article["headline"], article["authors"]), "strong"),
+                      Span(f"，{len(article['sections'])} 部分\n")]
+    spans.append(Span("点一个部分看摘要和里面的数字："))
+    return localized(spans, traditional)
 
 
 def examples_keyboard(examples: Sequence[str]) -> InlineKeyboardMarkup:
@@ -91,20 +134,9 @@ def load_examples(knowledge_dir: Path) -> list[str]:
     if not path.exists():
         log.info("no %s: /start shows no example questions", path)
         return []
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise KnowledgeError([f"{EXAMPLES_FILE}: not valid YAML: {exc}"]) from None
-    questions = data.get("questions") if isinstance(data, dict) else None
-    if not isinstance(questions, list) or not questions:
-        raise KnowledgeError([f"{EXAMPLES_FILE}: field 'questions' must be a non-empty list of questions"])
-    problems = []
-    for i, question in enumerate(questions, 1):
-        if not isinstance(question, str) or not question.strip():
-            problems.append(f"{EXAMPLES_FILE}: field 'questions' item {i} is empty or not text")
-        elif len(question.strip()) > MAX_EXAMPLE_CHARS:
-            problems.append(f"{EXAMPLES_FILE}: field 'questions' item {i} is longer than {MAX_EXAMPLE_CHARS} "
-                            "characters (it is shown on a button)")
-    if problems:
-        raise KnowledgeError(problems)
-    return [q.strip() for q in questions]
+    problems: list[str] = []
+    readable, data = read_yaml(path, EXAMPLES_FILE, problems)
+    questions, errors = parse_examples(data, EXAMPLES_FILE) if readable else ([], [])
+    if problems or errors:
+        raise KnowledgeError(problems + errors)
+    return questions

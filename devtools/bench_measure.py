@@ -435,7 +435,8 @@ def edit_one_sample(knowledge_dir: Path, step: int = 1) -> dict[str, str]:
 
     from bot import knowledge
 
-    files = sorted(p for p in knowledge_dir.glob("*.yaml") if p.name not in knowledge.NON_SECTION_FILES)
+    files = sorted(p for p in [*knowledge_dir.glob("*.yaml"), *knowledge_dir.glob("*/*.yaml")]
+                   if p.name not in knowledge.NON_SECTION_FILES)
     path = files[len(files) // 2]
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     paragraph = data["paragraphs"][0]

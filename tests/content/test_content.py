@@ -1,6 +1,9 @@
-"""Content tests: knowledge/*.yaml must be a faithful transcription of the source article.
+"""Content tests: every article in knowledge/ must be a faithful transcription of its source text.
 
-Reads the YAML files directly with PyYAML (independent of the ``bot`` package).
+Each article folder (knowledge/<article>/article.yaml + section files) whose ``imported_from`` file is kept in
+tests/fixtures is checked against that text, whatever its number of sections. The seed article is also checked
+against its non-body lines written down independently below. Reads the YAML files directly with PyYAML
+(independent of the ``bot`` package).
 """
 
 import re
@@ -12,7 +15,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
-ARTICLE = Path(__file__).resolve().parents[1] / "fixtures" / "wenzhou_ten_samples.txt"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+ARTICLE = FIXTURES / "wenzhou_ten_samples.txt"
+SEED = KNOWLEDGE / "wenzhou-ten-samples"
+VOCABULARY = ("synonyms.yaml", "units.yaml", "examples.yaml")
 
 # Non-body lines of the article, written down independently of the knowledge files.
 HEADLINE = "温州聚焦先行示范 十大实践样本出炉"
@@ -76,13 +82,21 @@ def body_lines():
     return [l for l in article_lines() if l not in skip and not SAMPLE_HEADING.match(l)]
 
 
-def section_files():
-    return sorted(p for p in KNOWLEDGE.glob("*.yaml") if p.name not in ("synonyms.yaml", "units.yaml", "examples.yaml"))
+def article_folders():
+    return sorted(p.parent for p in KNOWLEDGE.glob("*/article.yaml"))
 
 
-def load_sections():
+def article_meta(folder):
+    return yaml.safe_load((folder / "article.yaml").read_text(encoding="utf-8"))
+
+
+def section_files(folder=SEED):
+    return sorted(p for p in folder.glob("*.yaml") if p.name != "article.yaml")
+
+
+def load_sections(folder=SEED):
     out = []
-    for path in section_files():
+    for path in section_files(folder):
         with path.open(encoding="utf-8") as fh:
             data = yaml.safe_load(fh)
         assert isinstance(data, dict), f"{path.name}: not a mapping"
@@ -123,21 +137,28 @@ def test_body_classification():
 
 # ---------------------------------------------------------------- structure
 
-def test_exactly_eleven_section_files_with_expected_ids():
-    secs = load_sections()
-    assert len(secs) == 11, [n for n, _ in secs]
-    ids = [d.get("id") for _, d in secs]
-    assert len(set(ids)) == len(ids), f"duplicate ids: {ids}"
+def test_seed_section_ids():
+    ids = [d.get("id") for _, d in load_sections()]
     assert sorted(ids) == sorted(SECTION_IDS)
+
+
+def test_seed_article_file():
+    meta = article_meta(SEED)
+    assert meta["headline"] == HEADLINE and meta["authors"] == AUTHORS.split()
+    assert meta["photo_credit"] == PHOTO_CREDIT and meta["imported_from"] == ARTICLE.name
+
+
+def test_section_ids_unique_across_articles():
+    ids = [d.get("id") for folder in article_folders() for _, d in load_sections(folder)]
+    assert len(set(ids)) == len(ids), f"duplicate ids: {ids}"
+    assert len(article_folders()) >= 2  # features are tested with more than one article
 
 
 @pytest.mark.parametrize("sid", SECTION_IDS)
 def test_required_fields(sid):
     d = sections_by_id()[sid]
     assert isinstance(d.get("title"), str) and d["title"].strip()
-    assert d["source"]["article"] == HEADLINE
-    assert d["source"]["authors"] == ["周琳子", "叶志攀"]
-    assert d["source"]["photo_credit"] == PHOTO_CREDIT
+    assert "source" not in d  # the article folder's article.yaml names the article, once
     paras = d.get("paragraphs")
     assert isinstance(paras, list) and paras, f"{sid}: paragraphs must be a non-empty list"
     assert all(isinstance(p, str) and p.strip() for p in paras)
@@ -243,7 +264,7 @@ def test_no_caption_or_credit_inside_paragraphs():
 def test_synonym_groups():
     groups = load_synonyms()
     assert isinstance(groups, list) and groups
-    text = article_text()
+    text = "\n".join(source_text(folder) for folder in article_folders() if source_path(folder))
     seen = {}
     for g in groups:
         assert isinstance(g, list) and all(isinstance(t, str) and t.strip() for t in g), g
@@ -254,3 +275,65 @@ def test_synonym_groups():
         for t in norm:
             assert t not in seen, f"term {t!r} in two groups: {seen[t]} and {g}"
             seen[t] = g
+
+
+# ---------------------------------------------------------------- every article against its own source text
+
+def source_path(folder):
+    """The kept source text of an article (tests/fixtures/<imported_from>), or None."""
+    name = article_meta(folder).get("imported_from")
+    path = FIXTURES / name if name else None
+    return path if path and path.suffix == ".txt" and path.exists() else None
+
+
+def source_text(folder):
+    return source_path(folder).read_text(encoding="utf-8")
+
+
+def checked_articles():
+    return [folder for folder in article_folders() if source_path(folder)]
+
+
+def test_every_article_with_a_source_text_is_checked():
+    assert {f.name for f in checked_articles()} >= {"wenzhou-ten-samples", "water-saving-city"}
+
+
+def not_body(folder):
+    """Lines of the source that are not body text, as the article folder itself records them."""
+    meta = article_meta(folder)
+    parts = [meta["headline"], " ".join(meta.get("authors", [])), meta.get("photo_credit", ""), meta.get("source", "")]
+    for _, d in load_sections(folder):
+        parts += [d["title"], d.get("area", ""), d.get("label", "")]
+        parts += [c["text"] for c in d.get("captions") or []] + [c.get("credit", "") for c in d.get("captions") or []]
+    return {squash(p) for p in parts if p}
+
+
+@pytest.mark.parametrize("folder", checked_articles(), ids=lambda f: f.name)
+def test_article_paragraphs_are_the_source_body_in_order(folder):
+    """Every paragraph is verbatim source text, in the source's order, and no source sentence is lost."""
+    body = squash(source_text(folder))
+    position = 0
+    for _, d in load_sections(folder):
+        for p in d["paragraphs"]:
+            found = body.find(squash(p), position)
+            assert found >= 0, f"{folder.name}/{d['id']}: paragraph not in the source (or out of order): {p[:30]}…"
+            position = found + len(squash(p))
+    known = squash("".join(p for _, d in load_sections(folder) for p in d["paragraphs"]))
+    skip = not_body(folder)
+    lost = [line for line in (squash(l) for l in source_text(folder).splitlines() if l.strip())
+            if line not in known and not any(line in s or s in line for s in skip if s)
+            and not any(line.endswith(squash(d["title"])) for _, d in load_sections(folder))]
+    assert not lost, f"{folder.name}: source lines in no paragraph, title, caption or credit: {lost}"
+
+
+@pytest.mark.parametrize("folder", checked_articles(), ids=lambda f: f.name)
+def test_article_sections_have_body_and_titles_from_the_source(folder):
+    text = squash(source_text(folder))
+    assert squash(article_meta(folder)["headline"]) in text
+    sections = load_sections(folder)
+    assert sections, f"{folder.name}: no section files"
+    for name, d in sections:
+        assert d["paragraphs"] and all(isinstance(p, str) and p.strip() for p in d["paragraphs"]), name
+        assert squash(d["title"]) in text, f"{folder.name}/{name}: title not in the source"
+        for c in d.get("captions") or []:
+            assert squash(c["text"]) in text, f"{folder.name}/{name}: caption not in the source"

@@ -34,7 +34,7 @@ INTERVAL = 0.2  # auto_reload_seconds in the automatic case
 
 
 def _edit(knowledge: Path, old: str, new: str) -> None:
-    path = knowledge / "s08.yaml"
+    path = knowledge / "wenzhou-ten-samples" / "s08.yaml"
     text = path.read_text(encoding="utf-8")
     assert old in text
     path.write_text(text.replace(old, new), encoding="utf-8")

@@ -57,7 +57,7 @@ def test_a_question_gets_its_figures_and_passage(api: FakeBotAPI, start: Callabl
     assert reply["chat_id"] == USER and reply["parse_mode"] == "HTML"
     text = plain(reply)
     assert passage_words in text.split("\n")[0]  # the quotable sentence comes first
-    assert text.rstrip().endswith("出处：《温州聚焦先行示范 十大实践样本出炉》（周琳子、叶志攀）")
+    assert text.rstrip().endswith("出处：《温州聚焦先行示范 十大实践样本出炉》（周琳子 叶志攀）")
     bold = bold_texts(reply)
     assert bold[0] == figure  # the asked-for figure, in bold, in its sentence
     assert any(b.startswith("【样本") for b in bold)  # passage headings in bold
@@ -79,7 +79,8 @@ def test_off_topic_question_abstains_kindly_with_topic_buttons(api: FakeBotAPI,
     [reply] = ask(api, "火星上有多少人？")
     assert "没有讲到这个问题" in plain(reply)
     data = [d for _, d in buttons(reply)]
-    assert data[0] == "t:intro" and len(data) == 11 and all(d.startswith("t:") for d in data)
+    assert data[0] == "tp:0" and data[1] == "t:intro"  # the first article's name, then its sections
+    assert len([d for d in data if d.startswith("t:")]) == 12 and data[-1] == "tp:1"  # one page, then ▶
 
 
 def test_a_number_the_article_does_not_give_shows_the_related_passage(engine: Engine) -> None:
@@ -130,7 +131,8 @@ def test_start_greets_with_the_source_and_example_buttons_that_answer(
     start()
     [greeting] = ask(api, "/start")
     text = plain(greeting)
-    assert "你好" in text and "《温州聚焦先行示范 十大实践样本出炉》" in text and "十个实践样本" in text
+    assert "你好" in text and "《温州聚焦先行示范 十大实践样本出炉》（周琳子 叶志攀）" in text
+    assert "《节水型城市建设三项举措见实效》（林晓 王川）" in text and "共 15 部分" in text
     examples = buttons(greeting)
     assert 3 <= len(examples) <= 4 and examples[0] == ("温州的城市书房有多少家？", "ex:0")
     commands = api.wait_for("setMyCommands")[0].params["commands"]
@@ -143,14 +145,34 @@ def test_start_greets_with_the_source_and_example_buttons_that_answer(
 def test_topics_buttons_show_a_summary_with_figures(api: FakeBotAPI, start: Callable[..., RunningBot]) -> None:
     start()
     [menu] = ask(api, "/topics")
+    assert "我载入了 2 篇文章" in plain(menu) and "1. 《温州聚焦先行示范 十大实践样本出炉》" in plain(menu)
     labels = buttons(menu)
-    assert len(labels) == 11 and labels[8][1] == "t:s8" and labels[8][0].startswith("样本八")
+    assert labels[0] == ("📄《温州聚焦先行示范 十大实践样本出炉》", "tp:0")
+    assert labels[9][1] == "t:s8" and labels[9][0] == "样本八 · 城乡阅读一体 文化惠民 奔富"  # no article on the button
     [card] = exchange(api, lambda: api.send_callback("t:s8"))
     text = plain(card)
-    assert text.startswith("样本八 · 城乡阅读一体 文化惠民 奔富")
+    assert text.startswith("样本八 · 城乡阅读一体 文化惠民 奔富（《温州聚焦先行示范 十大实践样本出炉》）")
     assert "为满足群众享受优质阅读服务需求" in text
     assert {"超110家", "120多万册", "3/4"} <= set(bold_texts(card))
     assert api.wait_for("answerCallbackQuery")
+
+
+def test_topics_are_grouped_by_article_and_paged(api: FakeBotAPI, start: Callable[..., RunningBot]) -> None:
+    start()
+    [menu] = ask(api, "/topics")
+    first = buttons(menu)
+    sections = [d for _, d in first if d.startswith("t:")]
+    assert len(sections) == 12 and first[-1] == ("下一页 ▶（2/2）", "tp:1")
+    [page] = exchange(api, lambda: api.send_callback("tp:1", message=api.sent_messages()[-1]),
+                      method="editMessageReplyMarkup")
+    second = buttons(page)
+    assert second[0] == ("📄《节水型城市建设三项举措见实效》", "tp:1")
+    assert [d for _, d in second if d.startswith("t:")] == [f"t:water-saving-city-{n}" for n in (1, 2, 3)]
+    assert second[-1] == ("◀ 上一页", "tp:0")
+    assert not set(sections) & {d for _, d in second}  # every section on exactly one page
+    [card] = exchange(api, lambda: api.send_callback("t:water-saving-city-2"))
+    assert plain(card).startswith("二、改造老旧管网降低漏损（《节水型城市建设三项举措见实效》）")
+    assert "8.5%" in bold_texts(card)
 
 
 def test_help_and_about(api: FakeBotAPI, start: Callable[..., RunningBot], engine: Engine) -> None:
@@ -160,7 +182,8 @@ def test_help_and_about(api: FakeBotAPI, start: Callable[..., RunningBot], engin
     [about] = ask(api, "/about")
     text = plain(about)
     assert engine.index.build_id in text and f"{engine.index.manifest['chunk_count']} 段原文" in text
-    assert "周琳子" in text
+    assert "周琳子" in text and "《节水型城市建设三项举措见实效》（林晓 王川）（本项目编写的示例文章" in text
+    assert "共 2 篇文章、15 部分" in text
 
 
 def test_ask_command_works_in_private_chats_and_needs_a_question(
@@ -595,3 +618,23 @@ def test_two_questions_in_one_message_get_one_reply_answering_both(api: FakeBotA
     [reply] = ask(api, "城市书房有多少家？托位新增多少个？", user_id=USER)
     text = plain(reply)
     assert "超110家" in text and "1.1万个" in text and buttons(reply)
+
+
+def test_texts_come_from_the_content_not_from_code(api: FakeBotAPI, start: Callable[..., RunningBot],
+                                                   embedder: Embedder, tmp_path: Path) -> None:
+    """Served with only the second article, no command text mentions the seed article."""
+    knowledge = tmp_path / "only-water"
+    knowledge.mkdir()
+    shutil.copytree(KNOWLEDGE / "water-saving-city", knowledge / "water-saving-city")
+    settings = base_settings(knowledge_dir=str(knowledge), index_dir=str(tmp_path / "index"))
+    build_index(settings, lambda _: embedder)
+    own = Engine(settings, embedder=embedder)
+    start(engine_=own, knowledge_dir=str(knowledge), index_dir=str(tmp_path / "index"))
+    texts = {command: plain(ask(api, command)[0]) for command in ("/start", "/help", "/topics", "/about")}
+    for command, text in texts.items():
+        assert not re.search("温州|样本|十大|十个", text), (command, text)
+    assert "我是《节水型城市建设三项举措见实效》问答机器人" in texts["/start"]
+    assert "共 4 部分" in texts["/start"] and "《节水型城市建设三项举措见实效》（林晓 王川）共 4 部分" in texts["/topics"]
+    [menu] = ask(api, "/topics")
+    assert [d for _, d in buttons(menu)] == [f"t:water-saving-city-{n}" for n in range(4)]  # one article: no header
+    assert [t for t, _ in buttons(menu)][1] == "一、阶梯水价引导居民节约用水"

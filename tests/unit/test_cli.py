@@ -11,6 +11,8 @@ from bot.cli import main
 
 from conftest import FIXTURES, ROOT
 
+SEED = "wenzhou-ten-samples"  # the seed article's folder in knowledge/
+
 
 def _env_args(settings):
     return ["--set", f"knowledge_dir={settings.path('knowledge_dir')}",
@@ -28,19 +30,20 @@ def run(args, stdin=None, monkeypatch=None):
 def test_build_check_and_build(tmp_path, capsys):
     args = ["--set", f"index_dir={tmp_path / 'index'}"]
     code, out = run(args + ["build", "--check"])
-    assert code == 0 and out.startswith("ok: 11 sections")
+    assert code == 0 and out.startswith("ok: 2 articles, 15 sections")
+    assert "  wenzhou-ten-samples: 《温州聚焦先行示范 十大实践样本出炉》（周琳子 叶志攀）, 11 sections" in out
     code, out = run(args + ["--set", "embedding_model=test-hash", "build"])
-    assert code == 0 and "files 11, chunks" in out and "reused 0" in out
+    assert code == 0 and "files 15, chunks" in out and "reused 0" in out
     assert "phases (s): load_knowledge" in out and " embed " in out and " write " in out
     code, out = run(args + ["--set", "embedding_model=test-hash", "build"])
     assert "embedded 0" in out
 
 
 def test_bad_content_is_reported_by_file_and_field(knowledge_copy, capsys):
-    (knowledge_copy / "s02.yaml").write_text("id: s2\nsource: {article: x}\nparagraphs: [a]\n", encoding="utf-8")
+    (knowledge_copy / SEED / "s02.yaml").write_text("id: s2\nparagraphs: [a]\n", encoding="utf-8")
     code, _ = run(["--set", f"knowledge_dir={knowledge_copy}", "build", "--check"])
     assert code == 1
-    assert "s02.yaml: field 'title' is missing" in capsys.readouterr().err
+    assert f"{SEED}/s02.yaml: field 'title' is missing" in capsys.readouterr().err
 
 
 def test_ask_without_index_says_how_to_build(tmp_path, capsys):
@@ -106,3 +109,36 @@ def test_python_dash_m_entry_point(real_settings):
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["answered"] and "4.1万名" in answer["figures"]
+
+
+def test_build_check_validates_example_questions(knowledge_copy, capsys):
+    (knowledge_copy / "examples.yaml").write_text("questions: 5\n", encoding="utf-8")
+    code, _ = run(["--set", f"knowledge_dir={knowledge_copy}", "build", "--check"])
+    assert code == 1
+    assert "examples.yaml: field 'questions' must be a non-empty list of questions" in capsys.readouterr().err
+
+
+def test_removing_an_article_folder_and_rebuilding_removes_it_from_answers(knowledge_copy, tmp_path):
+    import shutil
+
+    from bot.engine import Engine
+
+    args = ["--set", f"knowledge_dir={knowledge_copy}", "--set", f"index_dir={tmp_path / 'index'}",
+            "--set", "embedding_model=test-hash"]
+    question = "管网漏损率降到了多少"
+    assert run(args + ["build"])[0] == 0
+    index = next((tmp_path / "index" / "builds").iterdir())
+    sections = json.loads((index / "content.json").read_text(encoding="utf-8"))["sections"]
+    water = next(s for s in sections if s["id"] == "water-saving-city-2")
+    assert water["article"] == "节水型城市建设三项举措见实效" and water["authors"] == ["林晓", "王川"]
+    assert water["article_id"] == "water-saving-city" and water["source"].startswith("本项目编写的示例文章")
+    assert water["heading"] == "二、改造老旧管网降低漏损（《节水型城市建设三项举措见实效》）"
+    code, out = run(args + ["ask", "--json", question])
+    before = json.loads(out)
+    assert before["passages"][0]["section"].startswith("water-saving-city-")
+    shutil.rmtree(knowledge_copy / "water-saving-city")
+    code, out = run(args + ["build"])
+    assert code == 0 and "files 11, chunks" in out
+    after = json.loads(run(args + ["ask", "--json", question])[1])
+    assert not any(p["section"].startswith("water-saving-city-") for p in after["passages"])
+    assert "节水" not in after["reply"] and "8.5%" not in after["reply"]

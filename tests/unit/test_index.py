@@ -18,7 +18,7 @@ def test_build_writes_a_complete_manifest(fake_settings):
     manifest = json.loads((report.path / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["model_id"] == FAKE_MODEL and manifest["dimension"] == 64
     assert manifest["chunk_count"] == report.chunks > 11
-    assert manifest["section_count"] == report.files == 11
+    assert manifest["section_count"] == report.files == 15  # two articles: 11 + 4 sections
     assert len(manifest["content_hash"]) == 64 and manifest["built_at"]
     assert set(manifest["files"]) >= {"faiss.index", "chunks.jsonl", "vectors.npy", "sentences.npz"}
     index = load_index(fake_settings, FAKE_MODEL)
@@ -42,7 +42,7 @@ def test_rebuild_embeds_only_changed_text(fake_settings, knowledge_copy, tmp_pat
     manifest = json.loads((again.path / "manifest.json").read_text(encoding="utf-8"))
     assert again.embedded == 0 and again.reused == manifest["chunk_count"] + manifest["sentence_count"]
     assert first.embedded <= again.reused  # one-sentence passages share their sentence's vector
-    path = knowledge_copy / "s08.yaml"
+    path = knowledge_copy / "wenzhou-ten-samples" / "s08.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("超110家", "超120家"), encoding="utf-8")
     edited = _build(settings)
     assert 0 < edited.embedded <= 4  # the one passage and its one sentence (re-packing may touch a neighbour)
@@ -62,7 +62,7 @@ def test_rebuild_segments_only_changed_text_and_scores_as_a_fresh_build(knowledg
     settings = make_settings(tmp_path, knowledge=knowledge_copy, embedding_model=FAKE_MODEL)
     first = _build(settings)
     assert _build(settings).tokenized == 0
-    path = knowledge_copy / "s08.yaml"
+    path = knowledge_copy / "wenzhou-ten-samples" / "s08.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("超110家", "超120家"), encoding="utf-8")
     edited = _build(settings)
     assert 0 < edited.tokenized <= 4 < first.tokenized

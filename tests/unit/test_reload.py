@@ -15,7 +15,7 @@ QUESTIONS = ["温州建成了多少家城市书房", "城市书房总藏书多�
 
 
 def _edit(knowledge, old, new):
-    path = knowledge / "s08.yaml"
+    path = knowledge / "wenzhou-ten-samples" / "s08.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
 
 

@@ -505,7 +505,7 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append(f"  {_pad(str(row['down']), 4, right=True)}  {_pad(str(row['up']), 4, right=True)}  "
                          f"{_pad(row['last_asked'], 19)}  {row['question'].strip()} → {shown}")
             for why in row.get("reasons", []):
-                said = "：".join(part for part in (DOWN_REASONS.get(why["reason"], ""), why["text"].strip()) if part)
+                said = " · ".join(part for part in (DOWN_REASONS.get(why["reason"], ""), why["text"].strip()) if part)
                 lines.append(f"  {'':28}  哪里不对：{said}")
     else:
         lines.append("  （没有）")

@@ -27,9 +27,10 @@ _PUNCTUATION = "?？!！。.，,；;：:~～…、 "
 _CJK_SPACE = re.compile(r"\s+(?=[^\x00-\x7f])|(?<=[^\x00-\x7f])\s+")  # 城市书房 有多少家 is 城市书房有多少家
 
 InlineResults = list[InlineQueryResultArticle]
+Key = tuple[str, bool, str]  # (the question's matching form, Traditional reply, index build id)
 
 
-def cache_key(question: str, build_id: str) -> tuple[str, bool, str]:
+def cache_key(question: str, build_id: str) -> Key:
     """What makes two inline questions the same: the matching form of the words, the script the reply will be
     in, and the index build."""
     words = _CJK_SPACE.sub("", normalize_query(question)).strip(_PUNCTUATION)
@@ -41,15 +42,15 @@ class InlineCache:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._results: OrderedDict[tuple[str, bool, str], InlineResults] = OrderedDict()
+        self._results: OrderedDict[Key, InlineResults] = OrderedDict()
 
-    def get(self, key: tuple[str, bool, str]) -> InlineResults | None:
+    def get(self, key: Key) -> InlineResults | None:
         results = self._results.get(key)
         if results is not None:
             self._results.move_to_end(key)
         return results
 
-    def put(self, key: tuple[str, bool, str], results: InlineResults) -> None:
+    def put(self, key: Key, results: InlineResults) -> None:
         if self.size <= 0:
             return
         self._results[key] = results
@@ -66,9 +67,13 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def _in_script(text: str, traditional: bool) -> str:
+    return plain(localized([Span(text)], traditional))
+
+
 def quotable_spans(answer: Answer) -> list[Span]:
     """The answer's quotable sentence with its bold figure, then the source: what an inline result sends."""
-    sentence = plain(localized([Span(answer.lead)], answer.traditional))
+    sentence = _in_script(answer.lead, answer.traditional)
     figure = next((s.text for s in answer.spans if s.kind == "figure"), "")
     at = sentence.find(figure) if figure else -1
     spans = [Span(sentence)] if at < 0 else \
@@ -77,7 +82,7 @@ def quotable_spans(answer: Answer) -> list[Span]:
     return spans + localized([Span("\n\n"), Span(f"出处：{sources}", "source")], answer.traditional)
 
 
-def _article(key: tuple[str, bool, str], title: str, description: str, spans: Sequence[Span]) -> InlineQueryResultArticle:
+def _article(key: Key, title: str, description: str, spans: Sequence[Span]) -> InlineQueryResultArticle:
     result_id = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:32]  # Telegram allows 64 bytes
     return InlineQueryResultArticle(
         result_id, _short(title, TITLE_CHARS),
@@ -85,18 +90,16 @@ def _article(key: tuple[str, bool, str], title: str, description: str, spans: Se
         description=_short(description, DESCRIPTION_CHARS))
 
 
-def inline_results(answer: Answer, key: tuple[str, bool, str], scope: str) -> InlineResults:
+def inline_results(answer: Answer, key: Key, scope: str) -> InlineResults:
     """One result: the quotable answer and its source, or, when the content does not answer the question,
     a result saying so (``scope`` names the content, e.g. 《…》)."""
     traditional = answer.traditional
     if answer.answered:
-        spans = quotable_spans(answer)
         heading = answer.shown[0].heading if answer.shown else ""
-        description = " · ".join(part for part in (heading, "、".join(f"《{s.article}》" for s in answer.sources))
-                                 if part)
-        title, description = plain(localized([Span(answer.lead)], traditional)), \
-            plain(localized([Span(description)], traditional))
-        return [_article(key, title, description, spans)]
+        articles = "、".join(f"《{s.article}》" for s in answer.sources)
+        description = " · ".join(part for part in (heading, articles) if part)
+        return [_article(key, _in_script(answer.lead, traditional), _in_script(description, traditional),
+                         quotable_spans(answer))]
     question = answer.question.strip()
     if answer.reason == "no_figure":
         title = "文章讲到了相关内容，但没有给出这个数字"
@@ -105,5 +108,4 @@ def inline_results(answer: Answer, key: tuple[str, bool, str], scope: str) -> In
         title = "文章没有讲到这个问题"
         said = [Span(f"{scope}没有讲到“"), Span(question), Span("”。")]
     hint = f"{title}。换个说法再问，或私聊我发 /topics 看看我能回答哪些方面。"
-    return [_article(key, plain(localized([Span(title)], traditional)),
-                     plain(localized([Span(hint)], traditional)), localized(said, traditional))]
+    return [_article(key, _in_script(title, traditional), _in_script(hint, traditional), localized(said, traditional))]

@@ -207,7 +207,7 @@ def test_a_down_vote_asks_what_was_wrong_and_the_report_shows_it(
     assert cli.main(["--set", f"feedback_db={database}", "report"]) == 0
     text = capsys.readouterr().out
     assert "城市书房有多少家 → “目前,温州市已建成城市书房超110家" in text
-    assert "哪里不对：数字不对：书房应该是110多家，不是超110家" in text
+    assert "哪里不对：数字不对 · 书房应该是110多家，不是超110家" in text
 
 
 def test_only_the_voter_can_say_what_was_wrong(api: FakeBotAPI, start: Callable[..., RunningBot]) -> None:

@@ -172,8 +172,8 @@ def test_inline_queries_arrive_and_are_answered_once_with_valid_results(api: Fak
         await bot.answer_inline_query(query.id, [article("1")], cache_time=60)
         with pytest.raises(BadRequest, match="(?i)query is too old"):  # answered already
             await bot.answer_inline_query(query.id, [article("1")])
-        for bad, reason in ((article("1", text="<b>x"), "can't parse entities"), (article("x" * 65), "RESULT_ID_INVALID"),
-                            (article("1", title=" "), "RESULT_TITLE_EMPTY")):
+        for bad, reason in ((article("1", text="<b>x"), "can't parse entities"),
+                            (article("x" * 65), "RESULT_ID_INVALID"), (article("1", title=" "), "RESULT_TITLE_EMPTY")):
             with pytest.raises(BadRequest, match="(?i)" + reason):
                 await bot.answer_inline_query(str(second), [bad])
         with pytest.raises(BadRequest, match="(?i)RESULT_ID_DUPLICATE"):

@@ -557,11 +557,14 @@ class TelegramBot:
                                   traditional: bool) -> None:
         """After a 👎: one-tap reasons under a prompt; a reply to the prompt in words is stored too."""
         query = update.callback_query
-        chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+        answer = query.message
+        chat_id = answer.chat.id if answer is not None else query.from_user.id
+        quote = ReplyParameters(answer.message_id, allow_sending_without_reply=True) \
+            if answer is not None and answer.chat.type != ChatType.PRIVATE else None  # which answer, in a group
         text = "哪里不对？点一下下面的按钮，或者回复这条消息写几个字。"
         message = await context.bot.send_message(
             chat_id, html.escape(to_traditional(text) if traditional else text), parse_mode=ParseMode.HTML,
-            reply_markup=reason_keyboard(question_id, traditional=traditional))
+            reply_markup=reason_keyboard(question_id, traditional=traditional), reply_parameters=quote)
         self._remember_prompt(context, message.message_id, question_id)
 
     @staticmethod

@@ -4,8 +4,9 @@ Telegram is unreachable from the test machines, so tests and ``python -m bot ben
 ``FakeBotAPI`` on 127.0.0.1 and point the real python-telegram-bot client at it through
 ``base_url``. The fake speaks the Bot API wire format (``POST /bot<token>/<method>``,
 Telegram-shaped JSON answers), validates what Telegram would reject in a bot's replies (bad
-HTML, over-long text, oversized callback data, edits of unknown or unchanged messages), lets
-tests enqueue realistic incoming updates, records every call, and can inject one-shot faults
+HTML, over-long text, oversized callback data, edits of unknown or unchanged messages, malformed
+inline results and start parameters), lets tests enqueue realistic incoming updates (messages,
+button presses, inline queries, start links), records every call, and can inject one-shot faults
 (5xx, flood control, slow answers, dropped connections, non-JSON bodies) to exercise the bot's
 retry paths.
 

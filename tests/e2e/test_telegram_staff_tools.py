@@ -17,7 +17,7 @@ import pytest
 from bot import cli
 from bot.engine import Engine
 from bot.reply import Answer
-from devtools.fakeapi import FakeBotAPI, Fault, parse_telegram_html
+from devtools.fakeapi import DEFAULT_GROUP_ID, FakeBotAPI, Fault
 
 from conftest import USER, RunningBot, ask, bold_texts, buttons, exchange, plain
 
@@ -198,6 +198,8 @@ def test_a_down_vote_asks_what_was_wrong_and_the_report_shows_it(
 
     [thanks] = ask(api, "书房应该是110多家，不是超110家", user_id=USER, reply_to_message=prompt_message)
     assert "记下" in plain(thanks) and not buttons(thanks)  # taken as the reason, not as a question
+    time.sleep(0.3)
+    assert plain(api.sent_messages(USER)[-1]) == plain(thanks)  # and not answered as one afterwards
 
     database = tmp_path / "data" / "feedback.sqlite3"
     assert cli.main(["--set", f"feedback_db={database}", "report", "--json"]) == 0
@@ -256,3 +258,19 @@ def test_a_second_down_vote_does_not_ask_again(api: FakeBotAPI, start: Callable[
              method="answerCallbackQuery")
     time.sleep(0.3)
     assert len(api.sent_messages(USER)) == 2  # the answer and one prompt
+
+
+def test_in_a_group_the_prompt_quotes_its_answer_and_only_replies_to_it_are_reasons(
+        api: FakeBotAPI, start: Callable[..., RunningBot]) -> None:
+    running = start()
+    [reply] = ask(api, "@wenzhou_qa_bot 城市书房有多少家", user_id=USER, chat_type="supergroup")
+    answer = api.sent_messages(DEFAULT_GROUP_ID)[-1]
+    [prompt] = exchange(api, lambda: api.send_callback(buttons(reply)[1][1], user_id=USER,
+                                                       chat_id=DEFAULT_GROUP_ID, message=answer))
+    assert prompt["reply_parameters"]["message_id"] == answer["message_id"]
+    prompt_message = api.sent_messages(DEFAULT_GROUP_ID)[-1]
+    [thanks] = ask(api, "没说清楚是哪一年", user_id=USER, chat_id=DEFAULT_GROUP_ID, chat_type="supergroup",
+                   reply_to_message=prompt_message)
+    assert "记下" in plain(thanks)
+    [down] = running.store.report(days=0)["downvoted"]
+    assert down["reasons"] == [{"reason": "", "text": "没说清楚是哪一年"}]

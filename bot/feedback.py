@@ -1,10 +1,11 @@
 """What users asked and what they thought of the answers: a small SQLite store for the staff's report.
 
 Every question is stored (when, a hashed user id, the text, whether the bot answered, why not, which
-passages it found), and each 👍/👎 press references its question row, so a press on an old message still
-counts after a restart. User ids are never stored: they are HMAC-SHA256 hashed with a secret salt
-(setting user_id_salt, or a random salt generated once and kept next to the database with 0600
-permissions), so hashes are stable across restarts but cannot be reversed by guessing ids.
+passages it found, the words the user was shown), and each 👍/👎 press references its question row, so a
+press on an old message still counts after a restart. A 👎 may carry what was wrong (a reason code and/or a
+short text); ``/feedback`` comments are kept on their own. User ids are never stored: they are
+HMAC-SHA256 hashed with a secret salt (setting user_id_salt, or a random salt generated once and kept next
+to the database with 0600 permissions), so hashes are stable across restarts but cannot be reversed by guessing ids.
 
 The store must never stop an answer: each public method catches database errors (disk full, read-only
 folder, a damaged file), logs them and returns a "nothing stored" value; the caller goes on.
@@ -36,7 +37,7 @@ from .normalize import normalize_query
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SALT_SUFFIX = ".salt"
 _PURGE_INTERVAL = 24 * 3600.0
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # UTC; sorts as text, and matches SQLite's datetime()
@@ -64,6 +65,27 @@ CREATE TABLE IF NOT EXISTS feedback (
 CREATE INDEX IF NOT EXISTS feedback_voted_at ON feedback (voted_at);
 """
 
+# Each version's statements, applied in order to bring an older database up to SCHEMA_VERSION in one
+# transaction; existing rows keep their data (new columns default to empty).
+_MIGRATIONS: dict[int, list[str]] = {
+    1: [s.strip() for s in _SCHEMA.split(";") if s.strip()],
+    2: [
+        "ALTER TABLE questions ADD COLUMN shown TEXT NOT NULL DEFAULT ''",  # what the user read (lead sentence)
+        "ALTER TABLE feedback ADD COLUMN reason TEXT NOT NULL DEFAULT ''",  # a DOWN_REASONS code
+        "ALTER TABLE feedback ADD COLUMN reason_text TEXT NOT NULL DEFAULT ''",  # the user's own words
+        "CREATE TABLE IF NOT EXISTS comments (id INTEGER PRIMARY KEY, sent_at TEXT NOT NULL, "
+        "user_hash TEXT NOT NULL, text TEXT NOT NULL, build_id TEXT NOT NULL DEFAULT '')",
+        "CREATE INDEX IF NOT EXISTS comments_sent_at ON comments (sent_at)",
+    ],
+}
+
+DOWN_REASONS: dict[str, str] = {  # what a user can say was wrong with a 👎 answer: code → label
+    "off": "答非所问",
+    "figure": "数字不对",
+    "missing": "没找到",
+    "other": "其他",
+}
+
 
 class FeedbackStoreError(Exception):
     """The database cannot be opened or used (the message says which file and why)."""
@@ -76,6 +98,10 @@ class VoteResult:
     stored: bool
     previous: int | None = None
     problem: str = ""
+
+
+MAX_SHOWN_CHARS = 200  # of the shown text kept with a question: the report shows its start
+MAX_COMMENT_CHARS = 1000  # a /feedback comment or a 👎 reason text is cut to this
 
 
 _END_PUNCTUATION = "?？!！。.，,；;：:~～…、 "
@@ -126,8 +152,8 @@ class FeedbackStore:
                 raise FeedbackStoreError(
                     f"the feedback database {self.path} has schema version {version}, newer than this bot's "
                     f"{SCHEMA_VERSION}; use a newer bot or another feedback_db")
-            if version < SCHEMA_VERSION:  # one transaction: a half-made schema is never left behind
-                connection.executescript(f"BEGIN; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+            if version < SCHEMA_VERSION:
+                self._migrate(connection)
         except sqlite3.Error as exc:
             connection.close()
             raise FeedbackStoreError(f"cannot use the feedback database {self.path}: {exc}") from exc
@@ -137,6 +163,25 @@ class FeedbackStore:
         self._connection = connection
         self._purge_locked()
         return connection
+
+    def _migrate(self, connection: sqlite3.Connection) -> None:
+        """Bring the schema up to SCHEMA_VERSION in one transaction (a half-made schema is never left
+        behind); the version is read again inside it, so two processes opening an old file at once
+        migrate it once."""
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[step]:
+                    connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        if version:
+            log.info("feedback database %s: schema upgraded from version %d to %d", self.path, version,
+                     SCHEMA_VERSION)
 
     def _load_salt(self) -> bytes:
         """The configured salt, else the one kept next to the database (created once, mode 0600)."""
@@ -185,17 +230,19 @@ class FeedbackStore:
 
     # -- writing ------------------------------------------------------------------------------------
     def record_question(self, user_id: int, question: str, answered: bool, abstain_reason: str = "",
-                        passage_ids: list[str] | None = None, build_id: str = "") -> int | None:
-        """Store one question; its row id (for the feedback buttons), or None if it could not be stored."""
+                        passage_ids: list[str] | None = None, build_id: str = "", shown: str = "") -> int | None:
+        """Store one question; its row id (for the feedback buttons), or None if it could not be stored.
+        ``shown`` is what the user read first (the quotable sentence), so the report can show it."""
         try:
             with self._lock:
                 connection = self._open()
                 self._maybe_purge()
                 cursor = connection.execute(
                     "INSERT INTO questions (asked_at, user_hash, question, normalized, answered, abstain_reason,"
-                    " passage_ids, build_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    " passage_ids, build_id, shown) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (_stamp(self._clock()), self.hash_user(user_id), question, report_key(question),
-                     int(bool(answered)), abstain_reason, json.dumps(list(passage_ids or [])), build_id))
+                     int(bool(answered)), abstain_reason, json.dumps(list(passage_ids or [])), build_id,
+                     shown[:MAX_SHOWN_CHARS]))
                 return int(cursor.lastrowid)
         except (FeedbackStoreError, sqlite3.Error, OSError) as exc:
             self._failed("store a question", exc)
@@ -223,6 +270,38 @@ class FeedbackStore:
             self._failed("store a vote", exc)
             return VoteResult(False, problem="error")
 
+    def explain_vote(self, question_id: int, user_id: int, reason: str = "", text: str = "") -> bool:
+        """Say what was wrong with an answer the user voted 👎: a DOWN_REASONS code and/or their own words
+        (each replaces an earlier one, an empty one keeps it). False if there is no such 👎 or on a failure."""
+        if reason and reason not in DOWN_REASONS:
+            raise ValueError(f"unknown reason {reason!r}")
+        try:
+            with self._lock:
+                connection = self._open()
+                cursor = connection.execute(
+                    "UPDATE feedback SET reason = CASE WHEN ? = '' THEN reason ELSE ? END, "
+                    "reason_text = CASE WHEN ? = '' THEN reason_text ELSE ? END "
+                    "WHERE question_id = ? AND user_hash = ? AND vote = -1",
+                    (reason, reason, text, text[:MAX_COMMENT_CHARS], question_id, self.hash_user(user_id)))
+                return cursor.rowcount > 0
+        except (FeedbackStoreError, sqlite3.Error, OSError) as exc:
+            self._failed("store what was wrong with an answer", exc)
+            return False
+
+    def add_comment(self, user_id: int, text: str, build_id: str = "") -> bool:
+        """Store a free comment (``/feedback …``); False if it could not be stored."""
+        try:
+            with self._lock:
+                connection = self._open()
+                self._maybe_purge()
+                connection.execute("INSERT INTO comments (sent_at, user_hash, text, build_id) VALUES (?, ?, ?, ?)",
+                                   (_stamp(self._clock()), self.hash_user(user_id), text[:MAX_COMMENT_CHARS],
+                                    build_id))
+                return True
+        except (FeedbackStoreError, sqlite3.Error, OSError) as exc:
+            self._failed("store a comment", exc)
+            return False
+
     def purge(self) -> int:
         """Delete questions (and their votes) and votes older than the retention period; rows deleted."""
         try:
@@ -249,14 +328,15 @@ class FeedbackStore:
                 "DELETE FROM feedback WHERE voted_at < ? OR question_id IN "
                 "(SELECT id FROM questions WHERE asked_at < ?)", (cutoff, cutoff)).rowcount
             questions = connection.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount
+            comments = connection.execute("DELETE FROM comments WHERE sent_at < ?", (cutoff,)).rowcount
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
             raise
-        if votes or questions:
-            log.info("feedback retention: deleted %d questions and %d votes older than %d days",
-                     questions, votes, self.retention_days)
-        return votes + questions
+        if votes or questions or comments:
+            log.info("feedback retention: deleted %d questions, %d votes and %d comments older than %d days",
+                     questions, votes, comments, self.retention_days)
+        return votes + questions + comments
 
     def _failed(self, action: str, exc: BaseException) -> None:
         self.failures += 1
@@ -294,10 +374,22 @@ class FeedbackStore:
                 "SELECT q.normalized, SUM(f.vote = -1) AS down, SUM(f.vote = 1) AS up, MAX(q.asked_at) AS last, "
                 " (SELECT q2.question FROM questions q2 WHERE q2.normalized = q.normalized"
                 "  ORDER BY q2.asked_at DESC, q2.id DESC LIMIT 1), "
-                " '[' || GROUP_CONCAT(DISTINCT q.passage_ids) || ']' "
+                " '[' || GROUP_CONCAT(DISTINCT q.passage_ids) || ']', "
+                " (SELECT q3.shown FROM questions q3 WHERE q3.normalized = q.normalized AND q3.shown != ''"
+                "  ORDER BY q3.asked_at DESC, q3.id DESC LIMIT 1) "
                 "FROM feedback f JOIN questions q ON q.id = f.question_id "
                 "WHERE f.voted_at >= ? GROUP BY q.normalized HAVING down > 0 "
                 "ORDER BY down DESC, last DESC LIMIT ?", (since, limit)).fetchall()
+            reasons = connection.execute(
+                "SELECT q.normalized, f.reason, f.reason_text FROM feedback f JOIN questions q ON q.id = f.question_id "
+                "WHERE f.voted_at >= ? AND f.vote = -1 AND (f.reason != '' OR f.reason_text != '') "
+                "ORDER BY f.voted_at DESC", (since,)).fetchall()
+            comments = connection.execute(
+                "SELECT sent_at, text FROM comments WHERE sent_at >= ? ORDER BY sent_at DESC, id DESC LIMIT ?",
+                (since, limit)).fetchall()
+        why: dict[str, list[dict[str, str]]] = {}
+        for normalized, reason, text in reasons:
+            why.setdefault(normalized, []).append({"reason": reason, "text": text})
         return {
             "days": days,
             "since": since or None,
@@ -305,8 +397,10 @@ class FeedbackStore:
             "unanswered": [{"question": example, "normalized": normalized, "count": n, "last_asked": last,
                             "reason": reason} for normalized, n, last, reason, example in unanswered],
             "downvoted": [{"question": example, "normalized": normalized, "down": down, "up": up,
-                           "last_asked": last, "passages": _passage_ids(passages)}
-                          for normalized, down, up, last, example, passages in downvoted],
+                           "last_asked": last, "shown": shown or "", "passages": _passage_ids(passages),
+                           "reasons": why.get(normalized, [])}
+                          for normalized, down, up, last, example, passages, shown in downvoted],
+            "comments": [{"sent_at": sent_at, "text": text} for sent_at, text in comments],
         }
 
 
@@ -405,11 +499,25 @@ def format_report(report: dict[str, Any]) -> str:
     lines += ["", "被点 👎 的问题（最多的在前）："]
     if report["downvoted"]:
         lines.append(f"  {_pad('👎', 4, right=True)}  {_pad('👍', 4, right=True)}  {_pad('最近提问 (UTC)', 19)}  "
-                     "问题 → 段落")
+                     "问题 → 回答（旧记录：段落）")
         for row in report["downvoted"]:
-            passages = "、".join(row["passages"]) or "—"
+            shown = f"“{_excerpt(row['shown'])}”" if row.get("shown") else "、".join(row["passages"]) or "—"
             lines.append(f"  {_pad(str(row['down']), 4, right=True)}  {_pad(str(row['up']), 4, right=True)}  "
-                         f"{_pad(row['last_asked'], 19)}  {row['question'].strip()} → {passages}")
+                         f"{_pad(row['last_asked'], 19)}  {row['question'].strip()} → {shown}")
+            for why in row.get("reasons", []):
+                said = " · ".join(part for part in (DOWN_REASONS.get(why["reason"], ""), why["text"].strip()) if part)
+                lines.append(f"  {'':28}  哪里不对：{said}")
+    else:
+        lines.append("  （没有）")
+    lines += ["", "留言（/feedback，最新的在前）："]
+    if report.get("comments"):
+        lines += [f"  {_pad(c['sent_at'], 19)}  {' '.join(c['text'].split())}" for c in report["comments"]]
     else:
         lines.append("  （没有）")
     return "\n".join(lines)
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    """The first words of a shown answer, on one line."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"

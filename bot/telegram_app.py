@@ -13,6 +13,11 @@ through the telegram_base_url setting). What users get:
   messages of at most 4096 UTF-16 units; in Traditional characters when the question was.
 * 👍/👎 buttons under each answer, stored by ``bot.feedback``; abstentions offer the topics as buttons.
 * ``/start`` ``/help`` ``/topics`` ``/about`` ``/ask``; admins (setting admin_ids) ``/reload`` ``/stats``.
+* ``/start <section id>`` (a deep link ``t.me/<bot>?start=s8``, see ``bot.telegram_links``) opens that topic.
+* after a 👎 the bot asks what was wrong (one tap, or a reply in words) and stores it with the vote;
+  ``/feedback 文字`` stores a free comment. Button labels follow the user's script.
+* inline mode (``@bot 问题`` in any chat): the quotable answer and its source as a result (``bot.telegram_inline``).
+* "typing…" is shown while a question is answered.
 * a per-user sliding-window rate limit; python-telegram-bot's AIORateLimiter for Telegram's limits; failed
   Bot API requests retried with back-off (``RetryingRateLimiter``); an error handler that logs and goes on.
   Every Bot API failure the bot recovers from is logged once as a warning: sends and button answers by
@@ -45,12 +50,13 @@ from urllib.parse import urlsplit
 from telegram import (
     BotCommand,
     InlineKeyboardMarkup,
+    InlineQueryResultsButton,
     Message,
     MessageEntity,
     ReplyParameters,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import (
     BadRequest,
     Conflict,
@@ -60,9 +66,11 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     PersistenceInput,
     PicklePersistence,
@@ -71,26 +79,32 @@ from telegram.ext import (
 
 from .config import ConfigError, Settings, available_cores
 from .engine import Engine
-from .feedback import FeedbackStore
+from .feedback import DOWN_REASONS, FeedbackStore
 from .embedding import EmbeddingError
 from .index import IndexLoadError, read_manifest
 from .knowledge import KnowledgeError, articles_of, bot_name, citation
 from .logsafe import install_redaction, redact, secrets_of
+from .normalize import looks_traditional, to_traditional
 from .render import MAX_MESSAGE_UTF16, Span, localized, telegram_messages
 from .conversation import Conversation, Response
 from .telegram_format import (
     examples_keyboard,
     feedback_keyboard,
     load_examples,
+    prefers_traditional,
+    reason_keyboard,
     topic_spans,
     topics_intro_spans,
     topics_keyboard,
 )
+from .telegram_inline import InlineCache, cache_key, inline_results
+from .telegram_links import payload_section
 from .telegram_send import PollingRequest, RetryingRateLimiter, describe_failure
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "inline_query"]
+WHY_PROMPTS_KEPT = 20  # per chat: the latest "what was wrong?" prompts a reply in words is matched to
 
 NO_TOKEN_MESSAGE = (
     "错误：没有设置机器人令牌（TELEGRAM_BOT_TOKEN）。\n"
@@ -186,6 +200,7 @@ class TelegramBot:
         self._executor: ThreadPoolExecutor | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._log_salt = secrets.token_bytes(32)  # hashes user ids in logs when there is no store
+        self.inline_cache = InlineCache(int(settings.inline_cache_size))
         self.message_limit = MAX_MESSAGE_UTF16  # tests lower it to see long replies split
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -205,6 +220,9 @@ class TelegramBot:
             await application.bot.set_my_commands(COMMANDS)
         except TelegramError as exc:  # the menu is a convenience: serve without it
             log.warning("could not register the command menu: %s", exc)
+        if not application.bot.supports_inline_queries:
+            log.info("inline mode is off for this bot: send /setinline to @BotFather to let users ask "
+                     "@%s 问题 in any chat", application.bot.username)
         sections = self.engine.index.sections  # warm up lazy model parts before users arrive
         await self.run_sync(self.engine.answer, sections[0]["title"] if sections else "你好")
         if self.store is not None:
@@ -259,6 +277,20 @@ class TelegramBot:
     def _traditional(context: ContextTypes.DEFAULT_TYPE) -> bool:
         return bool(context.user_data.get("traditional")) if context.user_data is not None else False
 
+    def _user_script(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+        """True for a Traditional user: as their last question was written, else as their Telegram language."""
+        if context.user_data is not None and "traditional" in context.user_data:
+            return bool(context.user_data["traditional"])
+        user = update.effective_user
+        return prefers_traditional(user.language_code if user is not None else None)
+
+    async def _typing(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+        """Show "typing…" while a question is answered; a failure only loses the indicator."""
+        try:
+            await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError as exc:
+            log.info("could not show the typing indicator: %s", exc)
+
     async def _send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, parts: list[str],
                     markup: InlineKeyboardMarkup | None = None, reply_to: Message | None = None) -> None:
         """Send the parts in order; the keyboard goes under the last one, the first one quotes ``reply_to``."""
@@ -286,7 +318,8 @@ class TelegramBot:
                 break
             question_id = self.store.record_question(
                 user_id, answer.question[:self.settings.max_question_chars], answer.answered, answer.reason,
-                [p.id for p in answer.passages], answer.build or self.engine.index.build_id)
+                [p.id for p in answer.passages], answer.build or self.engine.index.build_id,
+                shown=answer.lead or answer.reply)
             if answer.answered and first_id is None:
                 first_id = question_id
         return response, first_id
@@ -308,7 +341,9 @@ class TelegramBot:
                 await self._send(context, chat.id, [html.escape(text)], reply_to=quote)
             return
         memory = context.chat_data if context.chat_data is not None else {}
+        typing = asyncio.create_task(self._typing(context, chat.id))
         response, question_id = await self.run_sync(self._respond_and_record, question, user.id, memory)
+        await typing  # the indicator goes out before the answer, never after it
         for answer in response.answers:
             if answer.answered:
                 self.stats.answered += 1
@@ -321,7 +356,8 @@ class TelegramBot:
         if response.kind == "smalltalk":
             markup = None
         elif any(answer.answered for answer in response.answers):
-            markup = feedback_keyboard(question_id) if question_id is not None else None
+            markup = feedback_keyboard(question_id, traditional=response.traditional) \
+                if question_id is not None else None
         else:
             markup = topics_keyboard(self.engine.index.sections, response.traditional)
         await self._send(context, chat.id, parts, markup, reply_to=quote)
@@ -354,10 +390,14 @@ class TelegramBot:
             if question is None:
                 return  # group chatter not meant for the bot
         if not question.strip():
-            await self._send(context, message.chat_id, [html.escape("请直接写出你的问题，例如：城市书房有多少家？")],
+            await self._send(context, message.chat_id, [html.escape(f"请直接写出你的问题{self._example('，例如：')}")],
                              reply_to=message)
             return
         await self.answer_question(update, context, question)
+
+    def _example(self, lead_in: str) -> str:
+        """The first example question of the content, after ``lead_in``; "" when there is none."""
+        return f"{lead_in}{self.examples[0]}" if self.examples else ""
 
     async def on_ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -366,7 +406,7 @@ class TelegramBot:
         parts = message.text.split(maxsplit=1)
         question = parts[1].strip() if len(parts) > 1 else ""
         if not question:
-            await self._send(context, message.chat_id, [html.escape("用法：/ask 你的问题，例如 /ask 城市书房有多少家？")],
+            await self._send(context, message.chat_id, [html.escape(f"用法：/ask 你的问题{self._example('，例如 /ask ')}")],
                              reply_to=message if message.chat.type != ChatType.PRIVATE else None)
             return
         await self.answer_question(update, context, question)
@@ -379,7 +419,7 @@ class TelegramBot:
                 message.reply_to_message and message.reply_to_message.from_user
                 and message.reply_to_message.from_user.id == context.bot.id):
             return
-        text = "我只能看懂文字。请用文字发问题给我，例如：城市书房有多少家？"
+        text = f"我只能看懂文字。请用文字发问题给我{self._example('，例如：')}"
         await self._send(context, message.chat_id, [html.escape(text)],
                          reply_to=message if message.chat.type != ChatType.PRIVATE else None)
 
@@ -393,6 +433,8 @@ class TelegramBot:
         chat = update.effective_chat
         if chat is None:
             return
+        if context.args and await self._open_deep_link(update, context, context.args[0]):
+            return
         sections = self.engine.index.sections
         articles = articles_of(sections)
         lines = [Span(f"你好！我是{bot_name(sections)}。\n\n"), Span("我知道的内容来自")]
@@ -405,18 +447,31 @@ class TelegramBot:
         markup = examples_keyboard(self.examples) if self.examples else None
         await self._send(context, chat.id, telegram_messages(lines), markup)
 
+    async def _open_deep_link(self, update: Update, context: ContextTypes.DEFAULT_TYPE, payload: str) -> bool:
+        """``/start <payload>`` from a link: that topic's card; False for a payload naming no loaded topic
+        (the caller greets as usual)."""
+        section = self.section(payload_section(payload, (s["id"] for s in self.engine.index.sections)) or "")
+        if section is None:
+            log.info("start link to an unknown topic (%d characters): greeting instead", len(payload))
+            return False
+        spans = topic_spans(section, int(self.settings.topic_summary_chars), self._user_script(update, context))
+        await self._send(context, update.effective_chat.id, telegram_messages(spans))
+        return True
+
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
         if chat is None:
             return
-        example = f"，例如“{self.examples[0]}”" if self.examples else ""
+        example = self._example("，例如：")
         text = ("用法：\n"
                 f"· 私聊时直接发问题{example}\n"
                 "· 在群里请 @我、回复我的消息，或者用 /ask 问题\n"
                 "· 改了发出的问题，我会按改过的再回答一次\n"
-                "· 每个回答下面有 👍/👎，告诉我们答得好不好\n\n"
+                "· 每个回答下面有 👍/👎，告诉我们答得好不好\n"
+                f"· 在任何聊天里输入 @{context.bot.username} 问题，可以把答案直接发给别人\n\n"
                 "命令：\n"
-                "/topics 文章讲了哪些方面\n/about 内容来源和索引版本\n/ask 提问（群里用）\n/help 本帮助\n\n"
+                "/topics 文章讲了哪些方面\n/about 内容来源和索引版本\n/ask 提问（群里用）\n"
+                "/feedback 意见 给编辑留言\n/help 本帮助\n\n"
                 "回答只来自文章原文；文章没讲到的，我会直说。繁体提问，就用繁体回答。")
         await self._send(context, chat.id, [html.escape(text)])
 
@@ -530,11 +585,118 @@ class TelegramBot:
             else:
                 self.stats.votes_down += 1
         await self._answer_query(update, "谢谢反馈！" if result.previous in (None, vote) else "已改好，谢谢反馈！")
+        traditional = looks_traditional(getattr(query.message, "text", None) or "")
         if query.message is not None:
             try:
-                await query.edit_message_reply_markup(feedback_keyboard(question_id, chosen=vote))
+                await query.edit_message_reply_markup(feedback_keyboard(question_id, vote, traditional))
             except BadRequest as exc:  # "message is not modified" when the same button is pressed again
                 log.debug("feedback keyboard not edited: %s", exc)
+        if vote == -1 and result.previous != -1:
+            await self._ask_what_was_wrong(update, context, question_id, traditional)
+
+    async def _ask_what_was_wrong(self, update: Update, context: ContextTypes.DEFAULT_TYPE, question_id: int,
+                                  traditional: bool) -> None:
+        """After a 👎: one-tap reasons under a prompt; a reply to the prompt in words is stored too."""
+        query = update.callback_query
+        answer = query.message
+        chat_id = answer.chat.id if answer is not None else query.from_user.id
+        quote = ReplyParameters(answer.message_id, allow_sending_without_reply=True) \
+            if answer is not None and answer.chat.type != ChatType.PRIVATE else None  # which answer, in a group
+        text = "哪里不对？点一下下面的按钮，或者回复这条消息写几个字。"
+        message = await context.bot.send_message(
+            chat_id, html.escape(to_traditional(text) if traditional else text), parse_mode=ParseMode.HTML,
+            reply_markup=reason_keyboard(question_id, traditional=traditional), reply_parameters=quote)
+        self._remember_prompt(context, message.message_id, question_id)
+
+    @staticmethod
+    def _remember_prompt(context: ContextTypes.DEFAULT_TYPE, message_id: int, question_id: int) -> None:
+        if context.chat_data is None:
+            return
+        prompts: dict[int, int] = context.chat_data.setdefault("why_prompts", {})
+        prompts[message_id] = question_id
+        while len(prompts) > WHY_PROMPTS_KEPT:
+            del prompts[next(iter(prompts))]
+
+    async def on_reason(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A tap on a reason under the "what was wrong?" prompt: stored with the user's 👎."""
+        query = update.callback_query
+        match = re.fullmatch(r"why:([a-z]+):(\d+)", query.data or "")
+        if match is None or match.group(1) not in DOWN_REASONS or self.store is None:
+            await self._answer_query(update, "这个按钮已失效")
+            return
+        reason, question_id = match.group(1), int(match.group(2))
+        traditional = looks_traditional(getattr(query.message, "text", None) or "")
+        stored = await self.run_sync(self.store.explain_vote, question_id, query.from_user.id, reason)
+        if not stored:
+            await self._answer_query(update, "请先在回答下面点 👎，再说哪里不对")
+            return
+        thanks = "谢谢！想多说几句，就回复这条消息。" if reason == "other" else "谢谢，已记下！"
+        await self._answer_query(update, to_traditional(thanks) if traditional else thanks)
+        if query.message is not None:
+            try:
+                await query.edit_message_reply_markup(reason_keyboard(question_id, reason, traditional))
+            except BadRequest as exc:  # the same reason tapped again
+                log.debug("reason keyboard not edited: %s", exc)
+
+    async def on_reason_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A reply in words to a "what was wrong?" prompt: stored with the 👎 and not taken as a question.
+        Any other message goes on to the usual handlers."""
+        message = update.effective_message
+        user = update.effective_user
+        prompts = context.chat_data.get("why_prompts", {}) if context.chat_data is not None else {}
+        replied = message.reply_to_message if message is not None else None
+        if user is None or replied is None or replied.message_id not in prompts or not (message.text or "").strip():
+            return
+        question_id = prompts[replied.message_id]
+        stored = self.store is not None and await self.run_sync(
+            self.store.explain_vote, question_id, user.id, "", message.text.strip())
+        text = "谢谢，你说的我们记下了，会用来改进回答。" if stored else "抱歉，没能记下（请先在回答下面点 👎）。"
+        traditional = looks_traditional(message.text)
+        await self._send(context, message.chat_id, [html.escape(to_traditional(text) if traditional else text)],
+                         reply_to=message)
+        raise ApplicationHandlerStop
+
+    async def on_comment(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/feedback 文字``: a free comment for the editors, stored with the hashed user."""
+        message = update.effective_message
+        user = update.effective_user
+        if message is None or user is None or not message.text:
+            return
+        parts = message.text.split(maxsplit=1)
+        comment = parts[1].strip() if len(parts) > 1 else ""
+        traditional = looks_traditional(comment) or self._user_script(update, context)
+        if not comment:
+            text = "用法：/feedback 你的意见，例如 /feedback 希望多讲讲办事流程。"
+        elif self.store is not None and await self.run_sync(self.store.add_comment, user.id, comment,
+                                                            self.engine.index.build_id):
+            text = "谢谢！你的意见已经记下，编辑会看到。"
+        else:
+            text = "抱歉，意见暂时没保存成功，请稍后再试。"
+        await self._send(context, message.chat_id, [html.escape(to_traditional(text) if traditional else text)],
+                         reply_to=message if message.chat.type != ChatType.PRIVATE else None)
+
+    # -- inline mode ------------------------------------------------------------------------------------
+    async def on_inline_query(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``@bot 问题`` in any chat: the quotable answer as one result (cached); an empty query gets a hint."""
+        query = update.inline_query
+        question = " ".join(query.query.split())[:self.settings.max_question_chars]
+        button = None
+        if not question:
+            results: list[Any] = []
+            text = f"输入问题{self._example('，例如：')}（点这里私聊我）"
+            button = InlineQueryResultsButton(
+                to_traditional(text) if self._user_script(update, context) else text, start_parameter="inline")
+        else:
+            results = self.inline_cache.get(cache_key(question, self.engine.index.build_id))
+            if results is None:
+                answer = await self.run_sync(self.engine.answer, question)
+                key = cache_key(question, answer.build or self.engine.index.build_id)
+                results = inline_results(answer, key, self.engine.state.source)
+                self.inline_cache.put(key, results)
+        try:
+            await query.answer(results, cache_time=int(self.settings.inline_cache_seconds), button=button)
+        except BadRequest as exc:  # too old: the user typed on, a newer query is being answered
+            log.info("could not answer an inline query: %s", exc)
 
     async def on_topic(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -593,7 +755,10 @@ class TelegramBot:
             CommandHandler("ask", self.on_ask, filters=filters.UpdateType.MESSAGES),
             CommandHandler("reload", self.on_reload, filters=new_messages),
             CommandHandler("stats", self.on_stats, filters=new_messages),
+            CommandHandler("feedback", self.on_comment, filters=new_messages),
             CallbackQueryHandler(self.on_feedback, pattern=r"^fb:"),
+            CallbackQueryHandler(self.on_reason, pattern=r"^why:"),
+            InlineQueryHandler(self.on_inline_query),
             CallbackQueryHandler(self.on_topic, pattern=r"^t:"),
             CallbackQueryHandler(self.on_topics_page, pattern=r"^tp:"),
             CallbackQueryHandler(self.on_example, pattern=r"^ex:"),
@@ -603,6 +768,9 @@ class TelegramBot:
             MessageHandler(new_messages & filters.COMMAND, self.on_unknown_command),
             MessageHandler(new_messages & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_non_text),
         ])
+        # a reply in words to "what was wrong?" is taken before anything treats it as a question
+        application.add_handler(MessageHandler(new_messages & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+                                               self.on_reason_text), group=-1)
         application.add_error_handler(self.on_error)
 
 
@@ -611,6 +779,7 @@ COMMANDS = [
     BotCommand("topics", "文章讲了哪些方面"),
     BotCommand("ask", "提问（群里用）"),
     BotCommand("about", "内容来源和索引版本"),
+    BotCommand("feedback", "给编辑留言"),
     BotCommand("help", "用法"),
 ]
 

@@ -13,6 +13,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from .chunking import split_sentences
+from .feedback import DOWN_REASONS
 from .figures import extract_figures
 from .knowledge import EXAMPLES_FILE, KnowledgeError, articles_of, citation, parse_examples, read_yaml
 from .normalize import to_traditional
@@ -58,12 +59,32 @@ def topic_spans(section: dict[str, Any], max_chars: int, traditional: bool = Fal
 # ==============================================================================================
 
 
-def feedback_keyboard(question_id: int, chosen: int = 0) -> InlineKeyboardMarkup:
+def feedback_keyboard(question_id: int, chosen: int = 0, traditional: bool = False) -> InlineKeyboardMarkup:
     """👍/👎 under an answer; the chosen one is marked (pressing the other one changes the vote)."""
     up = ("✅ " if chosen == 1 else "") + "👍 有用"
     down = ("✅ " if chosen == -1 else "") + "👎 没用"
+    if traditional:
+        up, down = to_traditional(up), to_traditional(down)
     return InlineKeyboardMarkup([[InlineKeyboardButton(up, callback_data=f"fb:+:{question_id}"),
                                   InlineKeyboardButton(down, callback_data=f"fb:-:{question_id}")]])
+
+
+def reason_keyboard(question_id: int, chosen: str = "", traditional: bool = False) -> InlineKeyboardMarkup:
+    """What was wrong with a 👎 answer, one tap each (``why:<reason>:<question id>``); the chosen one marked."""
+    buttons = []
+    for code, label in DOWN_REASONS.items():
+        text = ("✅ " if code == chosen else "") + (to_traditional(label) if traditional else label)
+        buttons.append(InlineKeyboardButton(text, callback_data=f"why:{code}:{question_id}"))
+    return InlineKeyboardMarkup([buttons[:2], buttons[2:]])
+
+
+_TRADITIONAL_LANGUAGES = ("zh-hant", "zh-tw", "zh-hk", "zh-mo")
+
+
+def prefers_traditional(language_code: str | None) -> bool:
+    """Whether a user's Telegram language (zh-hant, zh-TW, zh-HK …) reads Traditional characters: the
+    script for labels before the user has written anything."""
+    return (language_code or "").lower().startswith(_TRADITIONAL_LANGUAGES)
 
 
 def _short(text: str, limit: int) -> str:

@@ -4,8 +4,9 @@ Telegram is unreachable from the test machines, so tests and ``python -m devtool
 ``FakeBotAPI`` on 127.0.0.1 and point the real python-telegram-bot client at it through
 ``base_url``. The fake speaks the Bot API wire format (``POST /bot<token>/<method>``,
 Telegram-shaped JSON answers), validates what Telegram would reject in a bot's replies (bad
-HTML, over-long text, oversized callback data, edits of unknown or unchanged messages), lets
-tests enqueue realistic incoming updates, records every call, and can inject one-shot faults
+HTML, over-long text, oversized callback data, edits of unknown or unchanged messages, malformed
+inline results and start parameters), lets tests enqueue realistic incoming updates (messages,
+button presses, inline queries, start links), records every call, and can inject one-shot faults
 (5xx, flood control, slow answers, dropped connections, non-JSON bodies) to exercise the bot's
 retry paths.
 
@@ -48,19 +49,24 @@ DEFAULT_GROUP_ID = -1001234567890
 MAX_MESSAGE_LENGTH = 4096
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_CALLBACK_ANSWER_LENGTH = 200
+MAX_INLINE_QUERY_LENGTH = 256
+MAX_INLINE_RESULTS = 50
+MAX_INLINE_RESULT_ID_BYTES = 64
+MAX_START_PARAMETER = 64
 
 # Parameters Telegram types as strings. PTB form-encodes every value as text ("123" for both the
 # int 123 and the string "123"), so only these stay strings; all others are JSON-decoded.
 _STRING_PARAMS = frozenset({
     "text", "parse_mode", "caption", "callback_query_id", "inline_message_id", "url", "action",
     "language_code", "secret_token", "ip_address", "business_connection_id", "message_effect_id",
-    "title", "description", "short_description", "name", "emoji",
+    "title", "description", "short_description", "name", "emoji", "inline_query_id", "next_offset",
 })
 
 _METHOD_NAMES = (
     "getMe", "getUpdates", "deleteWebhook", "setWebhook", "getWebhookInfo", "setMyCommands",
     "getMyCommands", "deleteMyCommands", "sendMessage", "editMessageText",
-    "editMessageReplyMarkup", "answerCallbackQuery", "sendChatAction", "close", "logOut",
+    "editMessageReplyMarkup", "answerCallbackQuery", "answerInlineQuery", "sendChatAction", "close",
+    "logOut",
 )
 
 _CHAT_ACTIONS = frozenset({
@@ -76,6 +82,7 @@ _INLINE_BUTTON_ACTIONS = frozenset({
 })
 
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+_START_PARAMETER_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # deep-link payloads and inline buttons
 _BOT_COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?")
 _MENTION_RE = re.compile(r"@[A-Za-z0-9_]{5,32}\b")
 
@@ -481,7 +488,10 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeBotAPI:
     """In-process fake of api.telegram.org for one bot; see the module docstring."""
 
-    def __init__(self, token: str = "123456:TEST-TOKEN", bot_username: str = "wenzhou_qa_bot"):
+    def __init__(self, token: str = "123456:TEST-TOKEN", bot_username: str = "wenzhou_qa_bot",
+                 inline: bool = True):
+        """``inline`` is whether the bot has inline mode on (@BotFather's /setinline); when off, inline
+        queries cannot be sent to it."""
         self.token = token
         self.bot_username = bot_username
         self.bot_user: JSONDict = {
@@ -491,7 +501,7 @@ class FakeBotAPI:
             "username": bot_username,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": inline,
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
@@ -517,6 +527,7 @@ class FakeBotAPI:
         self._bot_message_keys: list[tuple[int, int]] = []
         self._last_message_id: Counter[int] = Counter()
         self._open_callback_ids: set[str] = set()
+        self._open_inline_ids: set[str] = set()
         # Telegram matches method names case-insensitively; calls are recorded canonically.
         self._methods: dict[str, tuple[str, Callable[[JSONDict], Any]]] = {
             name.lower(): (name, getattr(self, "_api_" + name)) for name in _METHOD_NAMES
@@ -622,6 +633,28 @@ class FakeBotAPI:
             if message is not None:
                 query["message"] = message
             return self._enqueue({"update_id": update_id, "callback_query": query})
+
+    def send_inline_query(self, query: str, user_id: int = 1001, offset: str = "",
+                          chat_type: str = "sender") -> int:
+        """A user types ``@bot query`` in a chat (``chat_type`` as Telegram reports it: sender, private,
+        group, supergroup, channel). The inline query id is ``str(update_id)``; it can be answered once."""
+        if not self.bot_user["supports_inline_queries"]:
+            raise ValueError("inline mode is off for this bot (/setinline at @BotFather): Telegram "
+                             "would not send it inline queries")
+        if len(query) > MAX_INLINE_QUERY_LENGTH:
+            raise ValueError(f"Telegram's clients send at most {MAX_INLINE_QUERY_LENGTH} characters")
+        with self._lock:
+            update_id = self._next_update_id
+            inline_query: JSONDict = {"id": str(update_id), "from": _user(user_id), "query": query,
+                                      "offset": offset, "chat_type": chat_type}
+            return self._enqueue({"update_id": update_id, "inline_query": inline_query})
+
+    def open_link(self, payload: str, user_id: int = 1001) -> int:
+        """A user opens ``t.me/<bot>?start=<payload>``: their client sends ``/start <payload>``.
+        Raises ValueError for a payload Telegram's links cannot carry (1–64 of A-Z a-z 0-9 _ -)."""
+        if not _START_PARAMETER_RE.match(payload):
+            raise ValueError(f"not a valid start payload: {payload!r}")
+        return self.send_text(f"/start {payload}", user_id=user_id)
 
     def send_sticker(self, user_id: int = 1001, chat_id: int | None = None,
                      chat_type: str = "private", emoji: str = "👍") -> int:
@@ -940,6 +973,33 @@ class FakeBotAPI:
             self._open_callback_ids.discard(query_id)
         return True
 
+    def _api_answerInlineQuery(self, params: JSONDict) -> bool:
+        results = params.get("results")
+        if not isinstance(results, list):
+            raise _bad_request("can't parse inline query results JSON object")
+        if len(results) > MAX_INLINE_RESULTS:
+            raise _bad_request("RESULTS_TOO_MUCH")
+        ids: set[str] = set()
+        for result in results:
+            _check_inline_result(result, ids)
+        cache_time = params.get("cache_time", 300)
+        if not isinstance(cache_time, int) or isinstance(cache_time, bool) or cache_time < 0:
+            raise _bad_request("wrong parameter cache_time")
+        button = params.get("button")
+        if button is not None:
+            if not isinstance(button, dict) or not str(button.get("text") or "").strip():
+                raise _bad_request("can't parse InlineQueryResultsButton JSON object")
+            if "start_parameter" in button and not _START_PARAMETER_RE.match(str(button["start_parameter"])):
+                raise _bad_request("START_PARAM_INVALID")
+            if not {"start_parameter", "web_app"} & button.keys():
+                raise _bad_request("can't parse InlineQueryResultsButton JSON object")
+        with self._lock:
+            query_id = params.get("inline_query_id")
+            if query_id not in self._open_inline_ids:
+                raise _bad_request("query is too old and response timeout expired or query ID is invalid")
+            self._open_inline_ids.discard(query_id)
+        return True
+
     def _api_sendChatAction(self, params: JSONDict) -> bool:
         _require_chat_id(params)
         if params.get("action") not in _CHAT_ACTIONS:
@@ -1001,6 +1061,8 @@ class FakeBotAPI:
                                                  message["message_id"])
         if query := update.get("callback_query"):
             self._open_callback_ids.add(query["id"])
+        if inline := update.get("inline_query"):
+            self._open_inline_ids.add(inline["id"])
 
     def _summary(self) -> str:
         counts = Counter(c.method for c in self._calls)
@@ -1082,6 +1144,28 @@ def _message_text(params: JSONDict) -> tuple[str, list[JSONDict]]:
     if utf16_len(text) > MAX_MESSAGE_LENGTH:
         raise _bad_request("message is too long")
     return text, entities
+
+
+def _check_inline_result(result: Any, ids: set[str]) -> None:
+    """Validate one InlineQueryResult (articles with text content are what a text bot sends)."""
+    if not isinstance(result, dict) or not result.get("type"):
+        raise _bad_request("can't parse InlineQueryResult JSON object")
+    result_id = str(result.get("id") or "")
+    if not 1 <= len(result_id.encode("utf-8")) <= MAX_INLINE_RESULT_ID_BYTES:
+        raise _bad_request("RESULT_ID_INVALID")
+    if result_id in ids:
+        raise _bad_request("RESULT_ID_DUPLICATE")
+    ids.add(result_id)
+    if result["type"] != "article":
+        raise _bad_request(f"the fake only checks article results, not {result['type']!r}")
+    if not str(result.get("title") or "").strip():
+        raise _bad_request("RESULT_TITLE_EMPTY")
+    content = result.get("input_message_content")
+    if not isinstance(content, dict) or "message_text" not in content:
+        raise _bad_request("can't parse InputMessageContent JSON object")
+    _message_text({"text": content["message_text"], "parse_mode": content.get("parse_mode"),
+                   "entities": content.get("entities")})
+    _inline_markup(result.get("reply_markup"))
 
 
 def _inline_markup(markup: Any) -> JSONDict | None:

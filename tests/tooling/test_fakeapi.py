@@ -62,7 +62,11 @@ def test_get_me_returns_the_bot(api: FakeBotAPI) -> None:
     me = with_bot(api, lambda bot: bot.get_me())
     assert me.username == "wenzhou_qa_bot"
     assert me.is_bot and me.id == 123456
-    assert me.can_read_all_group_messages is False and me.supports_inline_queries is False
+    assert me.can_read_all_group_messages is False and me.supports_inline_queries is True
+    with FakeBotAPI(inline=False) as off:  # /setinline not done at @BotFather: no inline queries arrive
+        assert with_bot(off, lambda bot: bot.get_me()).supports_inline_queries is False
+        with pytest.raises(ValueError, match="inline mode is off"):
+            off.send_inline_query("城市书房")
 
 
 def test_send_message_round_trip_and_edit(api: FakeBotAPI) -> None:
@@ -145,6 +149,50 @@ def test_callback_data_over_64_bytes_is_rejected(api: FakeBotAPI) -> None:
     with_bot(api, lambda bot: bot.send_message(CHAT, "ok", reply_markup=ok))
     with pytest.raises(BadRequest, match="(?i)BUTTON_DATA_INVALID"):
         with_bot(api, lambda bot: bot.send_message(CHAT, "x", reply_markup=too_long))
+
+
+def test_inline_queries_arrive_and_are_answered_once_with_valid_results(api: FakeBotAPI) -> None:
+    from telegram import InlineQueryResultArticle, InlineQueryResultsButton, InputTextMessageContent
+
+    def article(result_id: str, text: str = "<b>超110家</b>", title: str = "城市书房") -> InlineQueryResultArticle:
+        return InlineQueryResultArticle(result_id, title, InputTextMessageContent(text, parse_mode="HTML"))
+
+    first, second, third = (api.send_inline_query("城市书房有多少家", user_id=7) for _ in range(3))
+
+    async def body(bot: Bot) -> None:
+        [update, *_] = await bot.get_updates()
+        query = update.inline_query
+        assert (query.id, query.query, query.from_user.id, query.chat_type) == (str(first), "城市书房有多少家", 7, "sender")
+        await bot.answer_inline_query(query.id, [article("1")], cache_time=60)
+        with pytest.raises(BadRequest, match="(?i)query is too old"):  # answered already
+            await bot.answer_inline_query(query.id, [article("1")])
+        for bad, reason in ((article("1", text="<b>x"), "can't parse entities"),
+                            (article("x" * 65), "RESULT_ID_INVALID"), (article("1", title=" "), "RESULT_TITLE_EMPTY")):
+            with pytest.raises(BadRequest, match="(?i)" + reason):
+                await bot.answer_inline_query(str(second), [bad])
+        with pytest.raises(BadRequest, match="(?i)RESULT_ID_DUPLICATE"):
+            await bot.answer_inline_query(str(second), [article("1"), article("1")])
+        with pytest.raises(BadRequest, match="(?i)START_PARAM_INVALID"):
+            await bot.answer_inline_query(str(second), [], button=InlineQueryResultsButton("hint", start_parameter="中"))
+        await bot.answer_inline_query(str(third), [], button=InlineQueryResultsButton("hint", start_parameter="s8"))
+
+    with_bot(api, body)
+    assert [c.ok for c in api.calls("answerInlineQuery")] == [True] + [False] * 6 + [True]
+    assert api.calls("answerInlineQuery")[0].params["results"][0]["input_message_content"]["message_text"] \
+        == "<b>超110家</b>"
+
+
+def test_start_links_carry_only_what_telegram_allows(api: FakeBotAPI) -> None:
+    api.open_link("s8", user_id=7)
+    for payload in ("", "中文", "a b", "x" * 65):
+        with pytest.raises(ValueError, match="start payload"):
+            api.open_link(payload)
+
+    async def body(bot: Bot) -> None:
+        [update] = await bot.get_updates()
+        assert update.message.text == "/start s8" and update.message.entities[0].type == "bot_command"
+
+    with_bot(api, body)
 
 
 def test_wrong_token_raises_invalid_token(api: FakeBotAPI) -> None:

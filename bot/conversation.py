@@ -18,15 +18,14 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
 
-import jieba.posseg
 import yaml
 
 from .config import Settings
 from .engine import Engine
-from .figures import UNITS
 from .normalize import clean, looks_traditional, normalize_query
 from .render import Span, localized, plain
 from .reply import Answer
+from .subjects import subject_words, tagged
 
 MEMORY_KEY = "last_question"  # in the chat's memory: {"subject": [...], "question": "…", "at": seconds}
 
@@ -40,8 +39,6 @@ _GREETING_PREFIX = re.compile(r"^(?:你好|您好|hi|hello|哈喽|嗨|请问|麻
 _REFERS_BACK = re.compile(r"^(?:那|这|还有|另外)|呢[？?]*$|这个|那个|这些|那些|它|其中|以前|之前|原来|原先|此前|后来")
 # "那X呢": X is the new subject, put in place of the last question's subject of its kind
 _SUBSTITUTE = re.compile(r"^(?:那|那么|还有)?(.{1,12}?)(?:呢|怎么样|如何)[？?]*$")
-_SUBJECT_FLAGS = ("n", "eng", "vn", "nz")  # jieba's part-of-speech tags of nouns: a question's subject
-_KIND_OF_FLAG = {"ns": "place", "nr": "person", "nt": "organisation", "t": "time", "f": "time"}
 
 
 @dataclass
@@ -103,17 +100,6 @@ def split_questions(message: str, limit: int) -> list[str]:
     return pieces or [message]
 
 
-def _tagged(text: str) -> list[tuple[str, str]]:
-    return [(w.word, w.flag) for w in jieba.posseg.cut(normalize_query(text)) if w.word.strip()]
-
-
-def subject_words(question: str) -> list[tuple[str, str]]:
-    """The nouns a question is about, with their kind (place, person, organisation, time, thing); what it
-    counts (人次, 家) and pronouns are no subject."""
-    return [(word, _KIND_OF_FLAG.get(flag, "thing")) for word, flag in _tagged(question)
-            if (flag.startswith(_SUBJECT_FLAGS) or flag in _KIND_OF_FLAG) and word not in UNITS and len(word) > 1]
-
-
 def in_context(question: str, previous: dict[str, Any] | None) -> str:
     """The question to search for: ``question`` itself, or with the subject of the chat's previous question
     when it refers back to it or names no subject of its own."""
@@ -155,7 +141,7 @@ class Conversation:
         if not answer.answered:
             return
         subject = subject_words(asked)
-        rest = "".join(w for w, f in _tagged(asked) if f.startswith("v"))
+        rest = "".join(w for w, f in tagged(asked) if f.startswith("v"))
         memory[MEMORY_KEY] = {"subject": [list(pair) for pair in subject], "rest": rest,
                               "question": asked, "at": self.clock()}
 

@@ -19,6 +19,7 @@ from .figures import ASKS_EARLIER, figure_units, ranked_figures
 from .normalize import fold, looks_traditional
 from .render import Span, localized, plain
 from .search import Hit, SearchResult
+from .subjects import subject_words
 
 
 @dataclass(frozen=True)
@@ -107,13 +108,13 @@ def _lead(hit: Hit, asked_units: frozenset[str], asks_amount: bool, earlier: boo
     return _Lead(sentence, figures[0] if figures else "")
 
 
-def _support(shown: Sequence[Hit], lead: _Lead, words: Sequence[str]) -> tuple[Hit | None, str]:
+def _support(shown: Sequence[Hit], lead: _Lead, question: str) -> tuple[Hit | None, str]:
     """The one passage shown under the quotable sentence, and its text. A passage of another section comes
-    first when it has words of the question the best passage lacks (the question asks about two things: 瑞安的
-    专项贷款和文成侨家乐的收入); else the rest of the best passage around the sentence; else the next passage of
-    the same section."""
+    first when it names a subject of the question the best passage lacks (the question asks about two things:
+    瑞安的专项贷款和文成侨家乐的收入); else the rest of the best passage around the sentence; else the next
+    passage of the same section."""
     first = shown[0]
-    missing = [w for w in words if w not in fold(first.chunk.text)]
+    missing = [w for w, _ in subject_words(question) if w not in fold(first.chunk.text)]
     for hit in shown[1:]:
         if hit.chunk.section != first.chunk.section and any(w in fold(hit.chunk.text) for w in missing):
             return hit, hit.chunk.text
@@ -134,6 +135,11 @@ def _figures(shown: Sequence[Hit], lead: _Lead, asked_units: frozenset[str]) -> 
                 ranked.append((0 if figure == lead.figure else 1 if in_lead else 2, -score, rank, figure))
     ranked.sort(key=lambda item: (item[0], not (figure_units(item[3]) & asked_units), item[1], item[2]))
     return list(dict.fromkeys(item[3] for item in ranked))
+
+
+def _heading(hit: Hit, sections: Mapping[str, Mapping[str, Any]]) -> str:
+    """The section's name without its article (the reply's 出处 names the article)."""
+    return str(sections.get(hit.chunk.section, {}).get("short_heading") or hit.chunk.heading)
 
 
 def _passage(hit: Hit, sections: Mapping[str, Mapping[str, Any]]) -> Passage:
@@ -178,19 +184,19 @@ def compose(question: str, result: SearchResult, context: ReplyContext) -> Answe
         first = result.shown[0]
         lead = _lead(first, result.query.asked_units, result.query.asks_amount,
                      bool(ASKS_EARLIER.search(result.query.normalized)))
-        support, support_text = _support(result.shown, lead, result.query.words)
+        support, support_text = _support(result.shown, lead, result.query.normalized)
         quoted = [first] + ([support] if support is not None and support is not first else [])
         spans += _with_bold(lead.sentence, lead.figure)
         if support is None or support.chunk.section != first.chunk.section:
-            spans.append(Span(f"（{first.chunk.heading}）"))
+            spans.append(Span(f"（{_heading(first, sections)}）"))
         spans.append(Span("\n\n"))
         if support is not None:
-            spans += [Span(f"【{support.chunk.heading}】", "heading"), Span(f"\n{support_text}\n\n")]
+            spans += [Span(f"【{_heading(support, sections)}】", "heading"), Span(f"\n{support_text}\n\n")]
         spans += _source_spans(_sources(quoted, sections))
     elif result.abstain_reason == "no_figure" and result.shown:
         quoted = result.shown[:1]
         spans += [Span(f"{context.scope}讲到了相关内容，但没有给出你问的这个数字。相关的原文是：\n\n"),
-                  Span(f"【{quoted[0].chunk.heading}】", "heading"), Span(f"\n{quoted[0].chunk.text}\n\n")]
+                  Span(f"【{_heading(quoted[0], sections)}】", "heading"), Span(f"\n{quoted[0].chunk.text}\n\n")]
         spans += _source_spans(_sources(quoted, sections))
     else:
         spans.append(Span(f"抱歉，{context.scope}没有讲到这个问题。\n"

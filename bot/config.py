@@ -98,7 +98,6 @@ SETTINGS: dict[str, Setting] = {
         _s("reply_passages", 3, "Most passages shown in a reply."),
         _s("reply_min_relative_score", 0.5,
            "A passage after the first is shown only if its score is at least this share of the first one's."),
-        _s("reply_max_figures", 6, "Most figures listed at the top of a reply."),
         _s("max_question_chars", 300, "Longer questions are cut to this length (the reply says so)."),
         # conversation
         _s("conversation_memory_minutes", 10.0,
@@ -136,6 +135,8 @@ SETTINGS: dict[str, Setting] = {
            "Telegram's usual answer time; lower values recover faster from a hung connection."),
         _s("telegram_concurrent_updates", 64,
            "Telegram updates handled at once, so many users are served together; 1 handles them one by one."),
+        _s("topic_max_figures", 8,
+           "Most figures on a topic card (/topics, deep links), each shown in the clause that says what it counts."),
         _s("topic_summary_chars", 200,
            "Longest summary of a section shown when a topic button is pressed (whole first sentences)."),
         _s("inline_cache_seconds", 300,

@@ -454,7 +454,8 @@ class TelegramBot:
         if section is None:
             log.info("start link to an unknown topic (%d characters): greeting instead", len(payload))
             return False
-        spans = topic_spans(section, int(self.settings.topic_summary_chars), self._user_script(update, context))
+        spans = topic_spans(section, int(self.settings.topic_summary_chars), int(self.settings.topic_max_figures),
+                            self._user_script(update, context))
         await self._send(context, update.effective_chat.id, telegram_messages(spans))
         return True
 
@@ -706,7 +707,8 @@ class TelegramBot:
             return
         await self._answer_query(update)
         chat_id = query.message.chat.id if query.message is not None else query.from_user.id
-        spans = topic_spans(section, int(self.settings.topic_summary_chars), self._traditional(context))
+        spans = topic_spans(section, int(self.settings.topic_summary_chars), int(self.settings.topic_max_figures),
+                            self._traditional(context))
         await self._send(context, chat_id, telegram_messages(spans))
 
     async def on_example(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

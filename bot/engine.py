@@ -46,7 +46,8 @@ class Engine:
         self.embedder.encode_query("预热")  # models load weights lazily: pay that here, not on the first user
 
     def _load(self) -> State:
-        index = load_index(self.settings, self.embedder.model_id)
+        index = load_index(self.settings, self.embedder.model_id, fingerprint=self.embedder.fingerprint,
+                           dimension=self.embedder.dimension)
         searcher = Searcher(index, self.embedder, self.settings)
         topics = [s["heading"] for s in index.sections]
         return State(index, searcher, topics, describe_source(index.sections))

@@ -187,6 +187,18 @@ def _shown(raw: Any) -> str:
     return repr(text) if _SHOWN_VALUE.fullmatch(text) else "(value not shown)"
 
 
+def _expected(default: Any) -> str:
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, int):
+        return "a whole number"
+    if isinstance(default, float):
+        return "a number"
+    if isinstance(default, list):
+        return "a list of whole numbers"
+    return "text"
+
+
 def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
     """Convert a YAML or environment value to the type of the setting's default, within its range."""
     default = setting.default
@@ -213,9 +225,10 @@ def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
             raise ValueError("expected text")
         else:
             value = "" if raw is None else str(raw)
-    except (TypeError, ValueError, OverflowError) as exc:
+    except (TypeError, ValueError, OverflowError):
         shown = "(secret not shown)" if setting.secret else _shown(raw)
-        raise ConfigError(f"{origin}: setting '{setting.name}' has an invalid value {shown} ({exc})") from None
+        raise ConfigError(f"{origin}: setting '{setting.name}' has an invalid value {shown} "
+                          f"(expected {_expected(default)})") from None
     problem = setting.check(value)
     if problem:
         shown = "(secret not shown)" if setting.secret else _shown(raw)

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from .callbacks import MAX_CALLBACK_BYTES, example_data, topic_data, vote_data
 from .chunking import split_sentences
 from .figures import extract_figures
 from .knowledge import EXAMPLES_FILE, KnowledgeError
@@ -26,7 +27,6 @@ from .reply import Answer
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_UTF16 = 4096  # Telegram's limit for one message's text, in UTF-16 code units, after parsing
-MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
 MAX_EXAMPLE_CHARS = 40  # an example question is a button label
 START_EXAMPLES = 4  # example questions offered under /start
 TOPIC_BUTTON_CHARS = 28  # longer topic titles are cut on their buttons
@@ -203,12 +203,12 @@ def topic_spans(section: dict[str, Any], max_chars: int, traditional: bool = Fal
 # ==============================================================================================
 
 
-def feedback_keyboard(question_id: int, chosen: int = 0) -> InlineKeyboardMarkup:
+def feedback_keyboard(question_id: int, tag: str, chosen: int = 0) -> InlineKeyboardMarkup:
     """👍/👎 under an answer; the chosen one is marked (pressing the other one changes the vote)."""
     up = ("✅ " if chosen == 1 else "") + "👍 有用"
     down = ("✅ " if chosen == -1 else "") + "👎 没用"
-    return InlineKeyboardMarkup([[InlineKeyboardButton(up, callback_data=f"fb:+:{question_id}"),
-                                  InlineKeyboardButton(down, callback_data=f"fb:-:{question_id}")]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(up, callback_data=vote_data(1, question_id, tag)),
+                                  InlineKeyboardButton(down, callback_data=vote_data(-1, question_id, tag))]])
 
 
 def _short(text: str, limit: int) -> str:
@@ -220,12 +220,12 @@ def topics_keyboard(sections: Sequence[dict[str, Any]], traditional: bool = Fals
     for section in sections:
         label = _short(section["heading"], TOPIC_BUTTON_CHARS)
         rows.append([InlineKeyboardButton(to_traditional(label) if traditional else label,
-                                          callback_data=f"t:{section['id']}"[:MAX_CALLBACK_BYTES])])
+                                          callback_data=topic_data(section["id"]))])
     return InlineKeyboardMarkup(rows)
 
 
 def examples_keyboard(examples: Sequence[str]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(q, callback_data=f"ex:{i}")]
+    return InlineKeyboardMarkup([[InlineKeyboardButton(q, callback_data=example_data(i))]
                                  for i, q in enumerate(examples[:START_EXAMPLES])])
 
 

@@ -71,7 +71,7 @@ def test_any_question_becomes_valid_telegram_messages(fake_engine: Engine, quest
         assert not answer.truncated and script(NOTE) not in texts[0]
     if answer.answered:
         assert all(script(f) in "".join(texts) for f in answer.figures)
-        markup = feedback_keyboard(2**62)
+        markup = feedback_keyboard(2**63 - 1, "Zz-_09aB")  # the largest row id and a tag
     else:
         markup = topics_keyboard(fake_engine.index.sections, answer.traditional)
     for row in markup.inline_keyboard:

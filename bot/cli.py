@@ -248,6 +248,8 @@ def _disk_full(exc: BaseException | None) -> OSError | None:
     while exc is not None and seen < 10:
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return exc
+        if "No space left on device" in str(exc):  # FAISS reports a failed write as a RuntimeError
+            return OSError(errno.ENOSPC, "No space left on device")
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return None
 

@@ -188,7 +188,7 @@ class TelegramBot:
     def heartbeat(self, state: str = "polling") -> None:
         """Touch the heartbeat file (at most every few seconds); a failure is logged once, never raised."""
         now = time.monotonic()
-        if now - self._last_beat < min(5.0, float(self.settings.heartbeat_max_age) / 4):
+        if self.fatal or now - self._last_beat < min(5.0, float(self.settings.heartbeat_max_age) / 4):
             return
         self._last_beat = now
         try:
@@ -205,6 +205,8 @@ class TelegramBot:
             return
         self.fatal = f"Telegram rejected the bot token (HTTP {status})"
         log.error("%s: polling has stopped; check $TELEGRAM_BOT_TOKEN (revoked or mistyped?). Stopping.", self.fatal)
+        with contextlib.suppress(OSError):  # no longer serving: `health --live` fails from now on
+            self.settings.path("heartbeat_file").unlink(missing_ok=True)
         if self.on_fatal is not None:
             self.on_fatal()
 
@@ -715,7 +717,17 @@ def serve(settings: Settings, engine: Engine | None = None, store: FeedbackStore
         store = store or FeedbackStore(settings)
         application = build_application(settings, engine, store)
         bot = application.bot_data["bot"]
-        bot.on_fatal = application.stop_running
+
+        def stop_when_running() -> None:  # the 401 may come while the application is still starting
+            async def stop() -> None:
+                while not application.running:
+                    await asyncio.sleep(0.05)
+                with contextlib.suppress(TelegramError):  # stopping the updater re-raises the polling error
+                    await application.updater.stop()
+                application.stop_running()
+            asyncio.get_running_loop().create_task(stop(), name="stop-on-fatal")
+
+        bot.on_fatal = stop_when_running
         asyncio.set_event_loop(asyncio.new_event_loop())  # run_* use (and close) the current loop
         log.info("serving %s with index %s (%s)", engine.state.source, engine.index.build_id, mode)
         if webhook is not None:

@@ -52,6 +52,8 @@ class Setting:
                 return f"must be at most {self.maximum:g}"
         if self.choices and str(value).strip().lower() not in self.choices:
             return "must be one of " + ", ".join(repr(c) for c in self.choices)
+        if isinstance(self.default, str) and self.default and not str(value).strip():
+            return "must not be empty"  # a path, a model name, a URL: empty would mean the current folder or nothing
         return None
 
 

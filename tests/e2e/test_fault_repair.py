@@ -303,7 +303,8 @@ def test_a_database_deleted_or_replaced_while_serving_is_noticed(tmp_path, chang
 @pytest.mark.parametrize("setting, value", [("chunk_max_chars", "0"), ("dense_candidates", "0"),
                                             ("search_top_k", "-1"), ("dense_weight", "2"),
                                             ("telegram_mode", "pigeon"), ("webhook_port", "70000"),
-                                            ("index_keep_builds", "0"), ("log_level", "LOUD")])
+                                            ("index_keep_builds", "0"), ("log_level", "LOUD"),
+                                            ("index_dir", " ")])
 def test_out_of_range_settings_are_refused_naming_them(tmp_path, capsys, setting, value):
     # (`settings`, not `build`: chunk_max_chars 0 once made build loop forever, eating memory)
     code, _, err = _cli(capsys, _settings_file(tmp_path), "--set", f"{setting}={value}", "settings")

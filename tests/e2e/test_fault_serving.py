@@ -142,3 +142,21 @@ def test_a_transient_answer_that_is_no_json_object_is_retried(
     [reply] = ask(api, "城市书房有多少家", user_id=USER)
     assert "超110家" in plain(reply) and ok_count(api, "sendMessage") == 1
     assert running.bot.stats.errors == 0
+
+
+def test_a_webhook_server_keeps_a_fresh_heartbeat_while_it_listens(
+        api: FakeBotAPI, start: Callable[..., RunningBot], tmp_path: Path, index_dir: Path) -> None:
+    import socket
+
+    from bot.telegram_app import webhook_options
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    beat = tmp_path / "data" / "heartbeat"
+    changes = dict(telegram_mode="webhook", webhook_url="https://bot.example.org/telegram/hook",
+                   webhook_listen="127.0.0.1", webhook_port=port, webhook_secret="s3cret_webhook",
+                   heartbeat_file=str(beat))
+    start(webhook=webhook_options(bot_settings(api, tmp_path, index_dir, **changes)), **changes)
+    wait_until(lambda: beat.exists(), "the webhook server's first heartbeat")
+    assert heartbeat.problem(beat, 60) is None and "listening" in beat.read_text(encoding="utf-8")

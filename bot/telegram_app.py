@@ -13,8 +13,9 @@ through the telegram_base_url setting). What users get:
 * 👍/👎 buttons under each answer, stored by ``bot.feedback``; abstentions offer the topics as buttons.
 * ``/start`` ``/help`` ``/topics`` ``/about`` ``/ask``; admins (setting admin_ids) ``/reload`` ``/stats``.
 * per-user sliding-window limits on questions and on updates of every kind (``bot.limits``); button data
-  bounded and validated, votes bound to their chat (``bot.callbacks``); python-telegram-bot's AIORateLimiter for Telegram's limits; failed
-  Bot API requests retried with back-off (``RetryingRateLimiter``); an error handler that logs and goes on.
+  bounded and validated, votes bound to their chat (``bot.callbacks``); python-telegram-bot's
+  AIORateLimiter for Telegram's limits; failed Bot API requests retried with back-off
+  (``RetryingRateLimiter``); an error handler that logs and goes on.
   Every Bot API failure the bot recovers from is logged once as a warning: sends and button answers by
   ``RetryingRateLimiter``, getUpdates by ``on_error`` and ``PollingRequest``.
 

@@ -29,8 +29,8 @@ from conftest import FAKE_MODEL, KNOWLEDGE, HashingModel, make_settings
 
 def _settings_file(tmp_path: Path, **extra: object) -> Path:
     """A settings file for `python -m bot` pointing into ``tmp_path``, with the fake model."""
-    values = {"knowledge_dir": str(KNOWLEDGE), "index_dir": str(tmp_path / "index"), "feedback_db": str(tmp_path / "data" / "feedback.sqlite3"),
-              "embedding_model": FAKE_MODEL, **extra}
+    values = {"knowledge_dir": str(KNOWLEDGE), "index_dir": str(tmp_path / "index"),
+              "feedback_db": str(tmp_path / "data" / "feedback.sqlite3"), "embedding_model": FAKE_MODEL, **extra}
     path = tmp_path / "settings.yaml"
     path.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in values.items()), encoding="utf-8")
     return path

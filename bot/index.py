@@ -3,7 +3,11 @@
 Each build is written into its own folder under ``index/builds/``; only when it is complete does the
 ``index/CURRENT`` pointer move to it (an atomic rename), so a build that fails half-way, or a reader that
 loads while a build runs, always sees a whole index. Vectors of passages whose text (and model) did not
-change are taken from the previous build instead of being embedded again.
+change are taken from the previous build instead of being embedded again, but only from a build that
+verifies (every file's checksum) and was made by the same model files (fingerprint) and dimension, so a
+rebuild repairs a damaged index instead of copying the damage. An unusable ``CURRENT`` is ignored by
+``build`` and refused with a clear message by readers. Publishing and pruning old builds happen under a
+lock (``index/.lock``), so concurrent builds never leave ``CURRENT`` pointing at a pruned build.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ def make_settings(tmp: Path, knowledge: Path = KNOWLEDGE, **overrides: object) -
     """Settings isolated from the developer's environment and files, rooted in ``tmp``."""
     base = load_settings(path=None, environ={})
     values = {"knowledge_dir": str(knowledge), "index_dir": str(tmp / "index"),
-              "feedback_db": str(tmp / "feedback.sqlite3")}
+              "feedback_db": str(tmp / "feedback.sqlite3"), "heartbeat_file": str(tmp / "heartbeat")}
     values.update(overrides)
     return base.replace(**values)
 
@@ -137,6 +137,7 @@ def bot_settings(api: FakeBotAPI, tmp_path: Path, index_dir: Path, **changes: An
     settings = load_settings(environ={"TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_BASE_URL": api.base_url})
     values: dict[str, Any] = dict(knowledge_dir=str(KNOWLEDGE), index_dir=str(index_dir),
                                   feedback_db=str(tmp_path / "data" / "feedback.sqlite3"),
+                                  heartbeat_file=str(tmp_path / "data" / "heartbeat"),
                                   telegram_retry_delay=0.05, admin_ids=str(ADMIN))
     values.update(changes)
     return settings.replace(**values)

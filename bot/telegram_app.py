@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -143,6 +144,7 @@ class TelegramBot:
         self.update_limiter = SlidingWindowLimiter(int(settings.update_rate_limit_per_minute))
         self.fatal = ""  # why serving cannot go on (the token was rejected); serve then exits non-zero
         self.on_fatal: Callable[[], None] | None = None  # serve: stop run_polling / run_webhook
+        self.heartbeat_file: Path | None = None  # set by serve: only a serving process leaves a heartbeat
         self._last_beat = 0.0
         self._beat_failed = False
         self.admins = frozenset(int(i) for i in settings.admin_ids)
@@ -189,11 +191,12 @@ class TelegramBot:
     def heartbeat(self, state: str = "polling") -> None:
         """Touch the heartbeat file (at most every few seconds); a failure is logged once, never raised."""
         now = time.monotonic()
-        if self.fatal or now - self._last_beat < min(5.0, float(self.settings.heartbeat_max_age) / 4):
+        if self.heartbeat_file is None or self.fatal \
+                or now - self._last_beat < min(5.0, float(self.settings.heartbeat_max_age) / 4):
             return
         self._last_beat = now
         try:
-            beat(self.settings.path("heartbeat_file"), state)
+            beat(self.heartbeat_file, state)
         except OSError as exc:
             if not self._beat_failed:
                 log.error("cannot write the heartbeat file (setting heartbeat_file): %s", exc)
@@ -206,8 +209,9 @@ class TelegramBot:
             return
         self.fatal = f"Telegram rejected the bot token (HTTP {status})"
         log.error("%s: polling has stopped; check $TELEGRAM_BOT_TOKEN (revoked or mistyped?). Stopping.", self.fatal)
-        with contextlib.suppress(OSError):  # no longer serving: `health --live` fails from now on
-            self.settings.path("heartbeat_file").unlink(missing_ok=True)
+        if self.heartbeat_file is not None:
+            with contextlib.suppress(OSError):  # no longer serving: `health --live` fails from now on
+                self.heartbeat_file.unlink(missing_ok=True)
         if self.on_fatal is not None:
             self.on_fatal()
 
@@ -718,6 +722,7 @@ def serve(settings: Settings, engine: Engine | None = None, store: FeedbackStore
         store = store or FeedbackStore(settings)
         application = build_application(settings, engine, store)
         bot = application.bot_data["bot"]
+        bot.heartbeat_file = settings.path("heartbeat_file")
 
         def stop_when_running() -> None:  # the 401 may come while the application is still starting
             async def stop() -> None:

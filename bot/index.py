@@ -3,11 +3,17 @@
 Each build is written into its own folder under ``index/builds/``; only when it is complete does the
 ``index/CURRENT`` pointer move to it (an atomic rename), so a build that fails half-way, or a reader that
 loads while a build runs, always sees a whole index. Vectors of passages whose text (and model) did not
-change are taken from the previous build instead of being embedded again.
+change are taken from the previous build instead of being embedded again, but only from a build that
+verifies (every file's checksum) and was made by the same model files (fingerprint) and dimension, so a
+rebuild repairs a damaged index instead of copying the damage. An unusable ``CURRENT`` is ignored by
+``build`` and refused with a clear message by readers. Publishing and pruning old builds happen under a
+lock (``index/.lock``), so concurrent builds never leave ``CURRENT`` pointing at a pruned build.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -17,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import faiss
 import numpy as np
@@ -32,6 +38,8 @@ from .normalize import fold
 FORMAT_VERSION = 2  # 2: figure units of sentences, unit groups
 POINTER = "CURRENT"
 BUILDS = "builds"
+LOCK = ".lock"
+_BUILD_ID = re.compile(r"\d{8}T\d{12}Z")  # what build_index names its builds (UTC time to microseconds)
 _QUOTED_TERM = re.compile(r"“([^”]{2,12})”")
 
 
@@ -50,6 +58,7 @@ class BuildReport:
     model_seconds: float
     path: Path
     phases: dict[str, float] = field(default_factory=dict)  # seconds by step, in build order (see _Laps)
+    not_reused: str = ""  # why the previous build's vectors and counts were not reused ("" if they were or none)
 
 
 @dataclass
@@ -156,40 +165,103 @@ def stored_vectors(index: faiss.Index) -> np.ndarray | None:
 
 
 def current_build(index_dir: Path) -> Path | None:
+    """The build ``CURRENT`` names; None when there is no pointer. A pointer that is not a build id of a
+    build folder here (garbled, a folder, pointing elsewhere) raises IndexLoadError saying how to repair it."""
     pointer = index_dir / POINTER
-    if not pointer.exists():
+    if not pointer.exists() and not pointer.is_symlink():
         return None
-    return index_dir / BUILDS / pointer.read_text(encoding="utf-8").strip()
+    repair = "run `python -m bot build` to publish a fresh build"
+    try:
+        name = pointer.read_bytes().decode("ascii").strip()
+    except IsADirectoryError:
+        raise IndexLoadError(f"the index pointer {pointer} is a folder, not a file; remove it and {repair}") from None
+    except OSError as exc:
+        raise IndexLoadError(f"the index pointer {pointer} cannot be read ({exc.strerror}); {repair}") from None
+    except UnicodeDecodeError:
+        raise IndexLoadError(f"the index pointer {pointer} is garbled; {repair}") from None
+    if not _BUILD_ID.fullmatch(name):
+        raise IndexLoadError(f"the index pointer {pointer} does not name a build; {repair}")
+    build = index_dir / BUILDS / name
+    if not build.is_dir():
+        raise IndexLoadError(f"the index pointer {pointer} names build {name}, which is missing; {repair}")
+    return build
 
 
-def _previous_vectors(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
-    """Passage and sentence vectors of the current build by content hash (empty if none or another model)."""
-    build = current_build(index_dir)
+def verify_build(build: Path, checksums: bool = True) -> dict[str, Any]:
+    """The build's manifest once every file it lists is there with its size (and, with ``checksums``, its
+    content hash); IndexLoadError naming the first file that differs."""
+    try:
+        manifest = json.loads((build / "manifest.json").read_bytes().decode("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexLoadError(f"index build {build} is unreadable ({_reason(exc)}); rebuild with "
+                             "`python -m bot build`") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION \
+            or not isinstance(manifest.get("files"), dict):
+        raise IndexLoadError(f"index build {build} has an unknown format; rebuild with `python -m bot build`")
+    sizes = manifest.get("sizes") or {}
+    for name, digest in manifest["files"].items():
+        path = build / name
+        if not path.is_file():
+            raise IndexLoadError(f"index file {path} is missing; rebuild with `python -m bot build`")
+        if name in sizes and path.stat().st_size != sizes[name]:
+            raise IndexLoadError(f"index file {path} is damaged (size differs); rebuild with `python -m bot build`")
+        if checksums and _sha256(path) != digest:
+            raise IndexLoadError(f"index file {path} is damaged (checksum differs); rebuild with `python -m bot build`")
+    return manifest
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception in a few words, never the content of the file that caused it."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON at line {exc.lineno}"
+    return type(exc).__name__
+
+
+def _reusable_build(index_dir: Path, embedder: Any) -> tuple[Path | None, str]:
+    """The current build when its vectors and counts may be reused: it verifies (every file's checksum) and
+    was made by this very model (id, fingerprint, dimension). Otherwise None and why not."""
+    try:
+        build = current_build(index_dir)
+        if build is None:
+            return None, ""
+        manifest = verify_build(build)
+    except IndexLoadError as exc:
+        return None, str(exc)
+    same_model = (manifest.get("model_id") == embedder.model_id and manifest.get("dimension") == embedder.dimension
+                  and manifest.get("model_fingerprint") == embedder.fingerprint)
+    if not same_model:
+        return None, f"index build {build.name} was made by another model or other model files"
+    return build, ""
+
+
+def _previous_vectors(build: Path | None) -> dict[str, np.ndarray]:
+    """Passage and sentence vectors of a verified build by content hash (empty if none or unusable)."""
     if build is None:
         return {}
     try:
-        manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
-        if manifest.get("model_id") != model_id:
-            return {}
         hashes = json.loads((build / "hashes.json").read_text(encoding="utf-8"))
-        chunk_vectors = np.load(build / "vectors.npy")
-        sentence_vectors = np.load(build / "sentences.npz")["vectors"]
-    except (OSError, TypeError, ValueError, KeyError):
-        return {}
-    if len(hashes["chunks"]) != len(chunk_vectors) or len(hashes["sentences"]) != len(sentence_vectors):
+        chunk_vectors = np.load(build / "vectors.npy", allow_pickle=False)
+        with np.load(build / "sentences.npz", allow_pickle=False) as stored:
+            sentence_vectors = stored["vectors"]
+        if len(hashes["chunks"]) != len(chunk_vectors) or len(hashes["sentences"]) != len(sentence_vectors):
+            return {}
+    except Exception:  # a build that verified but does not read (another writer, a bug): embed afresh
         return {}
     # sentences first: where a passage is one sentence, its exact float32 vector wins over the float16 copy
     return {**dict(zip(hashes["sentences"], sentence_vectors)), **dict(zip(hashes["chunks"], chunk_vectors))}
 
 
-def _previous_terms(index_dir: Path, name: str) -> TermCounts | None:
-    """Token counts of the current build's texts, to skip segmenting unchanged ones (None if unusable)."""
-    build = current_build(index_dir)
+def _previous_terms(build: Path | None, name: str) -> TermCounts | None:
+    """Token counts of a verified build's texts, to skip segmenting unchanged ones (None if unusable)."""
     if build is None:
         return None
     try:
         return TermCounts.load(build, name)
-    except (OSError, TypeError, ValueError, KeyError):
+    except Exception:  # as above: segment afresh
         return None
 
 
@@ -222,19 +294,35 @@ def _replace_pointer(index_dir: Path, build_id: str) -> None:
     temporary.write_text(build_id + "\n", encoding="utf-8")
     with temporary.open("rb") as handle:
         os.fsync(handle.fileno())
+    if (index_dir / POINTER).is_dir():  # a pointer that is a folder cannot be replaced by a rename
+        shutil.rmtree(index_dir / POINTER)
     os.replace(temporary, index_dir / POINTER)
 
 
-def _prune(index_dir: Path, keep: int) -> None:
+@contextlib.contextmanager
+def _publish_lock(index_dir: Path) -> Iterator[None]:
+    """One publisher at a time: renaming a build in, moving the pointer and pruning happen together, so a
+    concurrent build never prunes the build another is about to point to."""
+    with (index_dir / LOCK).open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _prune(index_dir: Path, keep: int, current: Path) -> None:
+    """Delete all but the newest ``keep`` builds, never the current one; and builds that died half-way."""
     builds = index_dir / BUILDS
-    current = current_build(index_dir)
-    finished = sorted((p for p in builds.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
+    finished = sorted((p for p in builds.iterdir() if p.is_dir() and _BUILD_ID.fullmatch(p.name)),
+                      key=lambda p: p.name)
     for old in finished[:-max(1, keep)]:
         if old != current:
             shutil.rmtree(old, ignore_errors=True)
-    for leftover in builds.glob(".tmp-*"):  # builds that died half-way
-        if time.time() - leftover.stat().st_mtime > 3600:
-            shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in builds.glob(".tmp-*"):
+        with contextlib.suppress(OSError):  # another build may finish or clean it meanwhile
+            if time.time() - leftover.stat().st_mtime > 3600:
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 class _Laps(dict[str, float]):
@@ -265,7 +353,8 @@ def build_index(settings: Settings, load_model: Callable[[Settings], Any], progr
     laps.lap("model_load")
 
     index_dir = settings.path("index_dir")
-    reusable = _previous_vectors(index_dir, embedder.model_id)
+    previous, not_reused = _reusable_build(index_dir, embedder)
+    reusable = _previous_vectors(previous)
     sentences = [c.sentence_texts for c in chunks]
     offsets = np.cumsum([0] + [len(s) for s in sentences]).astype(np.int64)
     flat_sentences = [t for group in sentences for t in group]
@@ -281,9 +370,9 @@ def build_index(settings: Settings, load_model: Callable[[Settings], Any], progr
     tokenizer = Tokenizer(words)
     laps.lap("tokenizer")  # jieba's dictionary is read from disk here, once per process
     chunk_terms, chunks_tokenized = TermCounts.count(
-        [lexical_text(c) for c in chunks], tokenizer, _previous_terms(index_dir, "lexical"))
+        [lexical_text(c) for c in chunks], tokenizer, _previous_terms(previous, "lexical"))
     sentence_terms, sentences_tokenized = TermCounts.count(
-        [fold(t) for t in flat_sentences], tokenizer, _previous_terms(index_dir, "lexical_sentences"))
+        [fold(t) for t in flat_sentences], tokenizer, _previous_terms(previous, "lexical_sentences"))
     laps.lap("segment")
     lexical, sentence_lexical = LexicalIndex.build(chunk_terms), LexicalIndex.build(sentence_terms)
     laps.lap("lexical")
@@ -324,27 +413,30 @@ def build_index(settings: Settings, load_model: Callable[[Settings], Any], progr
             ],
         })
         files = {p.name: _sha256(p) for p in sorted(staging.iterdir())}
+        sizes = {p.name: p.stat().st_size for p in sorted(staging.iterdir())}
         content_digest = hashlib.sha256("".join(chunk_hashes + sentence_hashes).encode()
                                         + (staging / "content.json").read_bytes()).hexdigest()
         _write_json(staging / "manifest.json", {
             "format": FORMAT_VERSION, "build_id": build_id, "built_at": now.isoformat(timespec="seconds"),
-            "model_id": embedder.model_id, "dimension": embedder.dimension, "chunk_count": len(chunks),
+            "model_id": embedder.model_id, "model_fingerprint": embedder.fingerprint,
+            "dimension": embedder.dimension, "chunk_count": len(chunks),
             "sentence_count": len(flat_sentences), "section_count": len(knowledge.sections),
             "content_hash": content_digest, "chunk_max_chars": settings.chunk_max_chars,
-            "vector_index": type(faiss_index).__name__, "files": files,
+            "vector_index": type(faiss_index).__name__, "files": files, "sizes": sizes,
         })
         final = builds / build_id
-        os.replace(staging, final)
+        with _publish_lock(index_dir):
+            os.replace(staging, final)
+            _replace_pointer(index_dir, build_id)
+            _prune(index_dir, settings.index_keep_builds, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _replace_pointer(index_dir, build_id)
-    _prune(index_dir, settings.index_keep_builds)
     laps.lap("write")  # the files, their checksums, the pointer
     return BuildReport(files=len(knowledge.sections), chunks=len(chunks), embedded=len(fresh),
                        reused=chunks_reused + sentences_reused,
                        tokenized=chunks_tokenized + sentences_tokenized, seconds=time.perf_counter() - started,
-                       model_seconds=laps["model_load"], path=final, phases=dict(laps))
+                       model_seconds=laps["model_load"], path=final, phases=dict(laps), not_reused=not_reused)
 
 
 def _article_fields(article: Article | None) -> dict[str, str]:
@@ -359,28 +451,41 @@ def read_manifest(index_dir: Path) -> tuple[Path, dict[str, Any]]:
     if build is None:
         raise IndexLoadError(f"no index in {index_dir}: run `python -m bot build` first")
     try:
-        manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((build / "manifest.json").read_bytes().decode("utf-8"))
     except (OSError, ValueError) as exc:
-        raise IndexLoadError(f"index build {build} is unreadable ({exc}); run `python -m bot build` again") from None
+        raise IndexLoadError(f"index build {build} is unreadable ({_reason(exc)}); run `python -m bot build` "
+                             "again") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
         raise IndexLoadError(f"index build {build} has an unknown format; run `python -m bot build` again")
     return build, manifest
 
 
-def load_index(settings: Settings, expected_model_id: str, verify: bool = True) -> Index:
-    """Load the current build whole or not at all: checksums, counts and model must all agree."""
-    build, manifest = read_manifest(settings.path("index_dir"))
-    if manifest.get("model_id") != expected_model_id:
+def check_model(manifest: dict[str, Any], settings: Settings, model_id: str, fingerprint: str | None = None,
+                dimension: int | None = None) -> None:
+    """IndexLoadError unless the build was made by the configured model: its id, and when known its files'
+    fingerprint and its dimension (a model folder swapped at the same path has the same id)."""
+    fix = "rebuild with `python -m bot build` or change the setting back"
+    if manifest.get("model_id") != model_id:
         raise IndexLoadError(
             f"the index was built with embedding model '{manifest.get('model_id')}' but the setting "
-            f"embedding_model is '{settings.embedding_model}' ({expected_model_id}); rebuild with "
-            "`python -m bot build` or change the setting back"
-        )
+            f"embedding_model is '{settings.embedding_model}' ({model_id}); {fix}")
+    if fingerprint is not None and manifest.get("model_fingerprint") != fingerprint:
+        raise IndexLoadError(
+            f"the files of embedding model '{settings.embedding_model}' changed since the index was built "
+            "(fingerprint differs); rebuild with `python -m bot build`")
+    if dimension is not None and manifest.get("dimension") != dimension:
+        raise IndexLoadError(
+            f"the index holds {manifest.get('dimension')}-dimensional vectors but embedding model "
+            f"'{settings.embedding_model}' makes {dimension}-dimensional ones; rebuild with `python -m bot build`")
+
+
+def load_index(settings: Settings, expected_model_id: str, verify: bool = True, fingerprint: str | None = None,
+               dimension: int | None = None) -> Index:
+    """Load the current build whole or not at all: checksums, counts and model must all agree."""
+    build, manifest = read_manifest(settings.path("index_dir"))
+    check_model(manifest, settings, expected_model_id, fingerprint, dimension)
     try:
-        if verify:
-            for name, digest in manifest["files"].items():
-                if _sha256(build / name) != digest:
-                    raise IndexLoadError(f"index file {build / name} is damaged (checksum differs); rebuild the index")
+        verify_build(build, checksums=verify)
         chunks = [Chunk(**json.loads(line)) for line in (build / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
         vectors = faiss.read_index(str(build / "faiss.index"))
         chunk_vectors = stored_vectors(vectors)

@@ -18,8 +18,10 @@ through the telegram_base_url setting). What users get:
   ``/feedback 文字`` stores a free comment. Button labels follow the user's script.
 * inline mode (``@bot 问题`` in any chat): the quotable answer and its source as a result (``bot.telegram_inline``).
 * "typing…" is shown while a question is answered.
-* a per-user sliding-window rate limit; python-telegram-bot's AIORateLimiter for Telegram's limits; failed
-  Bot API requests retried with back-off (``RetryingRateLimiter``); an error handler that logs and goes on.
+* per-user sliding-window limits on questions and on updates of every kind (``bot.limits``); button data
+  bounded and validated, votes bound to their chat (``bot.callbacks``); python-telegram-bot's
+  AIORateLimiter for Telegram's limits; failed Bot API requests retried with back-off
+  (``RetryingRateLimiter``); an error handler that logs and goes on.
   Every Bot API failure the bot recovers from is logged once as a warning: sends and button answers by
   ``RetryingRateLimiter``, getUpdates by ``on_error`` and ``PollingRequest``.
 
@@ -40,10 +42,10 @@ import secrets
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -77,12 +79,15 @@ from telegram.ext import (
     filters,
 )
 
+from .callbacks import find_topic, parse_example, parse_vote
 from .config import ConfigError, Settings, available_cores
 from .engine import Engine
 from .feedback import DOWN_REASONS, FeedbackStore
+from .heartbeat import beat
 from .embedding import EmbeddingError
 from .index import IndexLoadError, read_manifest
 from .knowledge import KnowledgeError, articles_of, bot_name, citation
+from .limits import SlidingWindowLimiter, update_guard
 from .logsafe import install_redaction, redact, secrets_of
 from .normalize import looks_traditional, to_traditional
 from .render import MAX_MESSAGE_UTF16, Span, localized, telegram_messages
@@ -99,7 +104,7 @@ from .telegram_format import (
 )
 from .telegram_inline import InlineCache, cache_key, inline_results
 from .telegram_links import payload_section
-from .telegram_send import PollingRequest, RetryingRateLimiter, describe_failure
+from .telegram_send import CheckedRequest, PollingRequest, RetryingRateLimiter, describe_failure
 
 log = logging.getLogger(__name__)
 
@@ -112,51 +117,6 @@ NO_TOKEN_MESSAGE = (
     "e.g. `export TELEGRAM_BOT_TOKEN=123456:ABC...` then run `python -m bot serve` again.\n"
     "提示 / hint: 不连 Telegram 也能在终端里试用 / to try the bot without Telegram, run `python -m bot chat`."
 )
-
-
-# ==============================================================================================
-# Per-user rate limit
-# ==============================================================================================
-
-
-class SlidingWindowLimiter:
-    """At most ``limit`` questions per user in any ``window`` seconds (0 turns it off). Over the limit, the
-    user is told once per window; further messages are dropped silently, so a flood gets one reply."""
-
-    def __init__(self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._times: dict[int, deque[float]] = {}
-        self._told: dict[int, float] = {}
-        self._checks = 0
-
-    def check(self, user_id: int) -> tuple[bool, bool, float]:
-        """(allowed, tell the user, seconds until a question is allowed again)."""
-        if self.limit <= 0:
-            return True, False, 0.0
-        now = self.clock()
-        self._checks += 1
-        if self._checks % 1000 == 0:
-            self._sweep(now)
-        times = self._times.setdefault(user_id, deque())
-        while times and now - times[0] >= self.window:
-            times.popleft()
-        if len(times) < self.limit:
-            times.append(now)
-            return True, False, 0.0
-        wait = self.window - (now - times[0])
-        told = self._told.get(user_id)
-        tell = told is None or now - told >= self.window
-        if tell:
-            self._told[user_id] = now
-        return False, tell, wait
-
-    def _sweep(self, now: float) -> None:
-        for user_id in [u for u, t in self._times.items() if not t or now - t[-1] >= self.window]:
-            del self._times[user_id]
-        for user_id in [u for u, t in self._told.items() if now - t >= self.window]:
-            del self._told[user_id]
 
 
 # ==============================================================================================
@@ -196,6 +156,12 @@ class TelegramBot:
         self.examples = examples
         self.stats = Stats()
         self.limiter = SlidingWindowLimiter(int(settings.rate_limit_per_minute))
+        self.update_limiter = SlidingWindowLimiter(int(settings.update_rate_limit_per_minute))
+        self.fatal = ""  # why serving cannot go on (the token was rejected); serve then exits non-zero
+        self.on_fatal: Callable[[], None] | None = None  # serve: stop run_polling / run_webhook
+        self.heartbeat_file: Path | None = None  # set by serve: only a serving process leaves a heartbeat
+        self._last_beat = 0.0
+        self._beat_failed = False
         self.admins = frozenset(int(i) for i in settings.admin_ids)
         self._executor: ThreadPoolExecutor | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -229,6 +195,8 @@ class TelegramBot:
             await self.run_sync(self.store.purge)  # retention at start-up (and daily, as the store writes)
         if self.settings.auto_reload_seconds > 0:
             self._tasks.append(asyncio.create_task(self._auto_reload(), name="auto-reload"))
+        if str(self.settings.telegram_mode).lower() == "webhook":
+            self._tasks.append(asyncio.create_task(self._listening(application), name="heartbeat"))
 
     async def post_shutdown(self, application: Application) -> None:
         for task in self._tasks:
@@ -238,6 +206,41 @@ class TelegramBot:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+    # -- liveness: the heartbeat `health --live` reads, and giving up when the token is rejected ------
+    def heartbeat(self, state: str = "polling") -> None:
+        """Touch the heartbeat file (at most every few seconds); a failure is logged once, never raised."""
+        now = time.monotonic()
+        if self.heartbeat_file is None or self.fatal \
+                or now - self._last_beat < min(5.0, float(self.settings.heartbeat_max_age) / 4):
+            return
+        self._last_beat = now
+        try:
+            beat(self.heartbeat_file, state)
+        except OSError as exc:
+            if not self._beat_failed:
+                log.error("cannot write the heartbeat file (setting heartbeat_file): %s", exc)
+            self._beat_failed = True
+
+    def token_rejected(self, status: int) -> None:
+        """Telegram refused the token while polling: python-telegram-bot stops polling for good, so stop
+        serving (a process that never polls again must not look alive)."""
+        if self.fatal:
+            return
+        self.fatal = f"Telegram rejected the bot token (HTTP {status})"
+        log.error("%s: polling has stopped; check $TELEGRAM_BOT_TOKEN (revoked or mistyped?). Stopping.", self.fatal)
+        if self.heartbeat_file is not None:
+            with contextlib.suppress(OSError):  # no longer serving: `health --live` fails from now on
+                self.heartbeat_file.unlink(missing_ok=True)
+        if self.on_fatal is not None:
+            self.on_fatal()
+
+    async def _listening(self, application: Application) -> None:
+        """Webhook mode: a heartbeat while the webhook server runs."""
+        while True:
+            if application.updater is not None and application.updater.running:
+                self.heartbeat("listening")
+            await asyncio.sleep(min(30.0, float(self.settings.heartbeat_max_age) / 4))
 
     async def _auto_reload(self) -> None:
         """Load a new index build when the manifest changes; a broken build is logged once, old one kept."""
@@ -269,9 +272,6 @@ class TelegramBot:
         if self.store is not None:
             return self.store.log_hash(user_id)
         return hmac.new(self._log_salt, str(user_id).encode("ascii"), hashlib.sha256).hexdigest()[:16]
-
-    def section(self, section_id: str) -> dict[str, Any] | None:
-        return next((s for s in self.engine.index.sections if s["id"] == section_id), None)
 
     @staticmethod
     def _traditional(context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -307,22 +307,27 @@ class TelegramBot:
             log.info("could not answer a button press: %s", exc)
 
     # -- questions ---------------------------------------------------------------------------------
-    def _respond_and_record(self, message: str, user_id: int,
-                            memory: MutableMapping[str, Any]) -> tuple[Response, int | None]:
+    def _respond_and_record(self, message: str, user_id: int, chat_id: int,
+                            memory: MutableMapping[str, Any]) -> tuple[Response, int | None, str]:
         """The reply to a message in its chat's context; each question it held is recorded (small talk is not:
-        it is no unanswered question). The id returned is the first answered question's, for the buttons."""
+        it is no unanswered question). The row id and vote tag returned are the first answered question's,
+        for the buttons (None, "" when the store kept none): the answer never depends on the store."""
         response = self.conversation.respond(message, memory)
-        first_id = None
+        first_id, tag = None, ""
+        if self.store is None:
+            return response, first_id, tag
         for answer in response.answers:
-            if self.store is None:
-                break
-            question_id = self.store.record_question(
-                user_id, answer.question[:self.settings.max_question_chars], answer.answered, answer.reason,
-                [p.id for p in answer.passages], answer.build or self.engine.index.build_id,
-                shown=answer.lead or answer.reply)
-            if answer.answered and first_id is None:
-                first_id = question_id
-        return response, first_id
+            stored = answer.question[:self.settings.max_question_chars]
+            try:
+                question_id = self.store.record_question(
+                    user_id, stored, answer.answered, answer.reason, [p.id for p in answer.passages],
+                    answer.build or self.engine.index.build_id, shown=answer.lead or answer.reply)
+                if answer.answered and first_id is None and question_id is not None:
+                    first_id, tag = question_id, self.store.vote_tag(question_id, chat_id, stored)
+            except Exception as exc:  # the store logs its own failures; anything else is logged here
+                log.error("feedback store: could not record a question: %s: %s", type(exc).__name__, exc)
+                return response, None, ""
+        return response, first_id, tag
 
     async def answer_question(self, update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
         message = update.effective_message
@@ -342,7 +347,8 @@ class TelegramBot:
             return
         memory = context.chat_data if context.chat_data is not None else {}
         typing = asyncio.create_task(self._typing(context, chat.id))
-        response, question_id = await self.run_sync(self._respond_and_record, question, user.id, memory)
+        response, question_id, tag = await self.run_sync(self._respond_and_record, question, user.id, chat.id,
+                                                         memory)
         await typing  # the indicator goes out before the answer, never after it
         for answer in response.answers:
             if answer.answered:
@@ -356,7 +362,7 @@ class TelegramBot:
         if response.kind == "smalltalk":
             markup = None
         elif any(answer.answered for answer in response.answers):
-            markup = feedback_keyboard(question_id, traditional=response.traditional) \
+            markup = feedback_keyboard(question_id, tag, traditional=response.traditional) \
                 if question_id is not None else None
         else:
             markup = topics_keyboard(self.engine.index.sections, response.traditional)
@@ -450,7 +456,9 @@ class TelegramBot:
     async def _open_deep_link(self, update: Update, context: ContextTypes.DEFAULT_TYPE, payload: str) -> bool:
         """``/start <payload>`` from a link: that topic's card; False for a payload naming no loaded topic
         (the caller greets as usual)."""
-        section = self.section(payload_section(payload, (s["id"] for s in self.engine.index.sections)) or "")
+        sections = self.engine.index.sections
+        section_id = payload_section(payload, (s["id"] for s in sections))
+        section = next((s for s in sections if s["id"] == section_id), None)
         if section is None:
             log.info("start link to an unknown topic (%d characters): greeting instead", len(payload))
             return False
@@ -488,7 +496,7 @@ class TelegramBot:
     async def on_topics_page(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """◀/▶ under /topics: show another page of the same list in the same message."""
         query = update.callback_query
-        match = re.fullmatch(r"tp:(\d+)", query.data or "")
+        match = re.fullmatch(r"tp:([0-9]{1,4})", query.data or "")
         await self._answer_query(update)
         if match is None or query.message is None:
             return
@@ -569,13 +577,14 @@ class TelegramBot:
     # -- buttons ---------------------------------------------------------------------------------------
     async def on_feedback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        match = re.fullmatch(r"fb:([+-]):(\d+)", query.data or "")
-        if match is None or self.store is None:
+        pressed = parse_vote(query.data or "")
+        if pressed is None or self.store is None or query.message is None:
             await self._answer_query(update, "这个按钮已失效")
             return
-        vote = 1 if match.group(1) == "+" else -1
-        question_id = int(match.group(2))
-        result = await self.run_sync(self.store.vote, question_id, query.from_user.id, vote)
+        vote, question_id = pressed.vote, pressed.question_id
+        # only from the chat the answer went to: the tag binds the row to that chat
+        result = await self.run_sync(self.store.vote, question_id, query.from_user.id, vote,
+                                     query.message.chat.id, pressed.tag)
         if not result.stored:
             await self._answer_query(update, "这条回答太旧了，无法反馈" if result.problem == "unknown"
                                      else "反馈暂时没保存成功，请稍后再试")
@@ -589,7 +598,8 @@ class TelegramBot:
         traditional = looks_traditional(getattr(query.message, "text", None) or "")
         if query.message is not None:
             try:
-                await query.edit_message_reply_markup(feedback_keyboard(question_id, vote, traditional))
+                await query.edit_message_reply_markup(feedback_keyboard(question_id, pressed.tag, chosen=vote,
+                                                                        traditional=traditional))
             except BadRequest as exc:  # "message is not modified" when the same button is pressed again
                 log.debug("feedback keyboard not edited: %s", exc)
         if vote == -1 and result.previous != -1:
@@ -621,7 +631,7 @@ class TelegramBot:
     async def on_reason(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A tap on a reason under the "what was wrong?" prompt: stored with the user's 👎."""
         query = update.callback_query
-        match = re.fullmatch(r"why:([a-z]+):(\d+)", query.data or "")
+        match = re.fullmatch(r"why:([a-z]{1,10}):([1-9][0-9]{0,17})", query.data or "")
         if match is None or match.group(1) not in DOWN_REASONS or self.store is None:
             await self._answer_query(update, "这个按钮已失效")
             return
@@ -701,7 +711,7 @@ class TelegramBot:
 
     async def on_topic(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        section = self.section((query.data or "")[2:])
+        section = find_topic(query.data or "", self.engine.index.sections)
         if section is None:
             await self._answer_query(update, "这个主题已不在当前内容里")
             return
@@ -713,9 +723,8 @@ class TelegramBot:
 
     async def on_example(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        match = re.fullmatch(r"ex:(\d+)", query.data or "")
-        index = int(match.group(1)) if match else -1
-        if not 0 <= index < len(self.examples):
+        index = parse_example(query.data or "")
+        if index is None or not 0 <= index < len(self.examples):
             await self._answer_query(update, "这个按钮已失效")
             return
         await self._answer_query(update)
@@ -761,7 +770,7 @@ class TelegramBot:
             CallbackQueryHandler(self.on_feedback, pattern=r"^fb:"),
             CallbackQueryHandler(self.on_reason, pattern=r"^why:"),
             InlineQueryHandler(self.on_inline_query),
-            CallbackQueryHandler(self.on_topic, pattern=r"^t:"),
+            CallbackQueryHandler(self.on_topic, pattern=r"^t[:#]"),
             CallbackQueryHandler(self.on_topics_page, pattern=r"^tp:"),
             CallbackQueryHandler(self.on_example, pattern=r"^ex:"),
             CallbackQueryHandler(self.on_unknown_button),
@@ -770,7 +779,9 @@ class TelegramBot:
             MessageHandler(new_messages & filters.COMMAND, self.on_unknown_command),
             MessageHandler(new_messages & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_non_text),
         ])
-        # a reply in words to "what was wrong?" is taken before anything treats it as a question
+        # every update is counted against its user first; then a reply in words to "what was wrong?" is taken
+        # before anything treats it as a question
+        application.add_handler(update_guard(self.update_limiter, self.hash_user), group=-2)
         application.add_handler(MessageHandler(new_messages & filters.REPLY & filters.TEXT & ~filters.COMMAND,
                                                self.on_reason_text), group=-1)
         application.add_error_handler(self.on_error)
@@ -805,8 +816,9 @@ def build_application(settings: Settings, engine: Engine, store: FeedbackStore |
         ApplicationBuilder()
         .token(settings.telegram_token)
         .base_url(settings.telegram_base_url)
-        .read_timeout(read_timeout)
-        .get_updates_request(PollingRequest(connection_pool_size=1, read_timeout=read_timeout))
+        .request(CheckedRequest(connection_pool_size=256, read_timeout=read_timeout))
+        .get_updates_request(PollingRequest(connection_pool_size=1, read_timeout=read_timeout,
+                                            on_polled=bot.heartbeat, on_rejected=bot.token_rejected))
         .concurrent_updates(max(1, int(settings.telegram_concurrent_updates)))
         .rate_limiter(RetryingRateLimiter(settings.telegram_send_retries, settings.telegram_retry_delay, inner))
         .post_init(bot.post_init)
@@ -924,6 +936,19 @@ def serve(settings: Settings, engine: Engine | None = None, store: FeedbackStore
         engine = engine or Engine(settings)
         store = store or FeedbackStore(settings)
         application = build_application(settings, engine, store)
+        bot = application.bot_data["bot"]
+        bot.heartbeat_file = settings.path("heartbeat_file")
+
+        def stop_when_running() -> None:  # the 401 may come while the application is still starting
+            async def stop() -> None:
+                while not application.running:
+                    await asyncio.sleep(0.05)
+                with contextlib.suppress(TelegramError):  # stopping the updater re-raises the polling error
+                    await application.updater.stop()
+                application.stop_running()
+            asyncio.get_running_loop().create_task(stop(), name="stop-on-fatal")
+
+        bot.on_fatal = stop_when_running
         asyncio.set_event_loop(asyncio.new_event_loop())  # run_* use (and close) the current loop
         log.info("serving %s with index %s (%s)", engine.state.source, engine.index.build_id, mode)
         if webhook is not None:
@@ -931,6 +956,9 @@ def serve(settings: Settings, engine: Engine | None = None, store: FeedbackStore
         else:
             application.run_polling(poll_interval=0.0, allowed_updates=ALLOWED_UPDATES,
                                     bootstrap_retries=int(settings.telegram_send_retries))
+        if bot.fatal:  # a supervisor (Docker's restart policy, systemd) restarts it
+            print(f"error: the bot stopped: {bot.fatal}; check $TELEGRAM_BOT_TOKEN", file=sys.stderr)
+            return 1
     except (ConfigError, KnowledgeError, IndexLoadError, EmbeddingError):
         raise  # printed by the command line as usual; these never contain secrets
     except Exception as exc:

@@ -13,6 +13,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from .callbacks import example_data, topic_data, vote_data
 from .chunking import split_sentences
 from .feedback import DOWN_REASONS
 from .figures import extract_figures
@@ -24,7 +25,6 @@ log = logging.getLogger(__name__)
 
 _CLAUSE = re.compile(r"(?<=[，,。；;！？!?])")  # where a card's figure clauses end
 
-MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
 START_EXAMPLES = 4  # example questions offered under /start
 TOPIC_BUTTON_CHARS = 28  # longer topic titles are cut on their buttons
 TOPICS_PER_PAGE = 12  # section buttons per /topics page; more articles turn pages
@@ -80,14 +80,14 @@ def topic_spans(section: dict[str, Any], max_chars: int, max_figures: int, tradi
 # ==============================================================================================
 
 
-def feedback_keyboard(question_id: int, chosen: int = 0, traditional: bool = False) -> InlineKeyboardMarkup:
+def feedback_keyboard(question_id: int, tag: str, chosen: int = 0, traditional: bool = False) -> InlineKeyboardMarkup:
     """👍/👎 under an answer; the chosen one is marked (pressing the other one changes the vote)."""
     up = ("✅ " if chosen == 1 else "") + "👍 有用"
     down = ("✅ " if chosen == -1 else "") + "👎 没用"
     if traditional:
         up, down = to_traditional(up), to_traditional(down)
-    return InlineKeyboardMarkup([[InlineKeyboardButton(up, callback_data=f"fb:+:{question_id}"),
-                                  InlineKeyboardButton(down, callback_data=f"fb:-:{question_id}")]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(up, callback_data=vote_data(1, question_id, tag)),
+                                  InlineKeyboardButton(down, callback_data=vote_data(-1, question_id, tag))]])
 
 
 def reason_keyboard(question_id: int, chosen: str = "", traditional: bool = False) -> InlineKeyboardMarkup:
@@ -132,7 +132,7 @@ def topics_keyboard(sections: Sequence[dict[str, Any]], traditional: bool = Fals
         for section in own:
             label = _short(section.get("short_heading") or section["heading"], TOPIC_BUTTON_CHARS)
             rows.append([InlineKeyboardButton(to_traditional(label) if traditional else label,
-                                              callback_data=f"t:{section['id']}"[:MAX_CALLBACK_BYTES])])
+                                              callback_data=topic_data(section["id"]))])
     turn = []
     if page > 0:
         turn.append(InlineKeyboardButton("◀ 上一页", callback_data=f"tp:{page - 1}"))
@@ -166,7 +166,7 @@ def topics_intro_spans(sections: Sequence[dict[str, Any]], traditional: bool = F
 
 
 def examples_keyboard(examples: Sequence[str]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(q, callback_data=f"ex:{i}")]
+    return InlineKeyboardMarkup([[InlineKeyboardButton(q, callback_data=example_data(i))]
                                  for i, q in enumerate(examples[:START_EXAMPLES])])
 
 

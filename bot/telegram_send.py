@@ -1,7 +1,8 @@
 """Talking to the Bot API reliably: retries with back-off around every request, logged polling failures.
 
 Network errors, timeouts, 5xx, malformed answers and flood control (429) are retried a bounded number of
-times (settings telegram_send_retries, telegram_retry_delay); requests Telegram refused are not.
+times (settings telegram_send_retries, telegram_retry_delay); requests Telegram refused are not. An answer
+whose body is JSON but not an object (a proxy's ``"Bad Gateway"``) counts as malformed, so it is retried too.
 """
 
 from __future__ import annotations
@@ -141,10 +142,32 @@ def _logging_floods(callback: Callable[..., Coroutine[Any, Any, Any]], endpoint:
     return call
 
 
-class PollingRequest(HTTPXRequest):
+class CheckedRequest(HTTPXRequest):
+    """HTTPXRequest that takes only a JSON object for an answer: anything else (a JSON string, a list,
+    null) is a malformed answer (TelegramError, retried) instead of an AttributeError deep in the library."""
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        data = HTTPXRequest.parse_json_payload(payload)
+        if not isinstance(data, dict):
+            raise TelegramError("Invalid server response: not a JSON object")
+        return data
+
+
+class PollingRequest(CheckedRequest):
     """The connection getUpdates uses. python-telegram-bot's polling loop retries a timed-out getUpdates
     and waits out flood control (429) without telling the error handler (it logs them at debug level);
-    this logs them as warnings, like the polling failures that do reach ``TelegramBot.on_error``."""
+    this logs them as warnings, like the polling failures that do reach ``TelegramBot.on_error``.
+
+    It also reports to the bot: ``on_polled`` after each answered getUpdates (the heartbeat), and
+    ``on_rejected`` when Telegram refuses the token (401/404), after which the library stops polling for
+    good, so the bot must stop too."""
+
+    def __init__(self, *args: Any, on_polled: Callable[[], None] | None = None,
+                 on_rejected: Callable[[int], None] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_polled = on_polled
+        self.on_rejected = on_rejected
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         try:
@@ -152,6 +175,10 @@ class PollingRequest(HTTPXRequest):
         except TimedOut as exc:
             log.warning("polling for updates failed, retrying (getUpdates: %s)", describe_failure(exc))
             raise
+        if code == HTTPStatus.OK and self.on_polled is not None:
+            self.on_polled()
+        if code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND) and self.on_rejected is not None:
+            self.on_rejected(code)
         if code == HTTPStatus.TOO_MANY_REQUESTS:
             try:
                 wait = json.loads(payload)["parameters"]["retry_after"]

@@ -280,6 +280,7 @@ class Fault:
     retry_after: int = 0
     seconds: float = 0.0
     description: str = ""
+    body: bytes = b""
 
     @classmethod
     def server_error(cls, status: int = 500) -> Fault:
@@ -308,6 +309,11 @@ class Fault:
     def malformed(cls) -> Fault:
         """Answer 200 with a body that is not JSON, like a misbehaving proxy."""
         return cls("malformed")
+
+    @classmethod
+    def raw(cls, status: int, body: bytes) -> Fault:
+        """Answer ``status`` with exactly ``body`` as JSON (e.g. a proxy's 502 whose body is a JSON string)."""
+        return cls("raw", status=status, body=body)
 
     @classmethod
     def bad_request(cls, description: str = "Bad Request: injected fault") -> Fault:
@@ -1077,6 +1083,8 @@ class FakeBotAPI:
 def _fault_response(fault: Fault) -> _Response:
     if fault.kind == "drop":
         return _Response(0, b"", fault.kind)
+    if fault.kind == "raw":
+        return _Response(fault.status, fault.body, fault.kind)
     if fault.kind == "malformed":
         return _Response(200, b"<html><body>502 Bad Gateway</body></html>", fault.kind,
                          content_type="text/html")

@@ -70,7 +70,7 @@ def make_settings(tmp: Path, knowledge: Path = KNOWLEDGE, **overrides: object) -
     """Settings isolated from the developer's environment and files, rooted in ``tmp``."""
     base = load_settings(path=None, environ={})
     values = {"knowledge_dir": str(knowledge), "index_dir": str(tmp / "index"),
-              "feedback_db": str(tmp / "feedback.sqlite3")}
+              "feedback_db": str(tmp / "feedback.sqlite3"), "heartbeat_file": str(tmp / "heartbeat")}
     values.update(overrides)
     return base.replace(**values)
 
@@ -149,6 +149,7 @@ def bot_settings(api: FakeBotAPI, tmp_path: Path, index_dir: Path, **changes: An
     values: dict[str, Any] = dict(knowledge_dir=str(KNOWLEDGE), index_dir=str(index_dir),
                                   feedback_db=str(tmp_path / "data" / "feedback.sqlite3"),
                                   conversation_store=str(tmp_path / "data" / "conversations.pickle"),
+                                  heartbeat_file=str(tmp_path / "data" / "heartbeat"),
                                   telegram_retry_delay=0.05, admin_ids=str(ADMIN))
     values.update(changes)
     return settings.replace(**values)

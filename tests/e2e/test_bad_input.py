@@ -20,7 +20,8 @@ from bot.engine import Engine
 from devtools.fakeapi import FakeBotAPI, parse_telegram_html, utf16_len
 from bot.normalize import normalize_query, to_traditional
 from bot.render import MAX_MESSAGE_UTF16, telegram_messages
-from bot.telegram_format import MAX_CALLBACK_BYTES, feedback_keyboard, topics_keyboard
+from bot.callbacks import MAX_CALLBACK_BYTES
+from bot.telegram_format import feedback_keyboard, topics_keyboard
 
 from conftest import RunningBot, ask, buttons, plain
 
@@ -58,7 +59,7 @@ def test_any_question_becomes_valid_telegram_messages(fake_engine: Engine, quest
         assert not answer.truncated and script(NOTE) not in texts[0]
     if answer.answered:
         assert all(script(f) in "".join(texts) for f in answer.figures)
-        markup = feedback_keyboard(2**62)
+        markup = feedback_keyboard(2**63 - 1, "Zz-_09aB")  # the largest row id and a tag
     else:
         markup = topics_keyboard(fake_engine.index.sections, answer.traditional)
     for row in markup.inline_keyboard:

@@ -189,7 +189,8 @@ def test_answers_go_out_when_the_feedback_database_cannot_be_written(
     assert len(_store_failures(caplog)) == 1  # the failure logged once
     if problem == "read-only":
         message = api.sent_messages(USER)[-1]
-        exchange(api, lambda: api.send_callback(f"fb:+:{voted_on}", user_id=USER, message=message),
+        tag = store.vote_tag(voted_on, USER, "城市书房有多少家")  # what the answer's 👍 button carries
+        exchange(api, lambda: api.send_callback(f"fb:+:{voted_on}:{tag}", user_id=USER, message=message),
                  method="answerCallbackQuery")
         assert "没保存成功" in api.calls("answerCallbackQuery")[-1].params["text"]
         assert len(_store_failures(caplog, "store a vote")) == 1

@@ -98,7 +98,7 @@ def test_traditional_question_gets_a_traditional_reply(api: FakeBotAPI, start: C
     text = plain(reply)
     assert "超110家" in text and "書房" in text and "書房" in reply["text"]
     assert "书房" not in text and "出处" not in text and "出處" in text
-    assert all(re.fullmatch(r"fb:[+-]:\d+", d) for _, d in buttons(reply))  # callback data untouched
+    assert all(re.fullmatch(r"fb:[+-]:\d+:[\w-]{8}", d) for _, d in buttons(reply))  # callback data untouched
 
 
 def test_a_very_long_question_is_cut_and_the_reply_says_so(api: FakeBotAPI, start: Callable[..., RunningBot]) -> None:
@@ -203,7 +203,7 @@ def test_feedback_is_stored_with_a_hashed_user_and_survives_a_restart(
     running = start()
     [reply] = ask(api, "城市书房有多少家", user_id=USER)
     up = buttons(reply)[0][1]
-    question_id = int(up.rsplit(":", 1)[1])
+    question_id = int(up.split(":")[2])
     message = api.sent_messages(USER)[-1]
 
     [edit] = exchange(api, lambda: api.send_callback(up, user_id=USER, message=message),

@@ -186,7 +186,7 @@ def test_a_down_vote_asks_what_was_wrong_and_the_report_shows_it(
     [reply] = ask(api, "城市书房有多少家", user_id=USER)
     prompt = vote_down(api, reply)
     assert "哪里不对" in plain(prompt)
-    question_id = buttons(reply)[0][1].rsplit(":", 1)[1]
+    question_id = buttons(reply)[0][1].split(":")[2]
     assert buttons(prompt) == [("答非所问", f"why:off:{question_id}"), ("数字不对", f"why:figure:{question_id}"),
                                ("没找到", f"why:missing:{question_id}"), ("其他", f"why:other:{question_id}")]
 
@@ -216,7 +216,7 @@ def test_only_the_voter_can_say_what_was_wrong(api: FakeBotAPI, start: Callable[
     running = start()
     [reply] = ask(api, "城市书房有多少家", user_id=USER)
     vote_down(api, reply)
-    question_id = int(buttons(reply)[0][1].rsplit(":", 1)[1])
+    question_id = int(buttons(reply)[0][1].split(":")[2])
     exchange(api, lambda: api.send_callback(f"why:off:{question_id}", user_id=USER + 1),
              method="answerCallbackQuery")
     assert "先" in api.calls("answerCallbackQuery")[-1].params["text"]

@@ -31,8 +31,11 @@ def test_vectors_are_unit_length_and_meaningful(bundled):
 def test_saved_model_loads_back_from_a_local_folder(bundled, tmp_path):
     folder = tmp_path / "my-model"
     bundled.model.save(str(folder))
-    loaded = load_embedder(make_settings(tmp_path, embedding_model=str(folder)))
-    assert loaded.model_id == str(folder)
+    # the folder names a module class outside sentence-transformers: code runs only when trusted explicitly
+    with pytest.raises(EmbeddingError, match="embedding_trust_remote_code"):
+        load_embedder(make_settings(tmp_path, embedding_model=str(folder)))
+    loaded = load_embedder(make_settings(tmp_path, embedding_model=str(folder), embedding_trust_remote_code=True))
+    assert loaded.model_id == str(folder) and loaded.fingerprint.startswith("sha256:")
     text = ["苍南折股量化"]
     assert np.allclose(loaded.encode(text), bundled.encode(text), atol=1e-5)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import re
 
+from .normalize import fold_in_place
+
 _NUMBER = r"\d+(?:\.\d+)?"
 _QUALIFIER = r"(?:超过|超|近|约|逾)?"
 _MAGNITUDE = r"[十百千万亿]*"
@@ -38,6 +40,7 @@ _UNIT_AT_END = re.compile(rf"({PERCENT}|{_UNITS})(?:以上|以下|左右)?$")
 def _unit(figure: str) -> str | None:
     """What an amount is counted in: its unit, % for a share (80%, 3/4), "" for a bare number whose unit
     the text leaves to the noun after it (6000多低收入农户); None for rankings and formulas (第1位, 1+1+1)."""
+    figure = fold_in_place(figure)
     if figure.startswith("第") or "+" in figure:
         return None
     if "/" in figure:
@@ -65,9 +68,10 @@ def extract_figures(text: str) -> list[str]:
 
 @functools.lru_cache(maxsize=4096)  # the same passages come back answer after answer: read each once
 def _figures(text: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(m.group(0) for m in _FIGURE.finditer(text)))
+    return tuple(dict.fromkeys(text[start:end] for start, end in figure_spans(text)))
 
 
 def figure_spans(text: str) -> list[tuple[int, int]]:
-    """Where the figures are, so chunking never cuts through one."""
-    return [m.span() for m in _FIGURE.finditer(text)]
+    """Where the figures are (read in the folded text, so 3個 and ３个 are figures like 3个), so chunking never
+    cuts through one and a reply quotes them as written."""
+    return [m.span() for m in _FIGURE.finditer(fold_in_place(text))]

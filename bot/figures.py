@@ -20,6 +20,7 @@ UNITS = tuple(
     .split("|")
 )
 PERCENT = "%"
+DATE_UNITS = ("年", "月", "日")
 _UNITS = "|".join(UNITS)
 _FIGURE = re.compile(
     "|".join(

@@ -32,6 +32,29 @@ def cmd_soak(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     return EXIT_OK if result["lost"] == 0 and result["duplicates"] == 0 else EXIT_ERROR
 
 
+def cmd_fit_ranking(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Fit bot/ranking.json on the given sets; print how each set's fitted and checked halves do."""
+    from .fit_ranking import collect, fit, format_fit_report
+
+    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    article = {name: Path(path) for name, path in (("dev", args.dev), ("heldout", args.heldout)) if path}
+    asked = collect(settings, [Path(p) for p in args.squad], article, args.negatives,
+                    Path(args.work_dir) if args.work_dir else None, log)
+    model, report = fit(asked, args.max_false_answer)
+    model.about.update({
+        "fitted_on": "even half (by context hash) of each SQuAD set, dev; negatives: each set's questions against "
+                     "the other sets' contexts and knowledge/, off-topic questions of dev",
+        "checked_on": "odd half of each SQuAD set, heldout",
+        "sets": [Path(p).name for p in args.squad] + [Path(p).name for p in article.values()],
+        "chunk_max_chars": settings.chunk_max_chars, "max_false_answer": args.max_false_answer,
+        "report": report,
+    })
+    model.save(Path(args.output))
+    print(format_fit_report(report), file=out)
+    print(f"wrote {args.output}", file=out)
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m devtools", description="Benchmarks and soak runs of the bot.")
     add_settings_flags(top)
@@ -46,6 +69,18 @@ def parser() -> argparse.ArgumentParser:
                    help="where the scale part draws latency and memory against corpus size (PNG)")
     p.add_argument("--markdown", default="bench/results/RESULTS.md", help="where to write the table as Markdown")
     p.set_defaults(run=cmd_bench)
+
+    p = sub.add_parser("fit-ranking", help="fit the ranking and answerability models (bot/ranking.json)")
+    p.add_argument("--squad", nargs="*", default=[], help="SQuAD-style JSON files (CMRC 2018, DRCD)")
+    p.add_argument("--dev", default="tests/fixtures/dev.yaml", help="the article's set fitted on")
+    p.add_argument("--heldout", default="tests/fixtures/heldout.yaml", help="the article's set only checked")
+    p.add_argument("--negatives", type=int, default=500,
+                   help="questions of each SQuAD set asked against each other content as negatives")
+    p.add_argument("--max-false-answer", type=float, default=0.003,
+                   help="share of the fitted negatives the answerability threshold lets through")
+    p.add_argument("--output", default="bot/ranking.json", help="where to write the model")
+    p.add_argument("--work-dir", help="folder for the SQuAD sets' temporary indexes (default: system temp)")
+    p.set_defaults(run=cmd_fit_ranking)
 
     p = sub.add_parser("soak", help="drive many questions through a fake Telegram against the real bot; "
                                     "latency and memory, first vs last thousand")

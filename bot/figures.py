@@ -62,6 +62,15 @@ def may_give(text: str, units: frozenset[str]) -> bool:
     return any(unit == "" or unit in units for unit in map(_unit, extract_figures(text)))
 
 
+# amounts written in Chinese numerals (四千名, 五年, 十亿年前, 正德十三年): not listed as figures, but an amount
+_CHINESE_AMOUNT = re.compile(rf"[零一二两三四五六七八九十百千万亿]+(?:多|余)?(?:{_UNITS}|世纪|代)")
+
+
+def gives_amount(text: str) -> bool:
+    """Whether ``text`` gives any amount, in digits or in Chinese numerals."""
+    return bool(extract_figures(text)) or _CHINESE_AMOUNT.search(fold_in_place(text)) is not None
+
+
 def extract_figures(text: str) -> list[str]:
     """Every figure in ``text``, verbatim, in order of appearance, without repeats."""
     return list(_figures(text))

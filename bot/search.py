@@ -22,7 +22,7 @@ from pypinyin import lazy_pinyin
 from .chunking import Chunk
 from .config import Settings
 from .embedding import Embedder
-from .figures import DATE_UNITS, PERCENT, UNITS, extract_figures, may_give
+from .figures import DATE_UNITS, PERCENT, UNITS, gives_amount, may_give
 from .index import Index
 from .lexical import WORD
 from .normalize import fold, fold_in_place, normalize_query
@@ -322,14 +322,11 @@ class Searcher:
     def answer_features(found: Candidates, scores: np.ndarray, order: np.ndarray,
                         coverage: tuple[float, float]) -> np.ndarray:
         """The question-level features answerability is judged on (ANSWER_FEATURES order)."""
-        words = float(np.log1p(len(set(found.query.words))))
         if not len(order):
-            return np.array([-10.0, 0, 0, 0, 0, *coverage, found.unseen, 0, words], dtype=np.float32)
+            return np.array([-10.0, 0, 0, *coverage], dtype=np.float32)
         top = found.features[order[0]]
         column = {name: i for i, name in enumerate(PASSAGE_FEATURES)}
-        margin = scores[order[0]] - scores[order[1]] if len(order) > 1 else scores[order[0]]
-        return np.array([scores[order[0]], top[column["coverage"]], top[column["sentence_coverage"]],
-                         top[column["lexical"]], top[column["dense"]], *coverage, found.unseen, margin, words],
+        return np.array([scores[order[0]], top[column["coverage"]], top[column["sentence_coverage"]], *coverage],
                         dtype=np.float32)
 
     def answerability(self, found: Candidates, scores: np.ndarray, order: np.ndarray,
@@ -344,12 +341,13 @@ class Searcher:
             return "off_topic"
         if settings.abstain_without_figure and _QUANTITY_QUESTION.search(query.normalized):
             shown = [h.chunk.text for h in self.shown(hits)]
-            if not any(map(extract_figures, shown)):
+            if not any(map(gives_amount, shown)):
                 return "no_figure"
             # named what it counts (多少钱, 多少个座位) and the best passage's section gives other amounts, never
             # that one (another section's amounts answer another question)
             same = [h.chunk.text for h in self.shown(hits) if h.chunk.section == hits[0].chunk.section]
-            if query.counted and not any(self._gives_asked(text, query) for text in same):
+            single = len(_AMOUNT_ASKED.findall(query.normalized)) <= 1  # 多少名…多少个: each part its own kind
+            if query.counted and single and not any(self._gives_asked(text, query) for text in same):
                 return "no_figure"
         return ""
 

@@ -90,6 +90,7 @@ def evaluate(engine: Engine, path: Path) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     metrics = {key: _mean(values) for key, values in sorted(totals.items())}
     return {
+        "baseline": _baseline_on_items(engine, items),
         "questions": len(items),
         "metrics": metrics,
         "counts": {key: len(values) for key, values in totals.items()},
@@ -100,10 +101,25 @@ def evaluate(engine: Engine, path: Path) -> dict[str, Any]:
     }
 
 
+def _baseline_on_items(engine: Engine, items: list[dict[str, Any]]) -> dict[str, float]:
+    """hit@1 / hit@3 of the textbook BM25 over the same passages, on the questions with one answer."""
+    bm25 = BaselineBM25(engine.index.chunks)
+    ranks = []
+    for item in items:
+        if item["kind"] in ("unanswerable", "multi"):
+            continue
+        passages = [_norm(c.text) for c in bm25.rank(item["q"])]
+        ranks.append(min((i + 1 for i, text in enumerate(passages) for e in item["evidence"] if _norm(e) in text),
+                         default=None))
+    return {"hit@1": _mean([float(r == 1) for r in ranks]),
+            "hit@3": _mean([float(r is not None and r <= 3) for r in ranks])}
+
+
 def format_report(report: dict[str, Any], show_misses: bool = True) -> str:
     lines = [f"{report['questions']} questions, {report['ms_per_question']:.1f} ms/question (warm)"]
     for key, value in report["metrics"].items():
         lines.append(f"  {key:24s} {value:.3f}  (n={report['counts'][key]})")
+    lines.append(f"  {'BM25 baseline hit@1/hit@3':24s} {report['baseline']['hit@1']:.3f} / {report['baseline']['hit@3']:.3f}")
     lines.append(f"  {'max_passage_chars':24s} {report['max_passage_chars']}"
                  f"  ({report['passages_over_limit']} over {MAX_PASSAGE_CHARS})")
     if show_misses and report["misses"]:

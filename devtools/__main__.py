@@ -55,6 +55,20 @@ def cmd_fit_ranking(args: argparse.Namespace, settings: Settings, out: TextIO) -
     return EXIT_OK
 
 
+def cmd_quality_table(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """The quality table (Markdown) from eval reports; with --into, written between a file's markers."""
+    from .quality_table import load_reports, quality_table, write_into
+
+    reports = load_reports([Path(p) for p in args.reports])
+    if args.name:
+        reports = [(name, report) for name, (_, report) in zip(args.name, reports)] + reports[len(args.name):]
+    table = quality_table(reports)
+    if args.into:
+        write_into(Path(args.into), table)
+    print(table, file=out)
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m devtools", description="Benchmarks and soak runs of the bot.")
     add_settings_flags(top)
@@ -81,6 +95,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="bot/ranking.json", help="where to write the model")
     p.add_argument("--work-dir", help="folder for the SQuAD sets' temporary indexes (default: system temp)")
     p.set_defaults(run=cmd_fit_ranking)
+
+    p = sub.add_parser("quality-table", help="the quality table (Markdown) from `python -m bot eval --json-out` "
+                                             "reports, bot beside the BM25 baseline")
+    p.add_argument("reports", nargs="+", help="eval reports (JSON), one per row")
+    p.add_argument("--name", action="append", default=[], help="row name of each report in turn (default: file)")
+    p.add_argument("--into", help="also write the table between <!-- quality-table --> markers of this file")
+    p.set_defaults(run=cmd_quality_table)
 
     p = sub.add_parser("soak", help="drive many questions through a fake Telegram against the real bot; "
                                     "latency and memory, first vs last thousand")

@@ -57,13 +57,15 @@ def figure_units(text: str) -> set[str]:
 
 
 def may_give(text: str, units: frozenset[str]) -> bool:
-    """Whether ``text`` has a figure that could be an amount in ``units``: one in those units, or a bare
-    number (its unit is the noun after it, which this does not read)."""
-    return any(unit == "" or unit in units for unit in map(_unit, extract_figures(text)))
+    """Whether ``text`` has a figure that could be an amount in ``units``: one in those units (in digits or
+    in Chinese numerals: 四千名), or a bare number (its unit is the noun after it, which this does not read)."""
+    if any(unit == "" or unit in units for unit in map(_unit, extract_figures(text))):
+        return True
+    return any(m.group(1) in units for m in _CHINESE_AMOUNT.finditer(fold_in_place(text)))
 
 
 # amounts written in Chinese numerals (四千名, 五年, 十亿年前, 正德十三年): not listed as figures, but an amount
-_CHINESE_AMOUNT = re.compile(rf"[零一二两三四五六七八九十百千万亿]+(?:多|余)?(?:{_UNITS}|世纪|代)")
+_CHINESE_AMOUNT = re.compile(rf"[零一二两三四五六七八九十百千万亿]+(?:多|余)?({_UNITS}|世纪|代)")
 
 
 def gives_amount(text: str) -> bool:

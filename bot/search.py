@@ -29,12 +29,12 @@ from .normalize import fold, fold_in_place, normalize_query
 from .ranking import PASSAGE_FEATURES, RankingModel, load_model, sigmoid
 
 _QUANTITY_QUESTION = re.compile(
-    r"多少|几[个位家人年次岁天万亿名所座条项倍成届]|多大|多久|多长|多高|多远|多重|比例|占比|百分之几|"
+    r"多少|(?<![好这那])几[个位家人年次岁天万亿名所座条项倍成届]|多大|多久|多长|多高|多远|多重|比例|占比|百分之几|"
     r"什么时候|何时|哪一?年|how (many|much)"
 )
 # an amount or a share, then the thing it counts, a few words at most between: 514个村社, 3/4的温州市民
 _AMOUNT_OF = r"\d(?:\.\d+)?(?:[多余]?[十百千万亿]*[多余]?个?|/\d+|%)[\u3400-\u9fff]{{0,4}}?(?:{})"
-_COUNTED_NOUN = re.compile(r"(?<!第)(?:多少|几)个([\u3400-\u9fff]{2})")
+_COUNTED_NOUN = re.compile(r"(?<!第)(?:多少|(?<![好这那])几)个([\u3400-\u9fff]{2})")
 _DATE_QUESTION = re.compile(r"什么时候|何时|哪一?年|哪一?天|几月|哪个月|几号|几日|什么时间|年份|日期|when")
 # words that only say a number is asked or given (几届, 多少钱, 一千个): what is counted, not what about
 _AMOUNT_WORD = re.compile(rf"(?:几|多少).*|[0-9零一二两三四五六七八九十百千万亿]+(?:{'|'.join(UNITS)})?")
@@ -42,7 +42,8 @@ _ASPECT_PARTICLE = "了过着"  # 签了, 办过: the verb without its particle 
 _MEASURE_WORDS = frozenset(u for u in UNITS if len(u) == 1)
 _MAGNITUDE_AND_UNIT = re.compile(f"[多余十百千万亿]+(?:{'|'.join(UNITS)})?")
 # where a question names what it counts: right after 多少 / 几 and any magnitude (多少万人 → 人)
-_AMOUNT_ASKED = re.compile(r"(?<!第)(?:多少|几)[十百千万亿]*")  # 第几 asks a rank, not an amount
+# 第几 asks a rank, not an amount; 好几, 这几 say "several", they do not ask
+_AMOUNT_ASKED = re.compile(r"(?<!第)(?:多少|(?<![好这那])几)[十百千万亿]*")
 
 
 @dataclass

@@ -43,7 +43,8 @@ def cmd_fit_ranking(args: argparse.Namespace, settings: Settings, out: TextIO) -
     model, report = fit(asked, args.max_false_answer)
     model.about.update({
         "fitted_on": "even half (by context hash) of each SQuAD set, dev; negatives: each set's questions against "
-                     "the other sets' contexts and knowledge/, off-topic questions of dev",
+                     "the other sets' contexts and knowledge/, off-topic questions of dev (threshold: knowledge/ "
+                     "and dev negatives only)",
         "checked_on": "odd half of each SQuAD set, heldout",
         "sets": [Path(p).name for p in args.squad] + [Path(p).name for p in article.values()],
         "chunk_max_chars": settings.chunk_max_chars, "max_false_answer": args.max_false_answer,
@@ -90,8 +91,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--heldout", default="tests/fixtures/heldout.yaml", help="the article's set only checked")
     p.add_argument("--negatives", type=int, default=500,
                    help="questions of each SQuAD set asked against each other content as negatives")
-    p.add_argument("--max-false-answer", type=float, default=0.003,
-                   help="share of the fitted negatives the answerability threshold lets through")
+    p.add_argument("--max-false-answer", type=float, default=0.0,
+                   help="share of the fitted questions asked against unrelated content that the answerability "
+                        "threshold lets through (default 0: none)")
     p.add_argument("--output", default="bot/ranking.json", help="where to write the model")
     p.add_argument("--work-dir", help="folder for the SQuAD sets' temporary indexes (default: system temp)")
     p.set_defaults(run=cmd_fit_ranking)

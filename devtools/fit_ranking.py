@@ -8,9 +8,11 @@ about: each SQuAD set's questions against the other sets' contexts and against `
 article sets' off-topic questions.
 
 The passage model is a logistic regression "this candidate holds the answer" over PASSAGE_FEATURES; the
-answerability model one over ANSWER_FEATURES with the passage model's scores, its threshold chosen so
-that at most ``--max-false-answer`` of the fitted negatives are answered, then folded into the bias so that
-the setting abstain_min_score 0.5 is that threshold.
+answerability model one over ANSWER_FEATURES with the passage model's scores, every (set, answerable) group
+weighing the same. Its threshold is chosen so that at most ``--max-false-answer`` of the fitted questions
+asked against unrelated content (knowledge/, the article's off-topic questions) are answered, then folded
+into the bias so that the setting abstain_min_score 0.5 is that threshold. Another encyclopedia's questions
+are negatives in the fit but do not set the threshold: some of them are answered by the other encyclopedia.
 """
 
 from __future__ import annotations
@@ -153,11 +155,6 @@ def fit(asked: list[Asked], max_false_answer: float, c: float = 1.0) -> tuple[Ra
         fit_rows.append(a.fit)
         local_rows.append(a.local)
     x_answer, y_answer, in_fit, local = np.vstack(rows), np.array(labels), np.array(fit_rows), np.array(local_rows)
-    import os, json as _j  # TEMP analysis dump
-    if os.environ.get("FIT_DUMP"):
-        np.savez(os.environ["FIT_DUMP"], x=x_answer, y=y_answer, fit=in_fit, sets=np.array([a.set for a in asked]),
-                 q=np.array([a.found.query.normalized for a in asked]),
-                 top=np.array([a.found.ids[np.argmax(passage.decision(a.features))] if len(a.holds) else -1 for a in asked]))
     groups = np.array([f"{a.set}:{a.answerable}" for a in asked])
     answerable = _logistic(x_answer[in_fit], y_answer[in_fit], ANSWER_FEATURES, c, groups[in_fit])
     # the threshold: off-topic questions for unrelated content (not another encyclopedia's, which may well hold
@@ -171,7 +168,7 @@ def fit(asked: list[Asked], max_false_answer: float, c: float = 1.0) -> tuple[Ra
     return model, _report(asked, model, x_answer)
 
 
-def _answer_features(a: Asked, scores: np.ndarray, order: np.ndarray, coverage: float) -> np.ndarray:
+def _answer_features(a: Asked, scores: np.ndarray, order: np.ndarray, coverage: tuple[float, float]) -> np.ndarray:
     # the searcher's own computation, so fitting and answering read the same numbers
     return Searcher.answer_features(a.found, scores, order, coverage)
 

@@ -17,8 +17,8 @@ START, END = "<!-- quality-table -->", "<!-- /quality-table -->"
 
 def _row(name: str, report: dict[str, Any]) -> str:
     if "declined" in report:  # --as-offtopic
-        return (f"| {name} asked against `knowledge/` (off-topic) | {report['questions']} | "
-                f"declined {report['declined']:.3f} | | |")
+        return (f"| {name} asked against `knowledge/` (off-topic) | {report['questions']} | | "
+                f"declined {report['declined']:.3f} | |")
     metrics, base = report["metrics"], report.get("baseline", {})
     answered = metrics.get("answered", 0.0)
     offtopic = metrics.get("abstain_offtopic")

@@ -12,9 +12,12 @@ import math
 import re
 from dataclasses import asdict, dataclass
 
+from .config import ConfigError
 from .figures import figure_spans
 from .knowledge import Knowledge, Section
 
+MAX_PASSAGE_CHARS = 300  # the most a phone screen shows of a passage without scrolling away from the question
+MIN_PASSAGE_CHARS = 20
 _SENTENCE_END = re.compile(r"[。！？；!?;]+[”’」』）)]*")
 _CLAUSE_END = re.compile(r"[，,、：:]")
 
@@ -105,4 +108,7 @@ def chunk_section(section: Section, max_chars: int) -> list[Chunk]:
 
 
 def chunk_knowledge(knowledge: Knowledge, max_chars: int) -> list[Chunk]:
+    if not MIN_PASSAGE_CHARS <= max_chars <= MAX_PASSAGE_CHARS:
+        raise ConfigError(f"setting 'chunk_max_chars' is {max_chars}: passages must be {MIN_PASSAGE_CHARS} to "
+                          f"{MAX_PASSAGE_CHARS} characters (longer ones do not read well on a phone)")
     return [c for s in knowledge.sections for c in chunk_section(s, max_chars)]

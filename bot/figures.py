@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import re
 
+from .normalize import fold_in_place
+
 _NUMBER = r"\d+(?:\.\d+)?"
 _QUALIFIER = r"(?:超过|超|近|约|逾)?"
 _MAGNITUDE = r"[十百千万亿]*"
@@ -18,6 +20,7 @@ UNITS = tuple(
     .split("|")
 )
 PERCENT = "%"
+DATE_UNITS = ("年", "月", "日")
 _UNITS = "|".join(UNITS)
 _FIGURE = re.compile(
     "|".join(
@@ -38,6 +41,7 @@ _UNIT_AT_END = re.compile(rf"({PERCENT}|{_UNITS})(?:以上|以下|左右)?$")
 def _unit(figure: str) -> str | None:
     """What an amount is counted in: its unit, % for a share (80%, 3/4), "" for a bare number whose unit
     the text leaves to the noun after it (6000多低收入农户); None for rankings and formulas (第1位, 1+1+1)."""
+    figure = fold_in_place(figure)
     if figure.startswith("第") or "+" in figure:
         return None
     if "/" in figure:
@@ -53,9 +57,20 @@ def figure_units(text: str) -> set[str]:
 
 
 def may_give(text: str, units: frozenset[str]) -> bool:
-    """Whether ``text`` has a figure that could be an amount in ``units``: one in those units, or a bare
-    number (its unit is the noun after it, which this does not read)."""
-    return any(unit == "" or unit in units for unit in map(_unit, extract_figures(text)))
+    """Whether ``text`` has a figure that could be an amount in ``units``: one in those units (in digits or
+    in Chinese numerals: 四千名), or a bare number (its unit is the noun after it, which this does not read)."""
+    if any(unit == "" or unit in units for unit in map(_unit, extract_figures(text))):
+        return True
+    return any(m.group(1) in units for m in _CHINESE_AMOUNT.finditer(fold_in_place(text)))
+
+
+# amounts written in Chinese numerals (四千名, 五年, 十亿年前, 正德十三年): not listed as figures, but an amount
+_CHINESE_AMOUNT = re.compile(rf"[零一二两三四五六七八九十百千万亿]+(?:多|余)?({_UNITS}|世纪|代)")
+
+
+def gives_amount(text: str) -> bool:
+    """Whether ``text`` gives any amount, in digits or in Chinese numerals."""
+    return bool(extract_figures(text)) or _CHINESE_AMOUNT.search(fold_in_place(text)) is not None
 
 
 def extract_figures(text: str) -> list[str]:
@@ -65,12 +80,13 @@ def extract_figures(text: str) -> list[str]:
 
 @functools.lru_cache(maxsize=4096)  # the same passages come back answer after answer: read each once
 def _figures(text: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(m.group(0) for m in _FIGURE.finditer(text)))
+    return tuple(dict.fromkeys(text[start:end] for start, end in figure_spans(text)))
 
 
 def figure_spans(text: str) -> list[tuple[int, int]]:
-    """Where the figures are, so chunking never cuts through one."""
-    return [m.span() for m in _FIGURE.finditer(text)]
+    """Where the figures are (read in the folded text, so 3個 and ３个 are figures like 3个), so chunking never
+    cuts through one and a reply quotes them as written."""
+    return [m.span() for m in _FIGURE.finditer(fold_in_place(text))]
 
 
 # a change written as 从65%提高到80% / 由16家发展到102家: the figure after the change word is the current one,
@@ -88,8 +104,8 @@ def ranked_figures(sentence: str, asked_units: frozenset[str] = frozenset(), ear
     the question asks what it was ``earlier``), then in order."""
     ranked: list[tuple[bool, int, int, str]] = []
     seen: set[str] = set()
-    for order, match in enumerate(_FIGURE.finditer(sentence)):
-        figure = match.group(0)
+    for order, match in enumerate(_FIGURE.finditer(fold_in_place(sentence))):
+        figure = sentence[match.start():match.end()]  # read folded (3個), quoted as written
         if figure in seen:
             continue
         seen.add(figure)

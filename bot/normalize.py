@@ -1,8 +1,10 @@
-"""Text normalization for matching: the question and the index's lexical side are folded the same way.
+"""Text normalization for matching: questions and content are folded the same way, everywhere.
 
 Passages are always shown as written; only the strings compared are normalized. Traditional characters
-are folded to Simplified with OpenCC (phrase-aware, far better than a character table), full-width forms
-to half-width with NFKC, and invisible/control characters are dropped so pasted text matches.
+and variant forms are folded to Simplified with OpenCC (phrase-aware, far better than a character table),
+full-width forms to half-width with NFKC, and invisible/control characters are dropped so pasted text
+matches. Content gets the same folding as questions: a Traditional article answers a Simplified question
+and the other way round.
 """
 
 from __future__ import annotations
@@ -45,10 +47,21 @@ def clean(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """The matching form of a passage: NFKC (full-width → half-width), lower case, clean."""
-    return clean(unicodedata.normalize("NFKC", text)).lower()
+    """The matching form of any text, question or passage: Traditional → Simplified, NFKC (full-width →
+    half-width), lower case, clean."""
+    return clean(unicodedata.normalize("NFKC", to_simplified(clean(text)))).lower()
 
 
 def normalize_query(text: str) -> str:
-    """The matching form of a question: like ``fold`` plus Traditional → Simplified."""
-    return fold(to_simplified(clean(text)))
+    """The matching form of a question (the same as a passage's)."""
+    return fold(text)
+
+
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def fold_in_place(text: str) -> str:
+    """Simplified, half-width characters at the same positions as ``text`` (spans found in it quote the
+    original verbatim); the text unchanged where script folding would change its length."""
+    simplified = to_simplified(text)
+    return (simplified if len(simplified) == len(text) else text).translate(_FULL_WIDTH)

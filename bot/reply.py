@@ -15,7 +15,7 @@ from typing import Any
 
 from .chunking import split_sentences
 from .knowledge import citation
-from .figures import ASKS_EARLIER, figure_units, ranked_figures
+from .figures import ASKS_EARLIER, extract_figures, figure_units, ranked_figures
 from .normalize import fold, looks_traditional
 from .render import Span, localized, plain
 from .search import Hit, SearchResult
@@ -98,11 +98,15 @@ class _Lead:
 
 
 def _lead(hit: Hit, asked_units: frozenset[str], asks_amount: bool, earlier: bool) -> _Lead:
-    """The best sentence of the best passage; when the question asks for an amount, its figure in the asked
-    unit (the current one of a change: 80% in 从65%提高到80%) is the one set in bold."""
+    """The best-matching sentence of the best passage; a question asking for an amount is answered by a
+    sentence that gives one (in the asked unit where one does), and that figure is set in bold (the current
+    one of a change: 80% in 从65%提高到80%, or the earlier one when the question asks what it was before)."""
     sentences = [s.strip() for s in split_sentences(hit.chunk.text)] or [hit.chunk.text]
     scores = hit.sentence_scores if len(hit.sentence_scores) == len(sentences) else [0.0] * len(sentences)
-    best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
+    gives = [figure_units(s) & asked_units if asked_units else bool(extract_figures(s)) for s in sentences]
+    amounts = [bool(extract_figures(s)) for s in sentences]
+    best = max(range(len(sentences)),
+               key=lambda i: (asks_amount and bool(gives[i]), asks_amount and amounts[i], scores[i], -i))
     sentence = sentences[best]
     figures = ranked_figures(sentence, asked_units, earlier) if asks_amount else []
     return _Lead(sentence, figures[0] if figures else "")

@@ -1,13 +1,16 @@
-"""Hybrid retrieval: dense (FAISS over sentence embeddings) and lexical (BM25) scores fused per passage.
+"""Hybrid retrieval: candidates from dense (FAISS) and lexical (BM25) search, ranked by a fitted model.
 
-The question is normalized (Traditional → Simplified, full-width → half-width), expanded with the
-editors' synonyms and with same-sounding corpus words for input-method typos (脱位 → 托位), then both
-retrievers score it. The bot abstains when the best passage is weak or covers too little of what the
-question asks about (the rare, informative words), which is what off-topic questions look like.
+The question is folded like the content (Traditional → Simplified, full-width → half-width), expanded with
+the editors' synonyms and with same-sounding corpus words for input-method typos (脱位 → 托位), then both
+retrievers propose passages. Each candidate gets a dozen features (passage and best-sentence scores, how
+much of the question it covers, title match, whether it gives the kind of answer asked for: an amount, a
+date, the unit counted) and the fitted model in ``bot/ranking.json`` ranks them and says how likely the
+question is answerable at all; the bot abstains below ``abstain_min_score``.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Iterable
@@ -19,32 +22,37 @@ from pypinyin import lazy_pinyin
 from .chunking import Chunk
 from .config import Settings
 from .embedding import Embedder
-from .figures import PERCENT, UNITS, extract_figures, may_give
+from .figures import DATE_UNITS, PERCENT, UNITS, gives_amount, may_give
 from .index import Index
 from .lexical import WORD
-from .normalize import fold, normalize_query
+from .normalize import fold, fold_in_place, normalize_query
+from .ranking import PASSAGE_FEATURES, RankingModel, load_model, sigmoid
 
 _QUANTITY_QUESTION = re.compile(
-    r"多少|几[个位家人年次岁天万亿名所座条项倍成届]|多大|多久|多长|多高|多远|多重|比例|占比|百分之几|"
+    r"多少|(?<![好这那])几[个位家人年次岁天万亿名所座条项倍成届]|多大|多久|多长|多高|多远|多重|比例|占比|百分之几|"
     r"什么时候|何时|哪一?年|how (many|much)"
 )
+# an amount or a share, then the thing it counts, a few words at most between: 514个村社, 3/4的温州市民
+_AMOUNT_OF = r"\d(?:\.\d+)?(?:[多余]?[十百千万亿]*[多余]?个?|/\d+|%)[\u3400-\u9fff]{{0,4}}?(?:{})"
+_COUNTED_NOUN = re.compile(r"(?<!第)(?:多少|(?<![好这那])几)个([\u3400-\u9fff]{2})")
+_DATE_QUESTION = re.compile(r"什么时候|何时|哪一?年|哪一?天|几月|哪个月|几号|几日|什么时间|年份|日期|when")
 # words that only say a number is asked or given (几届, 多少钱, 一千个): what is counted, not what about
 _AMOUNT_WORD = re.compile(rf"(?:几|多少).*|[0-9零一二两三四五六七八九十百千万亿]+(?:{'|'.join(UNITS)})?")
 _ASPECT_PARTICLE = "了过着"  # 签了, 办过: the verb without its particle is what the article would say
 _MEASURE_WORDS = frozenset(u for u in UNITS if len(u) == 1)
 _MAGNITUDE_AND_UNIT = re.compile(f"[多余十百千万亿]+(?:{'|'.join(UNITS)})?")
 # where a question names what it counts: right after 多少 / 几 and any magnitude (多少万人 → 人)
-_AMOUNT_ASKED = re.compile(r"(?<!第)(?:多少|几)[十百千万亿]*")  # 第几 asks a rank, not an amount
+# 第几 asks a rank, not an amount; 好几, 这几 say "several", they do not ask
+_AMOUNT_ASKED = re.compile(r"(?<!第)(?:多少|(?<![好这那])几)[十百千万亿]*")
 
 
 @dataclass
 class Hit:
     chunk: Chunk
-    score: float  # what the hits are ranked by
-    relevance: float  # the score before preferring the asked kind of amount: what abstention judges
+    score: float  # the fitted probability that the passage holds the answer: what hits are ranked by
     dense: float
     lexical: float
-    sentence_scores: list[float] = field(default_factory=list)  # fused score of each sentence, in order
+    sentence_scores: list[float] = field(default_factory=list)  # lexical score of each sentence, in order
 
 
 @dataclass
@@ -57,7 +65,22 @@ class QueryAnalysis:
     truncated: bool = False
     asked_units: frozenset[str] = frozenset()  # units of the amount asked for (元 for 多少钱), if any
     counted: str = ""  # the word right after 多少 / 几 that named them (钱); "" if they were inferred
+    noun: str = ""  # what 个 counts, as the question writes it (多少个村社 → 村社): "514个村社" gives it
     asks_amount: bool = False  # the question asks for a number (多少, 几个, 比例, 什么时候 …)
+
+
+@dataclass
+class Candidates:
+    """Passages proposed for a question and their features (rows in PASSAGE_FEATURES order)."""
+
+    query: QueryAnalysis
+    ids: np.ndarray
+    features: np.ndarray
+    sentence_lexical: np.ndarray  # each candidate's sentences in turn
+    counts: np.ndarray  # how many sentences each candidate has
+    chunk_dense: np.ndarray
+    unseen: float  # share of the question's token weight no passage has
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -66,6 +89,7 @@ class SearchResult:
     hits: list[Hit]
     answered: bool
     coverage: float
+    answerable: float  # the fitted probability that the best passages answer the question
     # why the bot abstains: "" (it answers), "off_topic", or "no_figure" (the topic is there, the number is not)
     abstain_reason: str = ""
     shown: list[Hit] = field(default_factory=list)  # the hits a reply may quote (see Searcher.shown)
@@ -87,6 +111,11 @@ def _alternation(words: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(map(re.escape, ordered)) or "(?!)")
 
 
+@functools.lru_cache(maxsize=8192)  # the same passages come back answer after answer: fold each once
+def _folded(text: str) -> str:
+    return fold(text)
+
+
 def pinyin_key(word: str) -> str:
     return " ".join(lazy_pinyin(word))
 
@@ -102,10 +131,14 @@ def homophone_table(words: list[str]) -> dict[str, list[str]]:
 
 
 class Searcher:
-    def __init__(self, index: Index, embedder: Embedder, settings: Settings) -> None:
+    def __init__(self, index: Index, embedder: Embedder, settings: Settings,
+                 model: RankingModel | None = None) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings
+        self.model = model or load_model()
+        folded_titles = {title: fold(title) for title in {c.title for c in index.chunks}}
+        self._titles = [folded_titles[c.title] for c in index.chunks]
         self._synonyms = [tuple(fold(t) for t in group) for group in index.synonyms]
         self._groups_of: dict[str, list[int]] = {}
         for number, group in enumerate(self._synonyms):
@@ -114,12 +147,13 @@ class Searcher:
         self._term_pattern = _term_pattern(list(self._groups_of))
         vocabulary_words = [t[len(WORD):] for t in index.lexical.vocabulary if t.startswith(WORD)]
         self._homophones = homophone_table(vocabulary_words) if settings.pinyin_typo_fix else {}
-        sections = {s: n for n, s in enumerate(dict.fromkeys(c.section for c in index.chunks))}
-        self._section_of = np.array([sections[c.section] for c in index.chunks], dtype=np.int32)
         self._gives: dict[str, np.ndarray] = {}  # unit → which sentences give a figure in it
         for unit, rows in index.sentence_units.items():
             self._gives[unit] = np.zeros(len(index.sentence_vectors), dtype=bool)
             self._gives[unit][rows] = True
+        none = np.zeros(len(index.sentence_vectors), dtype=bool)
+        self._gives_number = np.logical_or.reduce([none, *self._gives.values()])
+        self._gives_date = np.logical_or.reduce([none, *(self._gives[u] for u in DATE_UNITS if u in self._gives)])
         # a unit asked for by name counts itself (多少家 → 家); the editors' groups widen or redirect it
         self._units_of = {unit: frozenset([unit]) for unit in (PERCENT, *UNITS)}
         for group in index.unit_groups:
@@ -134,6 +168,7 @@ class Searcher:
         truncated = len(question) > limit
         normalized = normalize_query(question[:limit])
         asked_units, counted = self._asked_units(normalized)
+        noun = _COUNTED_NOUN.search(normalized)
         # what a question counts (多少家, 几届, 钱 in 多少钱) is not what it is about, and a stray letter (the b of
         # <b>) says nothing: none of these is a topic word the passages have to cover
         words = [w for w in self.index.tokenizer.words(normalized)
@@ -159,7 +194,7 @@ class Searcher:
                 for term in self._homophones.get(pinyin_key(word), []):
                     expansions[term] = weight
         return QueryAnalysis(normalized, words, expansions, truncated, asked_units, counted,
-                             bool(_QUANTITY_QUESTION.search(normalized)))
+                             noun.group(1) if noun else "", bool(_QUANTITY_QUESTION.search(normalized)))
 
     def _asked_units(self, text: str) -> tuple[frozenset[str], str]:
         """The units of the amount a question asks for, and the word right after 多少 / 几 that named them
@@ -168,7 +203,11 @@ class Searcher:
         收入, not 村民), and stays a topic word."""
         for amount in _AMOUNT_ASKED.finditer(text):
             rest = text[amount.end():]
-            word = self._unit_word.match(rest.removeprefix("个")) or self._unit_word.match(rest)
+            if rest.startswith("个"):  # 几个人: what follows names it; 几个省级以上人才: the editors' word does
+                word = self._unit_word.match(rest[1:]) or self._unit_word_anywhere.search(rest[1:])
+                if word:
+                    return self._units_of[word.group()], word.group()
+            word = self._unit_word.match(rest)
             if word:
                 return self._units_of[word.group()], word.group()
         if not _QUANTITY_QUESTION.search(text):
@@ -186,18 +225,16 @@ class Searcher:
         return tokens
 
     # -- retrieval --------------------------------------------------------------------------------
-    def search(self, question: str, top_k: int | None = None) -> SearchResult:
-        top_k = top_k or self.settings.search_top_k
+    def candidates(self, question: str) -> Candidates:
+        """Analyse the question, gather candidates from both retrievers and compute their features."""
         clock = time.perf_counter
         timings: dict[str, float] = {}
-
         started = clock()
         query = self.analyse(question)
         timings["normalize"] = clock() - started
 
         started = clock()
-        dense_text = " ".join([query.normalized, *query.expansions])
-        vector = self.embedder.encode_query(dense_text)
+        vector = self.embedder.encode_query(" ".join([query.normalized, *query.expansions]))
         timings["encode"] = clock() - started
 
         started = clock()
@@ -207,105 +244,162 @@ class Searcher:
 
         started = clock()
         tokens = self._weighted_tokens(query)
-        lexical = self.index.lexical.scores(tokens)
-        sentence_lexical = self.index.sentence_lexical.scores(tokens)
+        lexical_index, sentence_index = self.index.lexical, self.index.sentence_lexical
+        lexical = lexical_index.scores(tokens)
+        ids = np.array(sorted(set(dense_ids[0][dense_ids[0] >= 0].tolist())
+                              | set(self._top(lexical, self.settings.dense_candidates))), dtype=np.int64)
         timings["lexical"] = clock() - started
 
         started = clock()
-        hits = self._fuse(dense_ids[0], lexical, sentence_lexical, vector, top_k, query.asked_units)
-        # judged on the most relevant passages, before any are moved up for giving the asked kind of amount
-        coverage = self._coverage(query, sorted(hits, key=lambda h: -h.relevance)[:3])
-        shown = self.shown(hits)
-        reason = self._abstain_reason(query, hits, shown, coverage)
-        timings["fuse"] = clock() - started
-        return SearchResult(query, hits, not reason, coverage, reason, shown, timings)
-
-    def _abstain_reason(self, query: QueryAnalysis, hits: list[Hit], shown_hits: list[Hit], coverage: float) -> str:
-        settings = self.settings
-        if (not hits or max(h.relevance for h in hits) < settings.abstain_min_score
-                or coverage < settings.abstain_min_coverage):
-            return "off_topic"
-        if settings.abstain_without_figure and query.asks_amount:
-            shown = [h.chunk.text for h in shown_hits]
-            if not any(map(extract_figures, shown)):
-                return "no_figure"
-            # named what it counts (多少钱, 多少个座位) and the passages give other amounts, never that one
-            if query.counted and not any(may_give(text, query.asked_units) for text in shown):
-                return "no_figure"
-        return ""
-
-    def shown(self, hits: list[Hit]) -> list[Hit]:
-        """The hits a reply shows: the first, and the next ones about as relevant as the best (reordering for the
-        asked kind of amount changes which comes first, not which are shown)."""
-        if not hits:
-            return []
-        floor = self.settings.reply_min_relative_score * max(h.relevance for h in hits)
-        return [h for i, h in enumerate(hits[:self.settings.reply_passages]) if i == 0 or h.relevance >= floor]
-
-    def _fuse(self, dense_ids: np.ndarray, lexical: np.ndarray, sentence_lexical: np.ndarray, vector: np.ndarray,
-              top_k: int, asked_units: frozenset[str] = frozenset()) -> list[Hit]:
-        """Candidates from both retrievers; each scored as a passage and by its best sentence, where a sentence
-        that gives the kind of amount asked for (``asked_units``) scores higher."""
-        candidates = set(dense_ids[dense_ids >= 0].tolist())
-        n_lexical = min(self.settings.dense_candidates, len(lexical))
-        if n_lexical:
-            top_lexical = np.argpartition(-lexical, n_lexical - 1)[:n_lexical]
-            candidates.update(top_lexical[lexical[top_lexical] > 0].tolist())
-        if not candidates:
-            return []
-        ids = np.fromiter(sorted(candidates), dtype=np.int64)
-        weight = self.settings.dense_weight
-        chunk_dense = self.index.chunk_vectors[ids] @ vector
-        chunk_score = weight * np.maximum(chunk_dense, 0) + (1 - weight) * lexical[ids]
-
         offsets = self.index.sentence_offsets
         starts, counts = offsets[ids], offsets[ids + 1] - offsets[ids]
         rows = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        sentence_dense = self.index.sentence_vectors[rows].astype(np.float32) @ vector
-        sentence_score = weight * np.maximum(sentence_dense, 0) + (1 - weight) * sentence_lexical[rows]
         firsts = np.cumsum(counts) - counts
-        share = self.settings.sentence_weight
-        relevance = (1 - share) * chunk_score + share * np.maximum.reduceat(sentence_score, firsts)
-        final = relevance
-        giving = [self._gives[unit] for unit in asked_units if unit in self._gives]
-        if giving and self.settings.answer_unit_weight:
-            # among the best passage's sample's passages close enough to it to be shown, the sentence giving the
-            # kind of amount asked for goes first; another sample's amounts answer another question
-            best = int(np.argmax(relevance))
-            close = ((relevance >= self.settings.reply_min_relative_score * relevance[best])
-                     & (self._section_of[ids] == self._section_of[ids[best]]))
-            gives = np.logical_or.reduce([mask[rows] for mask in giving]) & np.repeat(close, counts)
-            sentence_score += self.settings.answer_unit_weight * gives
-            final = (1 - share) * chunk_score + share * np.maximum.reduceat(sentence_score, firsts)
-        order = np.lexsort((ids, -final))[:top_k]
-        return [Hit(self.index.chunks[ids[i]], score=float(final[i]), relevance=float(relevance[i]),
-                    dense=float(chunk_dense[i]), lexical=float(lexical[ids[i]]),
-                    sentence_scores=sentence_score[firsts[i]:firsts[i] + counts[i]].tolist())
-                for i in order]
+        sentence_lexical = sentence_index.scores(tokens)[rows]
+        sentence_dense = np.maximum(self.index.sentence_vectors[rows].astype(np.float32) @ vector, 0)
+        chunk_dense = np.maximum(self.index.chunk_vectors[ids] @ vector, 0)
+        best = lambda values: np.maximum.reduceat(values, firsts) if len(ids) else values  # noqa: E731
+        asks_amount = query.asks_amount
+        asks_date = bool(_DATE_QUESTION.search(query.normalized))
+        giving = [self._gives[u] for u in query.asked_units if u in self._gives]
+        gives_unit = np.logical_or.reduce([mask[rows] for mask in giving]) if giving else np.zeros(len(rows), bool)
+        features = np.column_stack([
+            lexical[ids],
+            chunk_dense,
+            best(sentence_lexical),
+            best(sentence_dense),
+            lexical_index.coverage(tokens)[ids],
+            best(sentence_index.coverage(tokens)[rows]),
+            self._title_share(query, ids),
+            lexical[ids] - (lexical[ids].max() if len(ids) else 0),
+            chunk_dense - (chunk_dense.max() if len(ids) else 0),
+            asks_amount * best(self._gives_number[rows].astype(np.float32)),
+            asks_date * best(self._gives_date[rows].astype(np.float32)),
+            best(gives_unit.astype(np.float32)),
+        ]).astype(np.float32) if len(ids) else np.zeros((0, len(PASSAGE_FEATURES)), np.float32)
+        timings["fuse"] = clock() - started  # features and ranking: the bench's "fuse" part
+        return Candidates(query, ids, features, sentence_lexical, counts, chunk_dense,
+                          lexical_index.unseen_share(tokens), timings)
 
-    def _coverage(self, query: QueryAnalysis, hits: list[Hit]) -> float:
-        """Share of the question's informative weight (IDF of its words) that the best passages contain.
+    @staticmethod
+    def _top(scores: np.ndarray, n: int) -> list[int]:
+        n = min(n, len(scores))
+        if not n:
+            return []
+        top = np.argpartition(-scores, n - 1)[:n]
+        return top[scores[top] > 0].tolist()
+
+    def _title_share(self, query: QueryAnalysis, ids: np.ndarray) -> np.ndarray:
+        """Share of the question's words (IDF-weighted) that each candidate's title contains."""
+        lexical = self.index.lexical
+        words = list(dict.fromkeys(query.words))
+        weights = np.array([lexical.idf[c] if (c := lexical.vocabulary.get(WORD + w)) is not None
+                            else lexical.unseen_idf() for w in words], dtype=np.float32)
+        total = float(weights.sum())
+        if not total:
+            return np.zeros(len(ids), np.float32)
+        shares = {}
+        for title in {self._titles[i] for i in ids}:
+            shares[title] = float(sum(wt for w, wt in zip(words, weights) if w in title)) / total
+        return np.array([shares[self._titles[i]] for i in ids], dtype=np.float32)
+
+    def search(self, question: str, top_k: int | None = None) -> SearchResult:
+        top_k = top_k or self.settings.search_top_k
+        found = self.candidates(question)
+        started = time.perf_counter()
+        scores = self.model.passage.decision(found.features) if len(found.ids) else np.zeros(0)
+        order = np.lexsort((found.ids, -scores))
+        firsts = np.cumsum(found.counts) - found.counts
+        hits = [Hit(self.index.chunks[found.ids[i]], score=float(sigmoid(scores[i])),
+                    dense=float(found.chunk_dense[i]), lexical=float(found.features[i, 0]),
+                    sentence_scores=found.sentence_lexical[firsts[i]:firsts[i] + found.counts[i]].tolist())
+                for i in order[:top_k]]
+        coverage = self.word_coverage(found.query, hits[:3])
+        answerable = self.answerability(found, scores, order, coverage)
+        coverage = coverage[0]
+        shown = self.shown(hits)
+        reason = self._abstain_reason(found.query, hits, shown, answerable)
+        found.timings["fuse"] += time.perf_counter() - started
+        return SearchResult(found.query, hits, not reason, coverage, answerable, reason, shown, found.timings)
+
+    @staticmethod
+    def answer_features(found: Candidates, scores: np.ndarray, order: np.ndarray,
+                        coverage: tuple[float, float]) -> np.ndarray:
+        """The question-level features answerability is judged on (ANSWER_FEATURES order)."""
+        if not len(order):
+            return np.array([-10.0, 0, 0, *coverage], dtype=np.float32)
+        top = found.features[order[0]]
+        column = {name: i for i, name in enumerate(PASSAGE_FEATURES)}
+        return np.array([scores[order[0]], top[column["coverage"]], top[column["sentence_coverage"]], *coverage],
+                        dtype=np.float32)
+
+    def answerability(self, found: Candidates, scores: np.ndarray, order: np.ndarray,
+                      coverage: tuple[float, float]) -> float:
+        """Calibrated probability that the best passages answer the question."""
+        features = self.answer_features(found, scores, order, coverage)
+        return float(sigmoid(self.model.answerable.decision(features[None, :])[0]))
+
+    def _abstain_reason(self, query: QueryAnalysis, hits: list[Hit], shown_hits: list[Hit], answerable: float) -> str:
+        settings = self.settings
+        if not hits or answerable < settings.abstain_min_score:
+            return "off_topic"
+        if settings.abstain_without_figure and query.asks_amount:
+            shown = [h.chunk.text for h in shown_hits]
+            if not any(map(gives_amount, shown)):
+                return "no_figure"
+            # named what it counts (多少钱, 多少个座位) and the best passage's section gives other amounts, never
+            # that one (another section's amounts answer another question)
+            same = [h.chunk.text for h in shown_hits if h.chunk.section == hits[0].chunk.section]
+            single = len(_AMOUNT_ASKED.findall(query.normalized)) <= 1  # 多少名…多少个: each part its own kind
+            if query.counted and single and not any(self._gives_asked(text, query) for text in same):
+                return "no_figure"
+        return ""
+
+    @staticmethod
+    def _gives_asked(text: str, query: QueryAnalysis) -> bool:
+        """Whether ``text`` gives the kind of amount asked: in a unit that counts it, or an amount or share
+        written right before the thing counted (多少个村社 → 514个村社, 多少市民 → 3/4的市民)."""
+        if may_give(text, query.asked_units):
+            return True
+        nouns = [n for n in (query.noun, query.counted) if len(n) >= 2]
+        return bool(nouns) and re.search(_AMOUNT_OF.format("|".join(map(re.escape, nouns))),
+                                         fold_in_place(text)) is not None
+
+    def shown(self, hits: list[Hit]) -> list[Hit]:
+        """The hits a reply shows: the first, and the next ones about as likely to hold the answer."""
+        if not hits:
+            return []
+        floor = self.settings.reply_min_relative_score * hits[0].score
+        return [h for i, h in enumerate(hits[:self.settings.reply_passages]) if i == 0 or h.score >= floor]
+
+    def word_coverage(self, query: QueryAnalysis, hits: list[Hit]) -> tuple[float, float]:
+        """Share of the question's informative weight (IDF of its words) that the best passages contain, and
+        the weight of the rarest word they lack (as a share of the rarest possible).
 
         A word counts as found if it, one of its expansions, or (for unknown words) most of its character
         bigrams occur in the passages. Unknown words weigh the most, which is what sinks off-topic questions.
         """
         if not query.words or not hits:
-            return 0.0
+            return 0.0, 1.0
         lexical = self.index.lexical
-        text = " ".join(fold(h.chunk.embedding_text) for h in hits)
+        text = " ".join(_folded(h.chunk.embedding_text) for h in hits)
         expansions = " ".join(query.expansions)
-        total = found = 0.0
+        total = found = missing = 0.0
         for word in dict.fromkeys(query.words):
             col = lexical.vocabulary.get(WORD + word)
             weight = float(lexical.idf[col]) if col is not None else lexical.unseen_idf()
             total += weight
             stem = word.rstrip(_ASPECT_PARTICLE) if col is None else word
+            share = 0.0
             if stem and stem in text or (expansions and self._expansion_found(word, query, text)):
-                found += weight
+                share = 1.0
             elif len(word) >= 3:
                 bigrams = [word[i:i + 2] for i in range(len(word) - 1)]
-                found += weight * sum(b in text for b in bigrams) / len(bigrams)
-        return found / total if total else 0.0
+                share = sum(b in text for b in bigrams) / len(bigrams)
+            found += weight * share
+            if share < 0.5:
+                missing = max(missing, weight)
+        return (found / total if total else 0.0), missing / lexical.unseen_idf()
 
     def _expansion_found(self, word: str, query: QueryAnalysis, text: str) -> bool:
         related = [t for group in self._synonyms if word in group for t in group]

@@ -69,6 +69,44 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], Any]:
     return _flag(parse)
 
 
+def cmd_fit_ranking(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Fit bot/ranking.json on the given sets; print how each set's fitted and checked halves do."""
+    from .fit_ranking import collect, fit, format_fit_report
+
+    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    article = {name: Path(path) for name, path in (("dev", args.dev), ("heldout", args.heldout)) if path}
+    asked = collect(settings, [Path(p) for p in args.squad], article, args.negatives,
+                    Path(args.work_dir) if args.work_dir else None, log)
+    model, report = fit(asked, args.max_false_answer)
+    model.about.update({
+        "fitted_on": "even half (by context hash) of each SQuAD set, dev; negatives: each set's questions against "
+                     "the other sets' contexts and knowledge/, off-topic questions of dev (threshold: knowledge/ "
+                     "and dev negatives only)",
+        "checked_on": "odd half of each SQuAD set, heldout",
+        "sets": [Path(p).name for p in args.squad] + [Path(p).name for p in article.values()],
+        "chunk_max_chars": settings.chunk_max_chars, "max_false_answer": args.max_false_answer,
+        "report": report,
+    })
+    model.save(Path(args.output))
+    print(format_fit_report(report), file=out)
+    print(f"wrote {args.output}", file=out)
+    return EXIT_OK
+
+
+def cmd_quality_table(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """The quality table (Markdown) from eval reports; with --into, written between a file's markers."""
+    from .quality_table import load_reports, quality_table, write_into
+
+    reports = load_reports([Path(p) for p in args.reports])
+    if args.name:
+        reports = [(name, report) for name, (_, report) in zip(args.name, reports)] + reports[len(args.name):]
+    table = quality_table(reports)
+    if args.into:
+        write_into(Path(args.into), table)
+    print(table, file=out)
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m devtools", description="Benchmarks and soak runs of the bot.")
     add_settings_flags(top)
@@ -104,6 +142,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true",
                    help="keep the work folder (synthetic corpora, indexes) and print where it is")
     p.set_defaults(run=cmd_bench)
+
+    p = sub.add_parser("fit-ranking", help="fit the ranking and answerability models (bot/ranking.json)")
+    p.add_argument("--squad", nargs="*", default=[], help="SQuAD-style JSON files (CMRC 2018, DRCD)")
+    p.add_argument("--dev", default="tests/fixtures/dev.yaml", help="the article's set fitted on")
+    p.add_argument("--heldout", default="tests/fixtures/heldout.yaml", help="the article's set only checked")
+    p.add_argument("--negatives", type=int, default=500,
+                   help="questions of each SQuAD set asked against each other content as negatives")
+    p.add_argument("--max-false-answer", type=float, default=0.0,
+                   help="share of the fitted questions asked against unrelated content that the answerability "
+                        "threshold lets through (default 0: none)")
+    p.add_argument("--output", default="bot/ranking.json", help="where to write the model")
+    p.add_argument("--work-dir", help="folder for the SQuAD sets' temporary indexes (default: system temp)")
+    p.set_defaults(run=cmd_fit_ranking)
+
+    p = sub.add_parser("quality-table", help="the quality table (Markdown) from `python -m bot eval --json-out` "
+                                             "reports, bot beside the BM25 baseline")
+    p.add_argument("reports", nargs="+", help="eval reports (JSON), one per row")
+    p.add_argument("--name", action="append", default=[], help="row name of each report in turn (default: file)")
+    p.add_argument("--into", help="also write the table between <!-- quality-table --> markers of this file")
+    p.set_defaults(run=cmd_quality_table)
 
     p = sub.add_parser("soak", help="drive many questions through a fake Telegram against the real bot; "
                                     "latency and memory, first vs last thousand")

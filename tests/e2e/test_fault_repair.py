@@ -301,7 +301,7 @@ def test_a_database_deleted_or_replaced_while_serving_is_noticed(tmp_path, chang
 # ---- 5. settings, input lines, disk ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("setting, value", [("chunk_max_chars", "0"), ("dense_candidates", "0"),
-                                            ("search_top_k", "-1"), ("dense_weight", "2"),
+                                            ("search_top_k", "-1"), ("abstain_min_score", "2"),
                                             ("telegram_mode", "pigeon"), ("webhook_port", "70000"),
                                             ("index_keep_builds", "0"), ("log_level", "LOUD"),
                                             ("index_dir", " ")])

@@ -224,7 +224,7 @@ def test_feedback_is_stored_with_a_hashed_user_and_survives_a_restart(
         votes = connection.execute("SELECT question_id, user_hash, vote FROM feedback").fetchall()
         question = connection.execute("SELECT question, answered, passage_ids, user_hash FROM questions").fetchall()
     assert len(votes) == 1 and votes[0][0] == question_id and votes[0][2] == -1  # one vote, replaced
-    assert question[0][0] == "城市书房有多少家" and question[0][1] == 1 and "s8-2" in json.loads(question[0][2])
+    assert question[0][0] == "城市书房有多少家" and question[0][1] == 1 and any(p.startswith("s8-") for p in json.loads(question[0][2]))
     assert votes[0][1] == question[0][3] and re.fullmatch(r"[0-9a-f]{64}", votes[0][1])
     for path in database.parent.iterdir():  # the database, its WAL and the salt file
         assert str(USER).encode() not in path.read_bytes(), path

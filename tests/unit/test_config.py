@@ -33,8 +33,8 @@ def test_bad_value_names_the_setting(tmp_path):
     file.write_text("search_top_k: many\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="search_top_k"):
         load_settings(file, environ={})
-    with pytest.raises(ConfigError, match=r"BOT_DENSE_WEIGHT"):
-        load_settings(environ={"BOT_DENSE_WEIGHT": "heavy"})
+    with pytest.raises(ConfigError, match=r"BOT_ABSTAIN_MIN_SCORE"):
+        load_settings(environ={"BOT_ABSTAIN_MIN_SCORE": "heavy"})
 
 
 def test_unknown_setting_and_secret_in_file_are_refused(tmp_path):

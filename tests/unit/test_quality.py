@@ -127,3 +127,16 @@ def test_figures_in_traditional_and_chinese_numerals_are_read():
     assert extract_figures("全市５１４個村社，1.3億元") == ["５１４個", "1.3億元"]  # quoted as written
     assert figure_units("覆蓋514個村社") == {"个"}
     assert gives_amount("修訂了四次") and gives_amount("四千名工作人員") and not gives_amount("沒有數字")
+
+
+def test_the_readme_and_docs_show_the_table_the_committed_reports_give():
+    """The quality figures users read are the eval reports' own, never typed by hand."""
+    root = KNOWLEDGE.parent
+    names = [("dev", "dev"), ("held-out", "heldout"), ("CMRC 2018 trial", "cmrc2018_trial"),
+             ("DRCD test", "DRCD_test"), ("CMRC 2018 trial", "cmrc2018_trial-offtopic"),
+             ("DRCD test", "DRCD_test-offtopic")]
+    reports = [(name, json.loads((root / "docs" / "quality" / f"{file}.json").read_text(encoding="utf-8")))
+               for name, file in names]
+    block = f"<!-- quality-table -->\n{quality_table(reports)}\n<!-- /quality-table -->"
+    for page in (root / "README.md", root / "docs" / "quality.md"):
+        assert block in page.read_text(encoding="utf-8"), page.name

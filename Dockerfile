@@ -1,4 +1,4 @@
-# Wenzhou Q&A bot: a small CPU-only image with the index built in.
+# Policy-article Q&A bot: a small CPU-only image with the index built in.
 # Build: docker build -t wenzhou-qa-bot .    Run: docker run -e TELEGRAM_BOT_TOKEN=… -v feedback:/app/data wenzhou-qa-bot
 # The base image is pinned by digest, so a rebuild gets the same system. This digest of python:3.11-slim was
 # taken from public Dockerfiles (two independent ones pin it); it could not be checked here (no Docker engine).

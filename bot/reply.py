@@ -118,10 +118,12 @@ def _support(shown: Sequence[Hit], lead: _Lead, question: str) -> tuple[Hit | No
     瑞安的专项贷款和文成侨家乐的收入); else the rest of the best passage around the sentence; else the next
     passage of the same section."""
     first = shown[0]
-    missing = [w for w, _ in subject_words(question) if w not in fold(first.chunk.text)]
-    for hit in shown[1:]:
-        if hit.chunk.section != first.chunk.section and any(w in fold(hit.chunk.text) for w in missing):
-            return hit, hit.chunk.text
+    others = [h for h in shown[1:] if h.chunk.section != first.chunk.section]
+    if others:  # (tagging the question's words costs more than the rest of the reply: only when it can matter)
+        missing = [w for w, _ in subject_words(question) if w not in fold(first.chunk.text)]
+        for hit in others:
+            if any(w in fold(hit.chunk.text) for w in missing):
+                return hit, hit.chunk.text
     rest = first.chunk.text.replace(lead.sentence, "", 1).strip()
     if rest:
         return first, rest

@@ -7,6 +7,8 @@ first passage lacks (瑞安的贷款和文成侨家乐的收入), not for a verb
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import jieba.posseg
 
 from .figures import UNITS
@@ -16,8 +18,10 @@ _SUBJECT_FLAGS = ("n", "eng", "vn", "nz")  # jieba's part-of-speech tags of noun
 _KIND_OF_FLAG = {"ns": "place", "nr": "person", "nt": "organisation", "t": "time", "f": "time"}
 
 
-def tagged(text: str) -> list[tuple[str, str]]:
-    return [(w.word, w.flag) for w in jieba.posseg.cut(normalize_query(text)) if w.word.strip()]
+@lru_cache(maxsize=4096)  # a chat's question is tagged for its context, its reply and its memory: once
+def tagged(text: str) -> tuple[tuple[str, str], ...]:
+    """(word, part-of-speech tag) of ``text``, folded like a question."""
+    return tuple((w.word, w.flag) for w in jieba.posseg.cut(normalize_query(text)) if w.word.strip())
 
 
 def subject_words(question: str) -> list[tuple[str, str]]:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .chunking import split_sentences
-from .knowledge import citation
 from .figures import ASKS_EARLIER, extract_figures, figure_units, ranked_figures
+from .knowledge import citation
 from .normalize import fold, looks_traditional
 from .render import Span, localized, plain
 from .search import Hit, SearchResult

@@ -24,6 +24,8 @@ from bot.index import IndexLoadError, build_index, current_build, load_index
 
 from conftest import FAKE_MODEL, KNOWLEDGE, HashingModel, make_settings
 
+pytestmark = pytest.mark.slow  # the fault matrix: left out of `make quick`
+
 
 # ---- helpers ---------------------------------------------------------------------------------------------
 

@@ -24,7 +24,8 @@ from conftest import USER, RunningBot, ask, bot_settings, buttons, exchange, ok_
 
 OTHER = 88123001  # a second user, in a chat of their own
 
-pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+pytestmark = [pytest.mark.slow,  # the fault matrix: left out of `make quick`
+              pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")]
 
 
 def test_a_damaged_salt_file_never_stops_an_answer(api: FakeBotAPI, start: Callable[..., RunningBot],

@@ -74,6 +74,7 @@ def test_questions_of_another_set_are_declined_against_the_article(engine):
     assert not any(engine.answer(q.question).answered for q in questions)
 
 
+@pytest.mark.slow  # builds an index of its own
 def test_eval_of_a_squad_file_prints_bot_and_baseline(real_settings, tmp_path, capsys):
     settings_args = ["--set", f"index_dir={real_settings.path('index_dir')}",
                      "--set", f"knowledge_dir={real_settings.path('knowledge_dir')}"]

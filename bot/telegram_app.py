@@ -345,10 +345,13 @@ class TelegramBot:
                 text = f"你问得有点快，请休息一下，{max(1, round(wait))} 秒后再问吧。"
                 await self._send(context, chat.id, [html.escape(text)], reply_to=quote)
             return
-        memory = context.chat_data if context.chat_data is not None else {}
+        # the worker thread gets a copy of the chat's memory: persistence pickles chat_data on the event loop
+        memory = dict(context.chat_data or {})
         typing = asyncio.create_task(self._typing(context, chat.id))
         response, question_id, tag = await self.run_sync(self._respond_and_record, question, user.id, chat.id,
                                                          memory)
+        if context.chat_data is not None:
+            context.chat_data.update(memory)
         await typing  # the indicator goes out before the answer, never after it
         for answer in response.answers:
             if answer.answered:

@@ -26,7 +26,7 @@ from .normalize import fold
 
 jieba.setLogLevel(logging.WARNING)  # its INFO lines about loading the dictionary are noise on every command
 
-TOKENIZER_VERSION = 2  # 2: content folded to Simplified like questions; raise it when a change to this module changes the tokens of a text
+TOKENIZER_VERSION = 3  # 3: NFKC before Traditional → Simplified; raise it when a change to folding or this module changes the tokens of a text
 K1 = 1.2
 B = 0.75
 WORD, BIGRAM = "w:", "b:"

@@ -47,9 +47,9 @@ def clean(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """The matching form of any text, question or passage: Traditional → Simplified, NFKC (full-width →
-    half-width), lower case, clean."""
-    return clean(unicodedata.normalize("NFKC", to_simplified(clean(text)))).lower()
+    """The matching form of any text, question or passage: NFKC (full-width → half-width, ㈼ → (監)), then
+    Traditional → Simplified, lower case, clean: in this order folding twice changes nothing."""
+    return clean(to_simplified(unicodedata.normalize("NFKC", clean(text)))).lower()
 
 
 def normalize_query(text: str) -> str:

@@ -12,3 +12,9 @@ def test_traditional_detection_and_reply_script():
     assert not looks_traditional("泰顺那个抽水蓄能电站批下来了吗")
     assert not looks_traditional("GDP 1.94 ok")
     assert to_traditional("温州市为市民提供了阅读空间") == "溫州市為市民提供了閱讀空間"
+
+
+def test_folding_twice_changes_nothing_even_for_compatibility_characters():
+    for text in ["㈼", "㈱", "⑴溫州", "ＧＤＰ", "㍻"]:  # NFKC turns these into characters OpenCC folds again
+        once = normalize_query(text)
+        assert normalize_query(once) == once, text

@@ -10,7 +10,7 @@ plain text or Telegram HTML, so `ask`, `chat`, `eval` and Telegram show and scor
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .chunking import split_sentences
@@ -55,6 +55,7 @@ class Answer:
     traditional: bool
     truncated: bool
     spans: list[Span]
+    quote: list[Span] = field(default_factory=list)  # the quotable sentence (figure in bold) and 出处, to share
     build: str = ""  # the index build that answered, so staff can tell which content a reply came from
     reason: str = ""  # why the bot declined: "off_topic", "no_figure"; "" when it answered
 
@@ -186,13 +187,16 @@ def compose(question: str, result: SearchResult, context: ReplyContext) -> Answe
         spans.append(Span(f"（你的问题太长，我只按前 {context.max_question_chars} 个字回答。）\n\n"))
     lead = _Lead("", "")
     quoted: list[Hit] = []
+    quote: list[Span] = []
     if result.answered:
         first = result.shown[0]
         lead = _lead(first, result.query.asked_units, result.query.asks_amount,
                      bool(ASKS_EARLIER.search(result.query.normalized)))
         support, support_text = _support(result.shown, lead, result.query.normalized)
         quoted = [first] + ([support] if support is not None and support is not first else [])
-        spans += _with_bold(lead.sentence, lead.figure)
+        sentence = _with_bold(lead.sentence, lead.figure)
+        quote = sentence + [Span("\n\n")] + _source_spans(_sources(quoted, sections))
+        spans += sentence
         if support is None or support.chunk.section != first.chunk.section:
             spans.append(Span(f"（{_heading(first, sections)}）"))
         spans.append(Span("\n\n"))
@@ -212,6 +216,6 @@ def compose(question: str, result: SearchResult, context: ReplyContext) -> Answe
         question=question, answered=result.answered, passages=passages, shown=[by_id[h.chunk.id] for h in quoted],
         lead=lead.sentence, figures=_figures(quoted, lead, result.query.asked_units) if result.answered else [],
         sources=_sources(quoted, sections), traditional=traditional, truncated=result.query.truncated,
-        spans=localized(spans, traditional), build=context.build, reason=result.abstain_reason,
+        spans=localized(spans, traditional), quote=localized(quote, traditional), build=context.build, reason=result.abstain_reason,
     )
 

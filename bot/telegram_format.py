@@ -108,7 +108,9 @@ def prefers_traditional(language_code: str | None) -> bool:
     return (language_code or "").lower().startswith(_TRADITIONAL_LANGUAGES)
 
 
-def _short(text: str, limit: int) -> str:
+def shortened(text: str, limit: int) -> str:
+    """``text`` on one line, cut with … to at most ``limit`` characters (a button label, an inline title)."""
+    text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
@@ -126,11 +128,11 @@ def topics_keyboard(sections: Sequence[dict[str, Any]], traditional: bool = Fals
         if not own:
             continue
         if len(articles) > 1:
-            title = _short(f"📄《{article['headline']}》", TOPIC_BUTTON_CHARS)
+            title = shortened(f"📄《{article['headline']}》", TOPIC_BUTTON_CHARS)
             rows.append([InlineKeyboardButton(to_traditional(title) if traditional else title,
                                               callback_data=f"tp:{page}")])
         for section in own:
-            label = _short(section.get("short_heading") or section["heading"], TOPIC_BUTTON_CHARS)
+            label = shortened(section.get("short_heading") or section["heading"], TOPIC_BUTTON_CHARS)
             rows.append([InlineKeyboardButton(to_traditional(label) if traditional else label,
                                               callback_data=topic_data(section["id"]))])
     turn = []

@@ -20,6 +20,7 @@ from telegram.constants import ParseMode
 from .normalize import looks_traditional, normalize_query
 from .render import Span, localized, plain, telegram_messages
 from .reply import Answer
+from .telegram_format import shortened
 
 TITLE_CHARS = 60  # a result's title is the answer itself, cut to this
 DESCRIPTION_CHARS = 80
@@ -62,32 +63,16 @@ class InlineCache:
         return len(self._results)
 
 
-def _short(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 def _in_script(text: str, traditional: bool) -> str:
     return plain(localized([Span(text)], traditional))
-
-
-def quotable_spans(answer: Answer) -> list[Span]:
-    """The answer's quotable sentence with its bold figure, then the source: what an inline result sends."""
-    sentence = _in_script(answer.lead, answer.traditional)
-    figure = next((s.text for s in answer.spans if s.kind == "figure"), "")
-    at = sentence.find(figure) if figure else -1
-    spans = [Span(sentence)] if at < 0 else \
-        [Span(sentence[:at]), Span(figure, "figure"), Span(sentence[at + len(figure):])]
-    sources = "、".join(map(str, answer.sources))
-    return spans + localized([Span("\n\n"), Span(f"出处：{sources}", "source")], answer.traditional)
 
 
 def _article(key: Key, title: str, description: str, spans: Sequence[Span]) -> InlineQueryResultArticle:
     result_id = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:32]  # Telegram allows 64 bytes
     return InlineQueryResultArticle(
-        result_id, _short(title, TITLE_CHARS),
+        result_id, shortened(title, TITLE_CHARS),
         InputTextMessageContent(telegram_messages(spans)[0], parse_mode=ParseMode.HTML),
-        description=_short(description, DESCRIPTION_CHARS))
+        description=shortened(description, DESCRIPTION_CHARS))
 
 
 def inline_results(answer: Answer, key: Key, scope: str) -> InlineResults:
@@ -99,7 +84,7 @@ def inline_results(answer: Answer, key: Key, scope: str) -> InlineResults:
         articles = "、".join(f"《{s.article}》" for s in answer.sources)
         description = " · ".join(part for part in (heading, articles) if part)
         return [_article(key, _in_script(answer.lead, traditional), _in_script(description, traditional),
-                         quotable_spans(answer))]
+                         answer.quote)]
     question = answer.question.strip()
     if answer.reason == "no_figure":
         title = "文章讲到了相关内容，但没有给出这个数字"

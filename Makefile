@@ -11,7 +11,7 @@ TORCH_SPEC ?= torch==2.13.0
 LOCK := constraints.txt
 QUESTION ?= 温州的城市书房有多少家？
 
-.PHONY: install demo index test quick eval bench clean lock
+.PHONY: install demo index lint test quick eval bench clean lock
 
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,11 @@ index: install
 demo: index
 	$(PY) -m bot ask "$(QUESTION)"
 
-test: install
+# ruff (style, imports, likely bugs) and mypy (the type hints), configured in pyproject.toml
+lint: install
+	$(PY) -m ruff check bot devtools tests
+
+test: lint
 	$(PY) -m pytest -q
 
 # everything but the tests marked slow (subprocesses, soak, fault matrix, property runs): under a minute

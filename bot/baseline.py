@@ -32,7 +32,8 @@ class BaselineBM25:
         vocabulary: dict[str, int] = {}
         rows, cols, counts = [], [], []
         for row, chunk in enumerate(chunks):
-            tf = Counter(vocabulary.setdefault(t, len(vocabulary)) for t in baseline_tokens(f"{chunk.title} {chunk.text}"))
+            tokens = baseline_tokens(f"{chunk.title} {chunk.text}")
+            tf = Counter(vocabulary.setdefault(t, len(vocabulary)) for t in tokens)
             rows += [row] * len(tf)
             cols += tf.keys()
             counts += tf.values()

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import asdict, dataclass
 
-from .config import ConfigError
+from .errors import ConfigError
 from .figures import figure_spans
 from .knowledge import Knowledge, Section
 

@@ -10,21 +10,20 @@ import json
 import logging
 import sqlite3
 import sys
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TextIO
 
 import yaml
 
-from .config import SETTINGS, ConfigError, Settings, load_settings, refuse_secret_overrides
+from .config import SETTINGS, Settings, load_settings, refuse_secret_overrides
 from .conversation import Conversation
-from .embedding import EmbeddingError, load_embedder, model_id
+from .embedding import load_embedder, model_id
 from .engine import Engine
+from .errors import ArticleImportError, BotError, ConfigError
 from .heartbeat import problem as heartbeat_problem
-from .importer import ArticleImportError
-from .index import IndexLoadError, build_index, check_model, read_manifest, verify_build
-from .knowledge import KnowledgeError, load_knowledge
-from .readers import ReadError
+from .index import build_index, check_model, read_manifest, verify_build
+from .knowledge import load_knowledge
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -152,23 +151,19 @@ def _eval_squad(args: argparse.Namespace, settings: Settings, out: TextIO) -> in
     """A SQuAD-style set: over a temporary index of its contexts (bot and BM25 baseline), or with
     --as-offtopic its questions against the configured knowledge."""
     from .evaluate import evaluate_offtopic, evaluate_squad, format_squad_report, squad_settings
-    from .squad import SquadError, read_squad
+    from .squad import read_squad
 
     path = Path(args.file)
-    try:
-        if args.as_offtopic:
-            _, questions = read_squad(path)
-            report = evaluate_offtopic(Engine(settings), questions)
-            text = f"{path.name} asked against {settings.path('knowledge_dir')}: {report['questions']} questions, " \
-                   f"declined {report['declined']:.3f}"
-        else:
-            cache = Path(args.work_dir) if args.work_dir else None
-            local, questions = squad_settings(path, settings, cache, progress=sys.stderr.isatty())
-            report = evaluate_squad(Engine(local), questions, baseline=not args.no_baseline)
-            text = format_squad_report(path.name, report)
-    except SquadError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    if args.as_offtopic:
+        _, questions = read_squad(path)
+        report = evaluate_offtopic(Engine(settings), questions)
+        text = f"{path.name} asked against {settings.path('knowledge_dir')}: {report['questions']} questions, " \
+               f"declined {report['declined']:.3f}"
+    else:
+        cache = Path(args.work_dir) if args.work_dir else None
+        local, questions = squad_settings(path, settings, cache, progress=sys.stderr.isatty())
+        report = evaluate_squad(Engine(local), questions, baseline=not args.no_baseline)
+        text = format_squad_report(path.name, report)
     report["file"] = path.name
     print(json.dumps(report, ensure_ascii=False) if args.json else text, file=out)
     if args.json_out:
@@ -202,7 +197,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
 def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Unanswered and down-voted questions for the editors, from the feedback database."""
-    from .feedback import FeedbackStore, FeedbackStoreError, format_report
+    from .feedback import FeedbackStore, format_report
 
     path = settings.path("feedback_db")
     if not path.exists():
@@ -212,7 +207,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     store = FeedbackStore(settings)
     try:
         report = store.report(days=args.days, limit=args.limit)
-    except (FeedbackStoreError, sqlite3.Error) as exc:
+    except sqlite3.Error as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     finally:
@@ -223,14 +218,14 @@ def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
 
 def cmd_backup(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """A consistent copy of the feedback database (and its salt file), safe while the bot is writing."""
-    from .feedback import FeedbackStoreError, backup_database
+    from .feedback import backup_database
 
     source = settings.path("feedback_db")
     try:
         if args.dest.endswith("/"):  # a folder, maybe not there yet
             Path(args.dest).mkdir(parents=True, exist_ok=True)
         result = backup_database(source, Path(args.dest))
-    except (FeedbackStoreError, OSError) as exc:
+    except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     salt = f"; salt file copied to {result['salt']}" if result["salt"] else ""
@@ -361,13 +356,10 @@ def run_guarded(args: argparse.Namespace, out: TextIO) -> int:
         logging.basicConfig(level=getattr(logging, str(settings.log_level).upper(), logging.INFO),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return args.run(args, settings, out)
-    except KnowledgeError as exc:
-        print("error: the knowledge files have problems:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return EXIT_ERROR
-    except (ConfigError, EmbeddingError, IndexLoadError, ArticleImportError, ReadError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except BotError as exc:
+        print(f"error: {exc.lines[0]}", file=sys.stderr)
+        for line in exc.lines[1:]:
+            print(line, file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()

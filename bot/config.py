@@ -15,12 +15,11 @@ from typing import Any
 
 import yaml
 
+from .errors import ConfigError
+
 SETTINGS_FILE_ENV = "BOT_SETTINGS"
 DEFAULT_SETTINGS_FILE = "settings.yaml"
 
-
-class ConfigError(Exception):
-    """A settings file or environment value that cannot be used; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,8 @@ SETTINGS: dict[str, Setting] = {
            "1 is the default: on 2 cores a second thread stalls whenever another process takes a core "
            "(`python -m devtools bench --parts latency` measures it).",
            minimum=0, maximum=256),
-        _s("embedding_batch_size", 512, "Texts per batch handed to the model while building (the bundled encoder splits each over its threads).",
+        _s("embedding_batch_size", 512,
+           "Texts per batch handed to the model while building (the bundled encoder splits each over its threads).",
            minimum=1, maximum=100000),
         # search
         _s("search_top_k", 5, "Passages returned for a question (the JSON output lists them all).",
@@ -126,7 +126,8 @@ SETTINGS: dict[str, Setting] = {
            "Add corpus words that sound the same as unknown question words (input-method typos) to the query."),
         _s("pinyin_typo_max_frequency", 500,
            "A word counts as a possible typo only if it is rarer than this in jieba's dictionary of general Chinese "
-           "(脱位 76, 座位 947, 好吃 2799): a common word is what the user meant, even if it sounds like an article word.",
+           "(脱位 76, 座位 947, 好吃 2799): a common word is what the user meant, even if it sounds like an "
+           "article word.",
            minimum=0, maximum=10_000_000),
         # reply
         _s("reply_passages", 3, "Most passages shown in a reply.", minimum=1, maximum=20),
@@ -186,7 +187,8 @@ SETTINGS: dict[str, Setting] = {
            "Longest summary of a section shown when a topic button is pressed (whole first sentences).",
            minimum=20, maximum=3000),
         _s("inline_cache_seconds", 300,
-           "Seconds Telegram may keep the bot's answer to an inline query (@bot 问题) and show it again without asking.",
+           "Seconds Telegram may keep the bot's answer to an inline query (@bot 问题) and show it again without "
+           "asking.",
            minimum=0, maximum=86400),
         _s("inline_cache_size", 256,
            "Inline answers kept in memory (the most recently asked; a new index build is never served from it).",
@@ -301,7 +303,7 @@ class Settings:
         value = Path(os.path.expanduser(self._values[name]))
         return value if value.is_absolute() else self.root / value
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         """A copy with some values changed (used by commands' flags and by tests)."""
         unknown = set(changes) - set(SETTINGS)
         if unknown:

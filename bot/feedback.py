@@ -32,11 +32,12 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .config import Settings
+from .errors import FeedbackStoreError
 from .normalize import normalize_query
 
 log = logging.getLogger(__name__)
@@ -91,9 +92,6 @@ DOWN_REASONS: dict[str, str] = {  # what a user can say was wrong with a 👎 an
 }
 
 
-class FeedbackStoreError(Exception):
-    """The database cannot be opened or used (the message says which file and why)."""
-
 
 @dataclass(frozen=True)
 class VoteResult:
@@ -118,7 +116,7 @@ def report_key(question: str) -> str:
 
 
 def _stamp(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime(_TIME_FORMAT)
+    return datetime.fromtimestamp(seconds, UTC).strftime(_TIME_FORMAT)
 
 
 class FeedbackStore:
@@ -252,7 +250,7 @@ class FeedbackStore:
     def vote_tag(self, question_id: int, chat_id: int, question: str) -> str:
         """Eight characters binding a vote button to its question row and the chat the answer went to
         (HMAC with the salt): a vote whose tag does not match is refused. Raises FeedbackStoreError."""
-        message = f"{question_id}\0{chat_id}\0{question}".encode("utf-8")
+        message = f"{question_id}\0{chat_id}\0{question}".encode()
         return base64.urlsafe_b64encode(hmac.new(self._key(), message, hashlib.sha256).digest()[:6]).decode("ascii")
 
     # -- writing ------------------------------------------------------------------------------------
@@ -453,7 +451,7 @@ def backup_database(source: Path, destination: Path, clock: Callable[[], float] 
     if not source.is_file():
         raise FeedbackStoreError(f"no feedback database at {source}")
     if destination.is_dir():
-        stamp = datetime.fromtimestamp(clock(), timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.fromtimestamp(clock(), UTC).strftime("%Y%m%dT%H%M%SZ")
         destination = destination / f"feedback-{stamp}.sqlite3"
     for target in (destination, destination.with_name(destination.name + SALT_SUFFIX)):
         _refuse_clobbering(source, target)

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from .errors import ArticleImportError
 from .knowledge import ARTICLE_FILE, NON_SECTION_FILES, read_yaml
 from .readers import CAPTION, HEADING, TEXT, TITLE, Block, Metadata, read_file, split_names
 
@@ -43,9 +44,6 @@ _CLUTTER = re.compile(r"版权所有|备案号|ICP备|网站标识码|公网安�
 _DATE = re.compile(r"(\d{4})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
 _QUOTE_CLOSE = "”’」』）)》"
 
-
-class ArticleImportError(Exception):
-    """An import that would lose or clash with content; the message says what to do instead."""
 
 
 @dataclass
@@ -365,7 +363,8 @@ def describe_plan(plan: ImportPlan, knowledge_dir: Path) -> list[str]:
         heading = f"{section.label} · {section.title}" if section.label else section.title
         extras = f", {len(section.captions)} caption(s)" if section.captions else ""
         area = f" [{section.area}]" if section.area else ""
-        lines.append(f"  {plan.changes[name]:9} {name}  {heading}{area}: {len(section.paragraphs)} paragraph(s){extras}")
+        lines.append(f"  {plan.changes[name]:9} {name}  {heading}{area}: {len(section.paragraphs)} paragraph(s)"
+                     f"{extras}")
     lines += [f"  {'removed':9} {name}" for name, change in plan.changes.items() if change == "removed"]
     if plan.changes[ARTICLE_FILE] != "unchanged":
         lines.append(f"  {plan.changes[ARTICLE_FILE]:9} {ARTICLE_FILE}")

@@ -20,16 +20,18 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import faiss
 import numpy as np
 
 from .chunking import Chunk, chunk_knowledge, content_hash, split_sentences
 from .config import Settings, available_cores
+from .errors import IndexLoadError
 from .figures import figure_units
 from .knowledge import Article, Knowledge, UnitGroup, load_knowledge
 from .lexical import LexicalIndex, TermCounts, Tokenizer
@@ -42,9 +44,6 @@ LOCK = ".lock"
 _BUILD_ID = re.compile(r"\d{8}T\d{12}Z")  # what build_index names its builds (UTC time to microseconds)
 _QUOTED_TERM = re.compile(r"“([^”]{2,12})”")
 
-
-class IndexLoadError(Exception):
-    """The index is missing, unreadable or does not fit the settings; the message says what to do."""
 
 
 @dataclass
@@ -379,7 +378,7 @@ def build_index(settings: Settings, load_model: Callable[[Settings], Any], progr
 
     builds = index_dir / BUILDS
     builds.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     build_id = now.strftime("%Y%m%dT%H%M%S%fZ")
     staging = builds / f".tmp-{build_id}-{os.getpid()}"
     staging.mkdir()
@@ -486,7 +485,8 @@ def load_index(settings: Settings, expected_model_id: str, verify: bool = True, 
     check_model(manifest, settings, expected_model_id, fingerprint, dimension)
     try:
         verify_build(build, checksums=verify)
-        chunks = [Chunk(**json.loads(line)) for line in (build / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+        lines = (build / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+        chunks = [Chunk(**json.loads(line)) for line in lines]
         vectors = faiss.read_index(str(build / "faiss.index"))
         chunk_vectors = stored_vectors(vectors)
         if chunk_vectors is None:

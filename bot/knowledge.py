@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from .errors import KnowledgeError
 from .figures import PERCENT, UNITS
 
 ARTICLE_FILE = "article.yaml"
@@ -37,13 +38,6 @@ DEFAULT_ORDER = 100  # articles without an 'order' come after those with one, in
 # libyaml's parser where PyYAML has it: every build reads every file, and it is ~9× faster (16 → 2 ms here)
 _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-
-class KnowledgeError(Exception):
-    """Content that cannot be used; ``problems`` lists every 'file: field: what is wrong' found."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 class _StrictLoader(_BASE_LOADER):  # type: ignore[misc, valid-type]

@@ -26,7 +26,8 @@ from .normalize import fold
 
 jieba.setLogLevel(logging.WARNING)  # its INFO lines about loading the dictionary are noise on every command
 
-TOKENIZER_VERSION = 3  # 3: NFKC before Traditional → Simplified; raise it when a change to folding or this module changes the tokens of a text
+# raise it when a change to folding or to this module changes the tokens of a text
+TOKENIZER_VERSION = 3  # 3: NFKC before Traditional → Simplified
 K1 = 1.2
 B = 0.75
 WORD, BIGRAM = "w:", "b:"
@@ -112,8 +113,8 @@ class TermCounts:
     keys: list[str]  # content hash of the tokenizer's fingerprint and the text
 
     @classmethod
-    def count(cls, texts: list[str], tokenizer: Tokenizer, previous: "TermCounts | None" = None,
-              ) -> tuple["TermCounts", int]:
+    def count(cls, texts: list[str], tokenizer: Tokenizer, previous: TermCounts | None = None,
+              ) -> tuple[TermCounts, int]:
         """Counts for folded ``texts``, reusing ``previous`` rows by key; also how many texts were segmented."""
         keys = [content_hash(tokenizer.fingerprint, t) for t in texts]
         old_row = {k: i for i, k in enumerate(previous.keys)} if previous else {}
@@ -148,7 +149,7 @@ class TermCounts:
         (directory / f"{name}.keys.json").write_text(json.dumps(self.keys), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path, name: str) -> "TermCounts":
+    def load(cls, directory: Path, name: str) -> TermCounts:
         """The counts a build saved (``LexicalIndex.save`` wrote the vocabulary beside them)."""
         vocabulary = json.loads((directory / f"{name}.vocabulary.json").read_text(encoding="utf-8"))
         keys = json.loads((directory / f"{name}.keys.json").read_text(encoding="utf-8"))
@@ -167,7 +168,7 @@ class LexicalIndex:
     idf: np.ndarray
 
     @classmethod
-    def build(cls, terms: TermCounts) -> "LexicalIndex":
+    def build(cls, terms: TermCounts) -> LexicalIndex:
         tf_matrix = terms.counts
         n_docs = tf_matrix.shape[0]
         lengths = np.asarray(tf_matrix.sum(axis=1), dtype=np.float32).ravel()
@@ -251,7 +252,7 @@ class LexicalIndex:
                                                             encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path, name: str) -> "LexicalIndex":
+    def load(cls, directory: Path, name: str) -> LexicalIndex:
         weights = sparse.load_npz(directory / f"{name}.npz").tocsc()
         idf = np.load(directory / f"{name}.idf.npy")
         vocabulary = json.loads((directory / f"{name}.vocabulary.json").read_text(encoding="utf-8"))

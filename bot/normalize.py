@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache
 
 import opencc
 
@@ -22,7 +22,7 @@ _INVISIBLE = re.compile(
 _SPACE = re.compile(r"\s+")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _converter(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config)
 

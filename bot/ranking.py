@@ -63,7 +63,7 @@ class LinearModel:
                 "bias": round(float(self.bias), 6)}
 
     @classmethod
-    def from_json(cls, data: dict, expected: tuple[str, ...], where: str) -> "LinearModel":
+    def from_json(cls, data: dict, expected: tuple[str, ...], where: str) -> LinearModel:
         features = data.get("features") or {}
         if tuple(features) != expected:
             raise ValueError(f"{where}: features {list(features)} differ from the code's {list(expected)}; "

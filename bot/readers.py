@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import ReadError
+
 TEXT, HEADING, CAPTION, TITLE = "text", "heading", "caption", "title"
 READABLE_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".html", ".htm")
 
@@ -21,9 +23,6 @@ _MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_)(\S(?:.*?\S)?)\1")
 # a soft line break next to a Chinese character or punctuation joins without a space (Chinese has none)
 _CJK_EDGE = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef])\n|\n(?=[\u3000-\u9fff\uff00-\uffef])")
 
-
-class ReadError(Exception):
-    """A file the importer cannot read; the message names the file and why."""
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,7 @@ def compose(question: str, result: SearchResult, context: ReplyContext) -> Answe
         question=question, answered=result.answered, passages=passages, shown=[by_id[h.chunk.id] for h in quoted],
         lead=lead.sentence, figures=_figures(quoted, lead, result.query.asked_units) if result.answered else [],
         sources=_sources(quoted, sections), traditional=traditional, truncated=result.query.truncated,
-        spans=localized(spans, traditional), quote=localized(quote, traditional), build=context.build, reason=result.abstain_reason,
+        spans=localized(spans, traditional), quote=localized(quote, traditional), build=context.build,
+        reason=result.abstain_reason,
     )
 

@@ -16,9 +16,7 @@ from typing import Any
 
 import yaml
 
-
-class SquadError(ValueError):
-    """A file that is not SQuAD-shaped; the message names the file and the field."""
+from .errors import SquadError
 
 
 @dataclass(frozen=True)

@@ -80,18 +80,18 @@ from telegram.ext import (
 )
 
 from .callbacks import find_topic, parse_example, parse_vote
-from .config import ConfigError, Settings, available_cores
+from .config import Settings, available_cores
+from .conversation import Conversation, Response
 from .engine import Engine
+from .errors import BotError, ConfigError
 from .feedback import DOWN_REASONS, FeedbackStore
 from .heartbeat import beat
-from .embedding import EmbeddingError
-from .index import IndexLoadError, read_manifest
-from .knowledge import KnowledgeError, articles_of, bot_name, citation
+from .index import read_manifest
+from .knowledge import articles_of, bot_name, citation
 from .limits import SlidingWindowLimiter, update_guard
 from .logsafe import install_redaction, redact, secrets_of
 from .normalize import looks_traditional, to_traditional
-from .render import MAX_MESSAGE_UTF16, Span, localized, telegram_messages
-from .conversation import Conversation, Response
+from .render import MAX_MESSAGE_UTF16, Span, telegram_messages
 from .telegram_format import (
     examples_keyboard,
     feedback_keyboard,
@@ -415,7 +415,8 @@ class TelegramBot:
         parts = message.text.split(maxsplit=1)
         question = parts[1].strip() if len(parts) > 1 else ""
         if not question:
-            await self._send(context, message.chat_id, [html.escape(f"用法：/ask 你的问题{self._example('，例如 /ask ')}")],
+            usage = f"用法：/ask 你的问题{self._example('，例如 /ask ')}"
+            await self._send(context, message.chat_id, [html.escape(usage)],
                              reply_to=message if message.chat.type != ChatType.PRIVATE else None)
             return
         await self.answer_question(update, context, question)
@@ -435,7 +436,8 @@ class TelegramBot:
     async def on_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         if message is not None and message.chat.type == ChatType.PRIVATE:
-            await self._send(context, message.chat_id, [html.escape("没有这个命令。发 /help 看看我能做什么，或者直接提问。")])
+            text = "没有这个命令。发 /help 看看我能做什么，或者直接提问。"
+            await self._send(context, message.chat_id, [html.escape(text)])
 
     # -- commands -----------------------------------------------------------------------------------
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -574,7 +576,8 @@ class TelegramBot:
                 log.error("/stats: cannot read the feedback database: %s", exc)
                 lines.append("数据库累计：读取失败（详见日志）")
         manifest = self.engine.index.manifest
-        lines.append(f"索引：{manifest.get('build_id')}（{manifest.get('chunk_count')} 段，建于 {manifest.get('built_at')}）")
+        lines.append(f"索引：{manifest.get('build_id')}（{manifest.get('chunk_count')} 段，"
+                     f"建于 {manifest.get('built_at')}）")
         await self._send(context, chat.id, [html.escape("\n".join(lines))])
 
     # -- buttons ---------------------------------------------------------------------------------------
@@ -962,7 +965,7 @@ def serve(settings: Settings, engine: Engine | None = None, store: FeedbackStore
         if bot.fatal:  # a supervisor (Docker's restart policy, systemd) restarts it
             print(f"error: the bot stopped: {bot.fatal}; check $TELEGRAM_BOT_TOKEN", file=sys.stderr)
             return 1
-    except (ConfigError, KnowledgeError, IndexLoadError, EmbeddingError):
+    except BotError:
         raise  # printed by the command line as usual; these never contain secrets
     except Exception as exc:
         log.error("the bot stopped: %s: %s", type(exc).__name__, exc, exc_info=exc)

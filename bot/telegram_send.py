@@ -33,7 +33,6 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-
 log = logging.getLogger(__name__)
 
 # ==============================================================================================

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from bot.cli import EXIT_ERROR, EXIT_OK, add_settings_flags, run_guarded
 from bot.config import Settings

@@ -19,13 +19,22 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from bot.config import Settings
 
-from .bench_measure import (Bench, BenchOptions, load_average, machine_info, part_build, part_latency,
-                            part_scale, part_startup)
+from .bench_measure import (
+    Bench,
+    BenchOptions,
+    load_average,
+    machine_info,
+    part_build,
+    part_latency,
+    part_scale,
+    part_startup,
+)
 from .bench_report import format_table, markdown_summary, plot
 
 

@@ -16,10 +16,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from bot.config import Settings
 
@@ -186,7 +187,7 @@ def machine_info() -> dict[str, Any]:
                                      text=True, timeout=5).stdout.strip():
             commit += "+changes"  # measured on a work tree with uncommitted changes
     return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"), "commit": commit,
         "cpu": cpu, "cores": available_cores(), "memory_gb": memory, "python": platform.python_version(),
         "load_average": load_average(),
         "packages": {name: _version(name) for name in (
@@ -293,7 +294,8 @@ class Bench:
 
     def real_index(self) -> Path:
         """The configured index if it loads with this model, else a fresh build of knowledge/ in a temp dir."""
-        from bot.index import IndexLoadError, build_index, load_index
+        from bot.errors import IndexLoadError
+        from bot.index import build_index, load_index
 
         index_dir = self.settings.path("index_dir")
         try:

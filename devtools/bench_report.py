@@ -9,9 +9,6 @@ from typing import Any
 
 from .bench_measure import ANSWER_PARTS, TARGET_SIZE, TARGETS
 
-
-
-
 Row = tuple[str, str, str, str]  # figure, value, target, mark
 
 

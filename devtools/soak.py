@@ -24,9 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .bench_measure import percentile, proc_status_mb
 from bot.config import Settings, available_cores
 from bot.engine import Engine
+
+from .bench_measure import percentile, proc_status_mb
 from .fakeapi import FakeBotAPI, JSONDict
 
 SAMPLE_EVERY = 1000  # replies between memory samples, and the size of the first/last windows

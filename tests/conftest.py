@@ -17,10 +17,10 @@ import pytest
 from bot import embedding
 from bot.config import Settings, load_settings
 from bot.embedding import Embedder
-from devtools.fakeapi import FakeBotAPI, parse_telegram_html
 from bot.feedback import FeedbackStore
 from bot.index import build_index
 from bot.telegram_app import LOOP_THREAD
+from devtools.fakeapi import FakeBotAPI, parse_telegram_html
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -169,7 +169,7 @@ class RunningBot:
     def call(self, coroutine: Any, timeout: float = 20.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
-    def start(self, webhook: dict[str, Any] | None = None, poll_timeout: float = 1.0) -> "RunningBot":
+    def start(self, webhook: dict[str, Any] | None = None, poll_timeout: float = 1.0) -> RunningBot:
         from bot.telegram_app import start_bot
 
         self.thread.start()

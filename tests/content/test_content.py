@@ -79,7 +79,7 @@ def non_body_lines():
 def body_lines():
     """Body paragraphs of the article as printed (the broken 样本八 paragraph is two lines)."""
     skip = non_body_lines()
-    return [l for l in article_lines() if l not in skip and not SAMPLE_HEADING.match(l)]
+    return [ln for ln in article_lines() if ln not in skip and not SAMPLE_HEADING.match(ln)]
 
 
 def article_folders():
@@ -125,9 +125,9 @@ def load_synonyms():
 
 def test_non_body_lines_exist_in_article():
     lines = set(article_lines())
-    missing = [l for l in non_body_lines() if l not in lines]
+    missing = [ln for ln in non_body_lines() if ln not in lines]
     assert not missing, f"expected non-body lines not found in the article: {missing}"
-    assert sum(1 for l in lines if SAMPLE_HEADING.match(l)) == 10
+    assert sum(1 for ln in lines if SAMPLE_HEADING.match(ln)) == 10
 
 
 def test_body_classification():
@@ -181,9 +181,9 @@ def test_sample_title_label_and_area_match_article(n):
     assert d.get("area") in AREAS, f"s{n}: missing or unknown area {d.get('area')!r}"
     # the heading line for this sample, and the area heading standing above it
     lines = article_lines()
-    idx = next(i for i, l in enumerate(lines) if l.startswith(label + ":"))
+    idx = next(i for i, ln in enumerate(lines) if ln.startswith(label + ":"))
     assert squash(lines[idx]) == squash(f"{label}:{d['title']}")
-    area_above = next(l for l in reversed(lines[:idx]) if l in AREAS)
+    area_above = next(ln for ln in reversed(lines[:idx]) if ln in AREAS)
     assert d["area"] == area_above
 
 
@@ -320,7 +320,7 @@ def test_article_paragraphs_are_the_source_body_in_order(folder):
             position = found + len(squash(p))
     known = squash("".join(p for _, d in load_sections(folder) for p in d["paragraphs"]))
     skip = not_body(folder)
-    lost = [line for line in (squash(l) for l in source_text(folder).splitlines() if l.strip())
+    lost = [line for line in (squash(ln) for ln in source_text(folder).splitlines() if ln.strip())
             if line not in known and not any(line in s or s in line for s in skip if s)
             and not any(line.endswith(squash(d["title"])) for _, d in load_sections(folder))]
     assert not lost, f"{folder.name}: source lines in no paragraph, title, caption or credit: {lost}"

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FAKE_MODEL, KNOWLEDGE, HashingModel, make_settings
 
 from bot import embedding
 from bot.cli import main
-from bot.config import ConfigError, load_settings
-from bot.embedding import EmbeddingError, load_embedder
-from bot.feedback import FeedbackStore, FeedbackStoreError, backup_database
-from bot.index import IndexLoadError, build_index, current_build, load_index
-
-from conftest import FAKE_MODEL, KNOWLEDGE, HashingModel, make_settings
+from bot.config import load_settings
+from bot.embedding import load_embedder
+from bot.errors import ConfigError, EmbeddingError, FeedbackStoreError, IndexLoadError
+from bot.feedback import FeedbackStore, backup_database
+from bot.index import build_index, current_build, load_index
 
 pytestmark = pytest.mark.slow  # the fault matrix: left out of `make quick`
 

@@ -15,12 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import USER, RunningBot, ask, bot_settings, buttons, exchange, ok_count, plain, wait_until
 
 from bot import heartbeat
 from bot.telegram_app import serve
 from devtools.fakeapi import FakeBotAPI, Fault
-
-from conftest import USER, RunningBot, ask, bot_settings, buttons, exchange, ok_count, plain, wait_until
 
 OTHER = 88123001  # a second user, in a chat of their own
 

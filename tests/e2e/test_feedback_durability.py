@@ -24,13 +24,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import RunningBot, ask, bot_settings, buttons, exchange, plain
 
 from bot import cli
 from bot.config import load_settings
-from devtools.fakeapi import FakeBotAPI
 from bot.feedback import FeedbackStore, backup_database
-
-from conftest import RunningBot, ask, bot_settings, buttons, exchange, plain
+from devtools.fakeapi import FakeBotAPI
 
 pytestmark = pytest.mark.slow  # seconds per test: left out of `make quick`
 

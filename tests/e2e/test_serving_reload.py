@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ADMIN, RunningBot, base_settings, plain, wait_until
 
 from bot import index as index_module
 from bot.embedding import Embedder
 from bot.engine import Engine
-from devtools.fakeapi import FakeBotAPI
 from bot.index import build_index
-
-from conftest import ADMIN, RunningBot, base_settings, plain, wait_until
+from devtools.fakeapi import FakeBotAPI
 
 pytestmark = pytest.mark.slow  # seconds per test: left out of `make quick`
 

@@ -21,23 +21,34 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot import cli
-from bot.embedding import Embedder
-from bot.engine import Engine
-from devtools.fakeapi import DEFAULT_GROUP_ID, FakeBotAPI, Fault, parse_telegram_html, utf16_len
-from bot.index import build_index
-from bot.knowledge import KnowledgeError
-from bot.logsafe import REDACTED, install_redaction, redact
-from bot.telegram_app import SlidingWindowLimiter, serve, webhook_options
-from bot.render import MAX_MESSAGE_UTF16, telegram_messages
-from bot.telegram_format import load_examples, summary_of
-
 # The fixtures (embedder, index_dir, engine, api, start) and these helpers are shared in conftest.py;
 # USER is a distinctive id: it must never show up in the feedback database or the logs.
 from conftest import (
-    ADMIN, USER, RunningBot, ask, assert_quiet, base_settings, bold_texts, bot_settings, buttons, exchange,
-    ok_count, plain, wait_until,
+    ADMIN,
+    USER,
+    RunningBot,
+    ask,
+    assert_quiet,
+    base_settings,
+    bold_texts,
+    bot_settings,
+    buttons,
+    exchange,
+    ok_count,
+    plain,
+    wait_until,
 )
+
+from bot import cli
+from bot.embedding import Embedder
+from bot.engine import Engine
+from bot.errors import KnowledgeError
+from bot.index import build_index
+from bot.logsafe import REDACTED, install_redaction, redact
+from bot.render import MAX_MESSAGE_UTF16, telegram_messages
+from bot.telegram_app import SlidingWindowLimiter, serve, webhook_options
+from bot.telegram_format import load_examples, summary_of
+from devtools.fakeapi import DEFAULT_GROUP_ID, FakeBotAPI, Fault, parse_telegram_html, utf16_len
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
@@ -558,7 +569,7 @@ def test_webhook_rejects_requests_without_the_secret(api: FakeBotAPI, start: Cal
 
 
 def test_webhook_mode_needs_https_and_a_secret(api: FakeBotAPI, tmp_path: Path, index_dir: Path) -> None:
-    from bot.config import ConfigError
+    from bot.errors import ConfigError
 
     with pytest.raises(ConfigError, match="https"):
         webhook_options(bot_settings(api, tmp_path, index_dir, webhook_url="http://x.org/hook",

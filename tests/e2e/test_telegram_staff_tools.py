@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import USER, RunningBot, ask, bold_texts, buttons, exchange, plain, wait_until
 
 from bot import cli
 from bot.engine import Engine
 from bot.reply import Answer
 from devtools.fakeapi import DEFAULT_GROUP_ID, FakeBotAPI, Fault
-
-from conftest import USER, RunningBot, ask, bold_texts, buttons, exchange, plain, wait_until
 
 SOURCE = "出处：《温州聚焦先行示范 十大实践样本出炉》（周琳子 叶志攀）"
 

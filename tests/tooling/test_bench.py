@@ -151,7 +151,7 @@ def test_build_part(results: dict) -> None:
     assert full["embedded"] > 0 and full["reused"] >= 0 and full["passages"] > 10
     assert 1 <= incremental["embedded"] <= 2  # the edited passage and its sentence (one text if it is one)
     assert incremental["reused"] >= full["embedded"] - 2  # everything else comes from the previous build
-    assert 0 < build["incremental_share"]
+    assert build["incremental_share"] > 0
     for run in (full, incremental):  # the phases the build reports, model load apart (it is paid once)
         assert list(run["phases_s"]) == ["load_knowledge", "chunk", "embed", "tokenizer", "segment", "lexical",
                                          "write", "vector_index"]

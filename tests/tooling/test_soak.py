@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from devtools import __main__ as cli, soak
 from bot.config import Settings
 from bot.engine import Engine
+from devtools import __main__ as cli
+from devtools import soak
 
 pytestmark = pytest.mark.slow  # seconds per test: left out of `make quick`
 

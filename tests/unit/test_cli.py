@@ -6,10 +6,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import FIXTURES, ROOT
 
 from bot.cli import main
-
-from conftest import FIXTURES, ROOT
 
 SEED = "wenzhou-ten-samples"  # the seed article's folder in knowledge/
 
@@ -121,7 +120,6 @@ def test_build_check_validates_example_questions(knowledge_copy, capsys):
 def test_removing_an_article_folder_and_rebuilding_removes_it_from_answers(knowledge_copy, tmp_path):
     import shutil
 
-    from bot.engine import Engine
 
     args = ["--set", f"knowledge_dir={knowledge_copy}", "--set", f"index_dir={tmp_path / 'index'}",
             "--set", "embedding_model=test-hash"]

@@ -1,11 +1,11 @@
 import io
-import re
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
-from bot.config import SETTINGS, ConfigError, load_settings
+from bot.config import SETTINGS, load_settings
+from bot.errors import ConfigError
 
 SETTINGS_DOC = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
 

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
+from conftest import make_settings
 
 from bot.config import available_cores
-from bot.embedding import EmbeddingError, load_embedder
-
-from conftest import make_settings
+from bot.embedding import load_embedder
+from bot.errors import EmbeddingError
 
 
 @pytest.fixture(scope="module")

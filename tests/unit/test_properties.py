@@ -2,7 +2,8 @@
 
 import unicodedata
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.figures import extract_figures
 from bot.normalize import normalize_query

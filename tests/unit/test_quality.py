@@ -7,21 +7,20 @@ Simplified and three DRCD contexts in Traditional, with their own questions.
 import json
 
 import pytest
+from conftest import FIXTURES, KNOWLEDGE, make_settings
 
 from bot.baseline import BaselineBM25
 from bot.chunking import chunk_knowledge
 from bot.cli import main
-from bot.config import ConfigError
 from bot.engine import Engine
+from bot.errors import ConfigError, SquadError
 from bot.figures import extract_figures, figure_units, gives_amount
 from bot.index import build_index
 from bot.knowledge import load_knowledge
 from bot.normalize import fold, fold_in_place
 from bot.ranking import ANSWER_FEATURES, PASSAGE_FEATURES, load_model, parse_model
-from bot.squad import SquadError, read_squad, write_knowledge
+from bot.squad import read_squad, write_knowledge
 from devtools.quality_table import quality_table, write_into
-
-from conftest import FIXTURES, KNOWLEDGE, make_settings
 
 EXCERPT = FIXTURES / "squad_excerpt.json"
 

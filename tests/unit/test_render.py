@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from bot.render import MAX_MESSAGE_UTF16, Span, html_of, localized, plain, telegram_messages, utf16_len
 from devtools.fakeapi import parse_telegram_html

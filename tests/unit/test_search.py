@@ -3,13 +3,11 @@
 The questions here are written for these tests (not taken from the dev set), one per behaviour.
 """
 
-import yaml
 
-from bot.engine import Engine
+from conftest import KNOWLEDGE
+
 from bot.knowledge import load_knowledge
 from bot.search import homophone_table, pinyin_key
-
-from conftest import FIXTURES, KNOWLEDGE
 
 
 def test_factual_question_gets_the_passage_and_its_figure_first(engine):

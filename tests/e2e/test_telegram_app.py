@@ -3,7 +3,7 @@
 Each test starts a fresh fake Bot API server on 127.0.0.1 and a fresh Application (polling, or a webhook
 server on a free port) in a background thread's event loop, sends updates the way Telegram would, and
 asserts on the Bot API calls the fake recorded. The model and the index are loaded once per session (the
-fixtures and helpers are shared with other test files in conftest.py).
+fixtures are shared with other test files in conftest.py, the helpers in tests/helpers.py).
 """
 
 from __future__ import annotations
@@ -21,9 +21,23 @@ from pathlib import Path
 import httpx
 import pytest
 
-# The fixtures (embedder, index_dir, engine, api, start) and these helpers are shared in conftest.py;
+from bot import cli
+from bot.embedding import Embedder
+from bot.engine import Engine
+from bot.errors import KnowledgeError
+from bot.index import build_index
+from bot.logsafe import REDACTED, install_redaction, redact
+from bot.render import MAX_MESSAGE_UTF16, telegram_messages
+from bot.telegram.cards import summary_of
+from bot.telegram.limits import SlidingWindowLimiter
+from bot.telegram.serve import serve
+from bot.telegram.topics import load_examples
+from bot.telegram.wiring import webhook_options
+from devtools.fakeapi import DEFAULT_GROUP_ID, FakeBotAPI, Fault, parse_telegram_html, utf16_len
+
+# The fixtures (embedder, index_dir, engine, api, start) are in conftest.py, these helpers in tests/helpers.py;
 # USER is a distinctive id: it must never show up in the feedback database or the logs.
-from conftest import (
+from tests.helpers import (
     ADMIN,
     USER,
     RunningBot,
@@ -38,17 +52,6 @@ from conftest import (
     plain,
     wait_until,
 )
-
-from bot import cli
-from bot.embedding import Embedder
-from bot.engine import Engine
-from bot.errors import KnowledgeError
-from bot.index import build_index
-from bot.logsafe import REDACTED, install_redaction, redact
-from bot.render import MAX_MESSAGE_UTF16, telegram_messages
-from bot.telegram_app import SlidingWindowLimiter, serve, webhook_options
-from bot.telegram_format import load_examples, summary_of
-from devtools.fakeapi import DEFAULT_GROUP_ID, FakeBotAPI, Fault, parse_telegram_html, utf16_len
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"

@@ -5,22 +5,29 @@ answered for ``inline_cache_seconds`` (answerInlineQuery's cache_time), and this
 of the last ``inline_cache_size`` questions, keyed by the normalized question and the index build that
 answered it, so a rebuild is never served from the cache. The message a user sends from a result is the
 quotable sentence (the asked figure in bold) and the source, rendered by ``bot.render`` like every reply.
+An empty query gets a hint with a button that opens a private chat with the bot.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from telegram import InlineQueryResultArticle, InputTextMessageContent
+from telegram import InlineQueryResultArticle, InlineQueryResultsButton, InputTextMessageContent, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import BaseHandler, InlineQueryHandler
 
-from .normalize import looks_traditional, normalize_query
-from .render import Span, localized, plain, telegram_messages
-from .reply import Answer
-from .telegram_format import shortened
+from ..normalize import looks_traditional, normalize_query
+from ..render import Span, localized, telegram_messages
+from ..reply import Answer
+from .base import BotCore, Context, in_script, user_script
+from .cards import shortened
+
+log = logging.getLogger(__name__)
 
 TITLE_CHARS = 60  # a result's title is the answer itself, cut to this
 DESCRIPTION_CHARS = 80
@@ -63,10 +70,6 @@ class InlineCache:
         return len(self._results)
 
 
-def _in_script(text: str, traditional: bool) -> str:
-    return plain(localized([Span(text)], traditional))
-
-
 def _article(key: Key, title: str, description: str, spans: Sequence[Span]) -> InlineQueryResultArticle:
     result_id = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:32]  # Telegram allows 64 bytes
     return InlineQueryResultArticle(
@@ -83,7 +86,7 @@ def inline_results(answer: Answer, key: Key, scope: str) -> InlineResults:
         heading = answer.shown[0].heading if answer.shown else ""
         articles = "、".join(f"《{s.article}》" for s in answer.sources)
         description = " · ".join(part for part in (heading, articles) if part)
-        return [_article(key, _in_script(answer.lead, traditional), _in_script(description, traditional),
+        return [_article(key, in_script(answer.lead, traditional), in_script(description, traditional),
                          answer.quote)]
     question = answer.question.strip()
     if answer.reason == "no_figure":
@@ -93,4 +96,42 @@ def inline_results(answer: Answer, key: Key, scope: str) -> InlineResults:
         title = "文章没有讲到这个问题"
         said = [Span(f"{scope}没有讲到“"), Span(question), Span("”。")]
     hint = f"{title}。换个说法再问，或私聊我发 /topics 看看我能回答哪些方面。"
-    return [_article(key, _in_script(title, traditional), _in_script(hint, traditional), localized(said, traditional))]
+    return [_article(key, in_script(title, traditional), in_script(hint, traditional), localized(said, traditional))]
+
+
+class Inline:
+    """``@bot 问题`` in any chat: the quotable answer as one result (cached); an empty query gets a hint."""
+
+    def __init__(self, core: BotCore) -> None:
+        self.core = core
+        self.cache = InlineCache(int(core.settings.inline_cache_size))
+
+    def handlers(self) -> list[BaseHandler[Update, Context, None]]:
+        return [InlineQueryHandler(self.on_inline_query)]
+
+    async def on_inline_query(self, update: Update, context: Context) -> None:
+        query = update.inline_query
+        if query is None:
+            return
+        question = " ".join(query.query.split())[:self.core.settings.max_question_chars]
+        results: InlineResults = []
+        button = None
+        if question:
+            results = await self._results(question)
+        else:
+            text = in_script(f"输入问题{self.core.example('，例如：')}（点这里私聊我）", user_script(update, context))
+            button = InlineQueryResultsButton(text, start_parameter="inline")
+        try:
+            await query.answer(results, cache_time=int(self.core.settings.inline_cache_seconds), button=button)
+        except BadRequest as exc:  # too old: the user typed on, a newer query is being answered
+            log.info("could not answer an inline query: %s", exc)
+
+    async def _results(self, question: str) -> InlineResults:
+        engine = self.core.engine
+        results = self.cache.get(cache_key(question, engine.index.build_id))
+        if results is None:
+            answer = await self.core.run_sync(engine.answer, question)
+            key = cache_key(question, answer.build or engine.index.build_id)
+            results = inline_results(answer, key, engine.state.source)
+            self.cache.put(key, results)
+        return results

@@ -634,6 +634,15 @@ def test_two_questions_in_one_message_get_one_reply_answering_both(api: FakeBotA
     assert "超110家" in text and "1.1万个" in text and buttons(reply)
 
 
+def test_each_question_of_a_numbered_reply_is_bold_up_to_its_line_break(api: FakeBotAPI,
+                                                                       start: Callable[..., RunningBot]) -> None:
+    start()
+    [reply] = ask(api, "城市书房有多少家？托位新增多少个？", user_id=USER)
+    bold = bold_texts(reply)
+    assert bold[0] == "1. 城市书房有多少家？" and "2. 托位新增多少个？" in bold
+    assert all(b == b.strip() for b in bold)  # a bold run never starts or ends with a space or line break
+
+
 def test_texts_come_from_the_content_not_from_code(api: FakeBotAPI, start: Callable[..., RunningBot],
                                                    embedder: Embedder, tmp_path: Path) -> None:
     """Served with only the second article, no command text mentions the seed article."""

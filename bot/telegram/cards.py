@@ -24,6 +24,7 @@ from .links import payload_section
 SectionEntry = dict[str, Any]  # a section as the index holds it (content.json); read in this module only
 
 _CLAUSE = re.compile(r"(?<=[，,。；;！？!?])")  # where a card's figure clauses end
+_CLAUSE_END = "，,。；;！？!?"  # what a listed clause ends without
 
 TOPIC_BUTTON_CHARS = 28  # longer topic titles are cut on their buttons
 TOPICS_PER_PAGE = 12  # section buttons per /topics page; more turn pages
@@ -52,8 +53,9 @@ def summary_of(paragraphs: Sequence[str], max_chars: int) -> str:
 
 def figure_clauses(paragraphs: Sequence[str], limit: int, shown: str = "") -> list[str]:
     """The clauses that give the section's figures, so each figure is read with what it counts (累计接待读者
-    1400多万人次), never as a bare number; the first ``limit`` not in the ``shown`` text, in order."""
-    clauses = (c.strip().rstrip("，,；;") for p in paragraphs for c in _CLAUSE.split(p))
+    1400多万人次), never as a bare number; the first ``limit`` not in the ``shown`` text, in order, each
+    without its closing punctuation (they are listed one a line, all alike)."""
+    clauses = (c.strip().rstrip(_CLAUSE_END) for p in paragraphs for c in _CLAUSE.split(p))
     return [c for c in clauses if extract_figures(c) and c not in shown][:limit]
 
 

@@ -171,6 +171,15 @@ def test_topics_buttons_show_a_summary_with_figures(api: FakeBotAPI, start: Call
     assert api.wait_for("answerCallbackQuery")
 
 
+def test_a_cards_figures_are_listed_alike_without_closing_punctuation(
+        api: FakeBotAPI, start: Callable[..., RunningBot]) -> None:
+    start()
+    for topic in ("t:intro", "t:s2", "t:s8"):  # their last clauses end sentences, the others clauses
+        [card] = exchange(api, lambda: api.send_callback(topic))
+        items = [line.removeprefix("· ") for line in plain(card).split("\n") if line.startswith("· ")]
+        assert len(items) >= 3 and not [item for item in items if item[-1] in "，,。；;！？!?"], (topic, items)
+
+
 def test_topics_are_grouped_by_article_and_paged(api: FakeBotAPI, start: Callable[..., RunningBot]) -> None:
     start()
     [menu] = ask(api, "/topics")

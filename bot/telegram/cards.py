@@ -171,13 +171,16 @@ def greeting_spans(sections: Sequence[SectionEntry], with_examples: bool, tradit
 
 
 def about_spans(sections: Sequence[SectionEntry], manifest: Mapping[str, Any], traditional: bool = False) -> list[Span]:
-    """/about: each article with its source, then the index build."""
+    """/about: each article, its source on a line of its own (a source's own parentheses then never nest in
+    the authors'), then the index build."""
     articles = articles_of(sections)
     spans = [Span("内容来源：", "strong"), Span("\n")]
     for article in articles:
-        details = "，".join(x for x in (article["source"], article["date"], article["url"]) if x)
-        spans.append(Span(f"· {citation(article['headline'], article['authors'])}"
-                          + (f"（{details}）" if details else "") + f"，{len(article['sections'])} 部分\n"))
+        spans.append(Span(f"· {citation(article['headline'], article['authors'])}，{len(article['sections'])} 部分\n"))
+        details = "；".join(f"{label}：{article[key]}" for key, label in
+                           (("source", "来源"), ("date", "日期"), ("url", "链接")) if article[key])
+        if details:
+            spans.append(Span(f"  {details}\n"))
     spans += [Span(f"共 {len(articles)} 篇文章、{manifest.get('section_count', len(sections))} 部分，"
                    f"{manifest.get('chunk_count', '?')} 段原文。\n"),
               Span("索引版本：", "strong"),

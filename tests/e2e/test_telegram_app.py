@@ -175,7 +175,7 @@ def test_a_cards_figures_are_listed_alike_without_closing_punctuation(
         api: FakeBotAPI, start: Callable[..., RunningBot]) -> None:
     start()
     for topic in ("t:intro", "t:s2", "t:s8"):  # their last clauses end sentences, the others clauses
-        [card] = exchange(api, lambda: api.send_callback(topic))
+        [card] = exchange(api, lambda data=topic: api.send_callback(data))
         items = [line.removeprefix("· ") for line in plain(card).split("\n") if line.startswith("· ")]
         assert len(items) >= 3 and not [item for item in items if item[-1] in "，,。；;！？!?"], (topic, items)
 
@@ -205,8 +205,18 @@ def test_help_and_about(api: FakeBotAPI, start: Callable[..., RunningBot], engin
     [about] = ask(api, "/about")
     text = plain(about)
     assert engine.index.build_id in text and f"{engine.index.manifest['chunk_count']} 段原文" in text
-    assert "周琳子" in text and "《节水型城市建设三项举措见实效》（林晓 王川）（本项目编写的示例文章" in text
-    assert "共 2 篇文章、15 部分" in text
+    assert "周琳子" in text and "共 2 篇文章、15 部分" in text
+    assert "· 《节水型城市建设三项举措见实效》（林晓 王川），4 部分\n  来源：本项目编写的示例文章（用于演示多篇文章" in text
+    assert "）（" not in text and max(map(parenthesis_depth, text.split("\n"))) == 1  # never （…（…））
+
+
+def parenthesis_depth(line: str) -> int:
+    """How deep full-width parentheses nest in ``line``."""
+    depth = deepest = 0
+    for char in line:
+        depth += {"（": 1, "）": -1}.get(char, 0)
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def test_ask_command_works_in_private_chats_and_needs_a_question(

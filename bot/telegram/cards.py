@@ -96,6 +96,12 @@ def linked_section(sections: Sequence[SectionEntry], payload: str) -> SectionEnt
     return next((s for s in sections if s["id"] == section_id), None)
 
 
+def section_name(sections: Sequence[SectionEntry], section_id: str) -> str:
+    """A section's name within its article (样本八 · …), or "" for a section no longer loaded."""
+    section = next((s for s in sections if s["id"] == section_id), None)
+    return str(section.get("short_heading") or section["heading"]) if section is not None else ""
+
+
 def warm_up_question(sections: Sequence[SectionEntry]) -> str:
     """A question to answer before users arrive, so lazy model parts are loaded by then."""
     return str(sections[0]["title"]) if sections else "你好"

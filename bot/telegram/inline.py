@@ -4,8 +4,9 @@ Telegram sends an inline query as the user types, so answers are cached twice: T
 answered for ``inline_cache_seconds`` (answerInlineQuery's cache_time), and this process keeps the results
 of the last ``inline_cache_size`` questions, keyed by the normalized question and the index build that
 answered it, so a rebuild is never served from the cache. The message a user sends from a result is the
-quotable sentence (the asked figure in bold) and the source, rendered by ``bot.render`` like every reply.
-An empty query gets a hint with a button that opens a private chat with the bot.
+quotable sentence (the asked figure in bold) and its source, rendered by ``bot.render`` like every reply;
+the result's description names the sentence's section and article. An empty query gets a hint with a
+button that opens a private chat with the bot.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ..normalize import looks_traditional, normalize_query
 from ..render import Span, localized, telegram_messages
 from ..reply import Answer
 from .base import BotCore, Context, in_script, user_script
-from .cards import shortened
+from .cards import SectionEntry, section_name, shortened
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +79,15 @@ def _article(key: Key, title: str, description: str, spans: Sequence[Span]) -> I
         description=shortened(description, DESCRIPTION_CHARS))
 
 
-def inline_results(answer: Answer, key: Key, scope: str) -> InlineResults:
-    """One result: the quotable answer and its source, or, when the content does not answer the question,
-    a result saying so (``scope`` names the content, e.g. 《…》)."""
+def inline_results(answer: Answer, key: Key, scope: str, sections: Sequence[SectionEntry]) -> InlineResults:
+    """One result: the quotable answer and its source, described by the sentence's section (its name within its
+    article, from ``sections``) and article; or, when the content does not answer the question, a result
+    saying so (``scope`` names the content, e.g. 《…》)."""
     traditional = answer.traditional
     if answer.answered:
-        heading = answer.shown[0].heading if answer.shown else ""
-        articles = "、".join(f"《{s.article}》" for s in answer.sources)
-        description = " · ".join(part for part in (heading, articles) if part)
+        lead = answer.shown[0] if answer.shown else None
+        parts = (section_name(sections, lead.section), f"《{lead.article}》" if lead.article else "") if lead else ()
+        description = " · ".join(part for part in parts if part)
         return [_article(key, in_script(answer.lead, traditional), in_script(description, traditional),
                          answer.quote)]
     question = answer.question.strip()
@@ -132,6 +134,6 @@ class Inline:
         if results is None:
             answer = await self.core.run_sync(engine.answer, question)
             key = cache_key(question, answer.build or engine.index.build_id)
-            results = inline_results(answer, key, engine.state.source)
+            results = inline_results(answer, key, engine.state.source, engine.index.sections)
             self.cache.put(key, results)
         return results

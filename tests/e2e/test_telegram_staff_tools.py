@@ -83,6 +83,18 @@ def test_inline_query_offers_the_quotable_answer_with_its_source(
     assert answer["cache_time"] == 300
 
 
+def test_an_inline_result_names_the_article_of_its_sentence_once(api: FakeBotAPI,
+                                                                 start: Callable[..., RunningBot]) -> None:
+    start()
+    [result] = inline_answer(api, "城市书房有多少家？")["results"]
+    assert result["description"] == "样本八 · 城乡阅读一体 文化惠民 奔富 · 《温州聚焦先行示范 十大实践样本出炉》"
+    # the reply quotes its sentence from one article and its supporting passage from the other
+    [result] = inline_answer(api, "漏损率降到多少，书房有多少家")["results"]
+    sentence, source = plain(content(result)).split("\n\n")
+    assert "漏损率降至8.5%" in sentence and source == "出处：《节水型城市建设三项举措见实效》（林晓 王川）"
+    assert result["description"] == "二、改造老旧管网降低漏损 · 《节水型城市建设三项举措见实效》"
+
+
 def test_inline_query_in_traditional_gets_a_traditional_result(
         api: FakeBotAPI, start: Callable[..., RunningBot]) -> None:
     start()

@@ -9,6 +9,7 @@ stable: buttons under messages sent before an upgrade keep working.
 =====================  ============================================================================
 ``t:<id>`` ``t#<hash>``  a topic: the card of a section (ids that are not short plain ASCII are hashed)
 ``tp:<page>``            a page of the /topics list
+``topics``               the /topics list, offered under a decline
 ``ex:<n>``               the n-th example question under /start
 ``fb:±:<row>:<tag>``     a vote on an answer: its question's row id and a tag binding the vote to that row
                          and to the chat the answer went to (``FeedbackStore.vote_tag``)
@@ -30,9 +31,12 @@ _ID = r"(?::([A-Za-z0-9_.-]{1,60})|#([0-9a-f]{16}))"  # a plain id, or the hash 
 
 TOPIC = re.compile(rf"t{_ID}\Z")
 PAGE = re.compile(r"tp:([0-9]{1,4})\Z")
+MENU = re.compile(r"topics\Z")
 EXAMPLE = re.compile(r"ex:([0-9]{1,3})\Z")
 VOTE = re.compile(r"fb:([+-]):([1-9][0-9]{0,18}):([A-Za-z0-9_-]{8})\Z")
 REASON = re.compile(r"why:([a-z]{1,10}):([1-9][0-9]{0,18})\Z")
+
+MENU_DATA = "topics"
 
 
 @dataclass(frozen=True)

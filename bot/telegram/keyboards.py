@@ -1,5 +1,5 @@
-"""The keyboards under the bot's messages that do not depend on the content: votes, reasons, examples.
-(The /topics keyboard lists the content: ``bot.telegram.cards``.)"""
+"""The keyboards under the bot's messages that do not depend on the content: votes, reasons, examples, and
+the one button under a decline. (The /topics keyboard lists the content: ``bot.telegram.cards``.)"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from ..feedback import DOWN_REASONS
 from .base import in_script
-from .buttons import example_data, reason_data, vote_data
+from .buttons import MENU_DATA, example_data, reason_data, vote_data
 
 START_EXAMPLES = 4  # example questions offered under /start
 
@@ -35,3 +35,9 @@ def examples_keyboard(examples: Sequence[str]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(q, callback_data=example_data(i))]
                                  for i, q in enumerate(examples[:START_EXAMPLES])])
 
+
+
+def decline_keyboard(traditional: bool = False) -> InlineKeyboardMarkup:
+    """Under a decline: one button that brings the /topics list (the whole list would bury the reply)."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(in_script("📚 看看我能回答哪些方面", traditional),
+                                                       callback_data=MENU_DATA)]])

@@ -4,8 +4,8 @@ A text message in a private chat is a question; in groups the bot answers only w
 message replies to one of its messages, or via ``/ask 问题``. An *edited* question is answered again (a new
 reply quoting the edited message), so fixing a typo gets a fixed answer. The reply is ``bot.conversation``'s
 (small talk, several questions, follow-ups in the chat's context), split into messages of at most 4096
-UTF-16 units, in Traditional characters when the question was; 👍/👎 under an answer, the topics under a
-decline. Each user may ask rate_limit_per_minute questions a minute.
+UTF-16 units, in Traditional characters when the question was; 👍/👎 under an answer, one button to the
+topics under a decline. Each user may ask rate_limit_per_minute questions a minute.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 from ..conversation import Conversation, Response
 from ..render import telegram_messages
 from .base import BotCore, Context, quoted_in_groups, user_script
-from .cards import topics_keyboard
-from .keyboards import feedback_keyboard
+from .keyboards import decline_keyboard, feedback_keyboard
 from .limits import SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
@@ -115,7 +114,7 @@ class Questions:
             markup = feedback_keyboard(question_id, tag, traditional=response.traditional) \
                 if question_id is not None else None
         else:
-            markup = topics_keyboard(core.engine.index.sections, response.traditional)
+            markup = decline_keyboard(response.traditional)
         await core.send(context, chat.id, telegram_messages(response.spans, core.message_limit), markup, reply_to=quote)
 
     @staticmethod

@@ -18,7 +18,7 @@ from ..errors import KnowledgeError
 from ..knowledge import EXAMPLES_FILE, parse_examples, read_yaml
 from ..render import telegram_messages
 from .base import EXPIRED, BotCore, Context, button_chat, message_text, user_script
-from .buttons import EXAMPLE, PAGE, TOPIC, parse_example, parse_page, parse_topic
+from .buttons import EXAMPLE, MENU, PAGE, TOPIC, parse_example, parse_page, parse_topic
 from .cards import (
     SectionEntry,
     about_spans,
@@ -74,6 +74,7 @@ class Topics:
             CommandHandler("about", self.on_about, filters=new_messages),
             CallbackQueryHandler(self.on_topic, pattern=TOPIC),
             CallbackQueryHandler(self.on_topics_page, pattern=PAGE),
+            CallbackQueryHandler(self.on_menu, pattern=MENU),
             CallbackQueryHandler(self.on_example, pattern=EXAMPLE),
         ]
 
@@ -113,11 +114,21 @@ class Topics:
 
     async def on_topics(self, update: Update, context: Context) -> None:
         chat = update.effective_chat
-        if chat is None:
+        if chat is not None:
+            await self._send_topics(update, context, chat.id)
+
+    async def on_menu(self, update: Update, context: Context) -> None:
+        """The button under a decline: the /topics list, as a message of its own."""
+        query = update.callback_query
+        if query is None:
             return
+        await self.core.answer_button(query)
+        await self._send_topics(update, context, button_chat(query))
+
+    async def _send_topics(self, update: Update, context: Context, chat_id: int) -> None:
         traditional = user_script(update, context)
         sections = self.core.engine.index.sections
-        await self.core.send(context, chat.id, telegram_messages(topics_intro_spans(sections, traditional)),
+        await self.core.send(context, chat_id, telegram_messages(topics_intro_spans(sections, traditional)),
                              topics_keyboard(sections, traditional))
 
     async def on_topics_page(self, update: Update, context: Context) -> None:

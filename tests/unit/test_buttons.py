@@ -18,6 +18,7 @@ from bot.telegram.buttons import MAX_CALLBACK_BYTES, MAX_ROW_ID, ItemRef, Reason
 KINDS: dict[str, tuple[re.Pattern[str], Callable[[str | None], object]]] = {
     "topic": (buttons.TOPIC, buttons.parse_topic),
     "page": (buttons.PAGE, buttons.parse_page),
+    "menu": (buttons.MENU, lambda data: True if data == buttons.MENU_DATA else None),  # no data to parse
     "example": (buttons.EXAMPLE, buttons.parse_example),
     "vote": (buttons.VOTE, buttons.parse_vote),
     "reason": (buttons.REASON, buttons.parse_reason),
@@ -35,6 +36,7 @@ def encoded_examples() -> list[tuple[str, str, object]]:
     return [
         ("topic", buttons.topic_data("s8"), ItemRef(plain="s8")),
         ("page", buttons.page_data(3), 3),
+        ("menu", buttons.MENU_DATA, True),
         ("example", buttons.example_data(0), 0),
         ("vote", buttons.vote_data(1, 42, TAG), Vote(1, 42, TAG)),
         ("vote", buttons.vote_data(-1, MAX_ROW_ID, TAG), Vote(-1, MAX_ROW_ID, TAG)),
@@ -77,7 +79,7 @@ def test_an_id_that_does_not_fit_is_carried_as_its_hash() -> None:
     "", "t:", "t#", "t#0123", "t:" + "s" * 61, "t:s8\n", "t:s 8", "tp:", "tp:12345", "tp:-1", "ex:", "ex:1000",
     "ex:-1", "fb:+:0:" + TAG, "fb:*:1:" + TAG, "fb:+:1:short", "fb:+:1:" + TAG + "x", f"fb:+:{MAX_ROW_ID + 1}:{TAG}",
     "fb:+:01:" + TAG, "why:OFF:1", "why:off:0", "why:off:", f"why:off:{MAX_ROW_ID + 1}", "why:toolongreason:1",
-    "xyz", "t", "tp", "fb", "why",
+    "xyz", "t", "tp", "fb", "why", "topic", "topics ", "topicsx",
 ])
 def test_forged_or_malformed_data_parses_to_nothing(data: str) -> None:
     assert all(parse(data) is None for _, parse in KINDS.values())

@@ -8,6 +8,7 @@ stable: buttons under messages sent before an upgrade keep working.
 
 =====================  ============================================================================
 ``t:<id>`` ``t#<hash>``  a topic: the card of a section (ids that are not short plain ASCII are hashed)
+``a:<id>`` ``a#<hash>``  an article's header in the /topics list
 ``tp:<page>``            a page of the /topics list
 ``topics``               the /topics list, offered under a decline
 ``ex:<n>``               the n-th example question under /start
@@ -30,6 +31,7 @@ _PLAIN_ID = re.compile(r"[A-Za-z0-9_.-]{1,60}")
 _ID = r"(?::([A-Za-z0-9_.-]{1,60})|#([0-9a-f]{16}))"  # a plain id, or the hash of one
 
 TOPIC = re.compile(rf"t{_ID}\Z")
+ARTICLE = re.compile(rf"a{_ID}\Z")
 PAGE = re.compile(r"tp:([0-9]{1,4})\Z")
 MENU = re.compile(r"topics\Z")
 EXAMPLE = re.compile(r"ex:([0-9]{1,3})\Z")
@@ -41,7 +43,7 @@ MENU_DATA = "topics"
 
 @dataclass(frozen=True)
 class ItemRef:
-    """A section a button names: by its id, or by a hash of an id that does not fit a button."""
+    """A section or article a button names: by its id, or by a hash of an id that does not fit a button."""
 
     plain: str = ""
     hashed: str = ""
@@ -88,6 +90,14 @@ def topic_data(section_id: str) -> str:
 
 def parse_topic(data: str | None) -> ItemRef | None:
     return _ref(TOPIC, data)
+
+
+def article_data(article_id: str) -> str:
+    return _ref_data("a", article_id)
+
+
+def parse_article(data: str | None) -> ItemRef | None:
+    return _ref(ARTICLE, data)
 
 
 def page_data(page: int) -> str:

@@ -18,7 +18,7 @@ from ..figures import extract_figures
 from ..knowledge import articles_of, bot_name, citation
 from ..render import Span, localized
 from .base import in_script
-from .buttons import ItemRef, page_data, topic_data
+from .buttons import ItemRef, article_data, page_data, topic_data
 from .links import payload_section
 
 SectionEntry = dict[str, Any]  # a section as the index holds it (content.json); read in this module only
@@ -28,6 +28,7 @@ _CLAUSE_END = "，,。；;！？!?"  # what a listed clause ends without
 
 TOPIC_BUTTON_CHARS = 28  # longer topic titles are cut on their buttons
 TOPICS_PER_PAGE = 12  # section buttons per /topics page; more turn pages
+NOTICE_CHARS = 200  # Telegram's limit for the notice a button press shows
 
 
 def shortened(text: str, limit: int) -> str:
@@ -111,15 +112,22 @@ def warm_up_question(sections: Sequence[SectionEntry]) -> str:
 
 
 def topic_pages(sections: Sequence[SectionEntry]) -> list[list[str]]:
-    """Section ids page by page, in the order articles and sections are listed; always at least one page."""
-    ids = [s["id"] for article in articles_of(sections) for s in article["sections"]]
-    return [ids[i:i + TOPICS_PER_PAGE] for i in range(0, len(ids), TOPICS_PER_PAGE)] or [[]]
+    """Section ids page by page, in the order articles and sections are listed: an article is never split
+    across pages unless it alone has more than TOPICS_PER_PAGE sections. Always at least one page."""
+    pages: list[list[str]] = []
+    for article in articles_of(sections):
+        ids = [s["id"] for s in article["sections"]]
+        if pages and len(pages[-1]) + len(ids) <= TOPICS_PER_PAGE:
+            pages[-1] += ids
+        else:
+            pages += [ids[i:i + TOPICS_PER_PAGE] for i in range(0, len(ids), TOPICS_PER_PAGE)]
+    return pages or [[]]
 
 
 def topics_keyboard(sections: Sequence[SectionEntry], traditional: bool = False,
                     page: int = 0) -> InlineKeyboardMarkup:
-    """One button per section, grouped under a button naming each article when several are loaded, at most
-    TOPICS_PER_PAGE section buttons a page with ◀/▶ to turn pages (a long list would fill the phone screen)."""
+    """One button per section, under a button naming its article when several are loaded (a tap tells what
+    the article is), whole articles a page with ◀/▶ to turn pages (a long list would fill the phone screen)."""
     articles = articles_of(sections)
     rows: list[list[InlineKeyboardButton]] = []
     pages = topic_pages(sections)
@@ -131,15 +139,16 @@ def topics_keyboard(sections: Sequence[SectionEntry], traditional: bool = False,
             continue
         if len(articles) > 1:
             title = in_script(shortened(f"📄《{article['headline']}》", TOPIC_BUTTON_CHARS), traditional)
-            rows.append([InlineKeyboardButton(title, callback_data=page_data(page))])
+            rows.append([InlineKeyboardButton(title, callback_data=article_data(article["id"]))])
         for section in own:
             label = shortened(section.get("short_heading") or section["heading"], TOPIC_BUTTON_CHARS)
             rows.append([InlineKeyboardButton(in_script(label, traditional), callback_data=topic_data(section["id"]))])
     turn = []
     if page > 0:
-        turn.append(InlineKeyboardButton("◀ 上一页", callback_data=page_data(page - 1)))
+        turn.append(InlineKeyboardButton(in_script("◀ 上一页", traditional), callback_data=page_data(page - 1)))
     if page < len(pages) - 1:
-        turn.append(InlineKeyboardButton(f"下一页 ▶（{page + 2}/{len(pages)}）", callback_data=page_data(page + 1)))
+        label = in_script(f"下一页 ▶（{page + 2}/{len(pages)}）", traditional)
+        turn.append(InlineKeyboardButton(label, callback_data=page_data(page + 1)))
     if turn:
         rows.append(turn)
     return InlineKeyboardMarkup(rows)
@@ -159,6 +168,17 @@ def topics_intro_spans(sections: Sequence[SectionEntry], traditional: bool = Fal
                       Span(f"，{len(article['sections'])} 部分\n")]
     spans.append(Span("点一个部分看摘要和里面的数字："))
     return localized(spans, traditional)
+
+
+def article_notice(sections: Sequence[SectionEntry], ref: ItemRef, traditional: bool = False) -> str | None:
+    """What a tap on an article's header in the /topics list says (a short notice), or None for an article
+    no longer loaded."""
+    article = next((a for a in articles_of(sections) if ref.names(a["id"])), None)
+    if article is None:
+        return None
+    text = (f"{citation(article['headline'], article['authors'])}：共 {len(article['sections'])} 部分，"
+            "点下面的按钮看各部分的摘要和数字。")
+    return shortened(in_script(text, traditional), NOTICE_CHARS)
 
 
 # ---- /start and /about ----------------------------------------------------------------------------------

@@ -18,10 +18,11 @@ from ..errors import KnowledgeError
 from ..knowledge import EXAMPLES_FILE, parse_examples, read_yaml
 from ..render import telegram_messages
 from .base import EXPIRED, BotCore, Context, button_chat, message_text, user_script
-from .buttons import EXAMPLE, MENU, PAGE, TOPIC, parse_example, parse_page, parse_topic
+from .buttons import ARTICLE, EXAMPLE, MENU, PAGE, TOPIC, parse_article, parse_example, parse_page, parse_topic
 from .cards import (
     SectionEntry,
     about_spans,
+    article_notice,
     find_section,
     greeting_spans,
     linked_section,
@@ -73,6 +74,7 @@ class Topics:
             CommandHandler("topics", self.on_topics, filters=new_messages),
             CommandHandler("about", self.on_about, filters=new_messages),
             CallbackQueryHandler(self.on_topic, pattern=TOPIC),
+            CallbackQueryHandler(self.on_article, pattern=ARTICLE),
             CallbackQueryHandler(self.on_topics_page, pattern=PAGE),
             CallbackQueryHandler(self.on_menu, pattern=MENU),
             CallbackQueryHandler(self.on_example, pattern=EXAMPLE),
@@ -145,6 +147,16 @@ class Topics:
             await query.edit_message_reply_markup(topics_keyboard(self.core.engine.index.sections, traditional, page))
         except BadRequest as exc:  # "message is not modified": a retried press of the page shown already
             log.info("topics page not changed: %s", exc)
+
+    async def on_article(self, update: Update, context: Context) -> None:
+        """An article's header in the /topics list: a notice naming the article and how many parts it has."""
+        press = await self.core.pressed(update, parse_article)
+        if press is None:
+            return
+        query, ref = press
+        traditional = user_script(update, context, message_text(query.message))
+        notice = article_notice(self.core.engine.index.sections, ref, traditional)
+        await self.core.answer_button(query, notice or "这篇文章已不在当前内容里")
 
     async def on_topic(self, update: Update, context: Context) -> None:
         press = await self.core.pressed(update, parse_topic)

@@ -161,7 +161,7 @@ def test_topics_buttons_show_a_summary_with_figures(api: FakeBotAPI, start: Call
     [menu] = ask(api, "/topics")
     assert "我载入了 2 篇文章" in plain(menu) and "1. 《温州聚焦先行示范 十大实践样本出炉》" in plain(menu)
     labels = buttons(menu)
-    assert labels[0] == ("📄《温州聚焦先行示范 十大实践样本出炉》", "tp:0")
+    assert labels[0] == ("📄《温州聚焦先行示范 十大实践样本出炉》", "a:wenzhou-ten-samples")
     assert labels[9][1] == "t:s8" and labels[9][0] == "样本八 · 城乡阅读一体 文化惠民 奔富"  # no article on the button
     [card] = exchange(api, lambda: api.send_callback("t:s8"))
     text = plain(card)
@@ -185,14 +185,19 @@ def test_topics_are_grouped_by_article_and_paged(api: FakeBotAPI, start: Callabl
     [menu] = ask(api, "/topics")
     first = buttons(menu)
     sections = [d for _, d in first if d.startswith("t:")]
-    assert len(sections) == 12 and first[-1] == ("下一页 ▶（2/2）", "tp:1")
+    assert sections == ["t:intro"] + [f"t:s{n}" for n in range(1, 11)]  # a whole article a page
+    assert first[-1] == ("下一页 ▶（2/2）", "tp:1")
     [page] = exchange(api, lambda: api.send_callback("tp:1", message=api.sent_messages()[-1]),
                       method="editMessageReplyMarkup")
     second = buttons(page)
-    assert second[0] == ("📄《节水型城市建设三项举措见实效》", "tp:1")
-    assert [d for _, d in second if d.startswith("t:")] == [f"t:water-saving-city-{n}" for n in (1, 2, 3)]
+    assert second[0] == ("📄《节水型城市建设三项举措见实效》", "a:water-saving-city")
+    assert [d for _, d in second if d.startswith("t:")] == [f"t:water-saving-city-{n}" for n in range(4)]
     assert second[-1] == ("◀ 上一页", "tp:0")
     assert not set(sections) & {d for _, d in second}  # every section on exactly one page
+    exchange(api, lambda: api.send_callback("a:water-saving-city", message=api.sent_messages()[-1]),
+             method="answerCallbackQuery")  # the article's header: a notice naming it
+    notice = api.calls("answerCallbackQuery")[-1].params["text"]
+    assert notice.startswith("《节水型城市建设三项举措见实效》（林晓 王川）：共 4 部分")
     [card] = exchange(api, lambda: api.send_callback("t:water-saving-city-2"))
     assert plain(card).startswith("二、改造老旧管网降低漏损（《节水型城市建设三项举措见实效》）")
     assert "8.5%" in bold_texts(card)

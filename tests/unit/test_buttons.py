@@ -17,6 +17,7 @@ from bot.telegram.buttons import MAX_CALLBACK_BYTES, MAX_ROW_ID, ItemRef, Reason
 # each kind: its handler pattern and its parser
 KINDS: dict[str, tuple[re.Pattern[str], Callable[[str | None], object]]] = {
     "topic": (buttons.TOPIC, buttons.parse_topic),
+    "article": (buttons.ARTICLE, buttons.parse_article),
     "page": (buttons.PAGE, buttons.parse_page),
     "menu": (buttons.MENU, lambda data: True if data == buttons.MENU_DATA else None),  # no data to parse
     "example": (buttons.EXAMPLE, buttons.parse_example),
@@ -35,6 +36,7 @@ def encoded_examples() -> list[tuple[str, str, object]]:
     """(kind, data, what it parses to) for one button of each kind and form."""
     return [
         ("topic", buttons.topic_data("s8"), ItemRef(plain="s8")),
+        ("article", buttons.article_data("温州"), ItemRef(hashed=buttons.topic_data("温州")[2:])),
         ("page", buttons.page_data(3), 3),
         ("menu", buttons.MENU_DATA, True),
         ("example", buttons.example_data(0), 0),
@@ -79,7 +81,7 @@ def test_an_id_that_does_not_fit_is_carried_as_its_hash() -> None:
     "", "t:", "t#", "t#0123", "t:" + "s" * 61, "t:s8\n", "t:s 8", "tp:", "tp:12345", "tp:-1", "ex:", "ex:1000",
     "ex:-1", "fb:+:0:" + TAG, "fb:*:1:" + TAG, "fb:+:1:short", "fb:+:1:" + TAG + "x", f"fb:+:{MAX_ROW_ID + 1}:{TAG}",
     "fb:+:01:" + TAG, "why:OFF:1", "why:off:0", "why:off:", f"why:off:{MAX_ROW_ID + 1}", "why:toolongreason:1",
-    "xyz", "t", "tp", "fb", "why", "topic", "topics ", "topicsx",
+    "xyz", "t", "tp", "fb", "why", "topic", "topics ", "topicsx", "a:", "a#12", "a:" + "x" * 61,
 ])
 def test_forged_or_malformed_data_parses_to_nothing(data: str) -> None:
     assert all(parse(data) is None for _, parse in KINDS.values())

@@ -190,7 +190,7 @@ def cmd_health(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from .telegram_app import serve
+    from .telegram.serve import serve
 
     return serve(settings)
 

@@ -55,7 +55,8 @@ def plain(spans: Sequence[Span]) -> str:
 
 
 def html_of(spans: Sequence[Span]) -> str:
-    """Telegram HTML for ``spans``: text escaped, bold kinds in <b> (empty runs dropped, neighbours merged)."""
+    """Telegram HTML for ``spans``: text escaped, bold kinds in <b> (empty runs dropped, neighbours merged,
+    the spaces and line breaks at either end of a bold run left outside it)."""
     out: list[str] = []
     runs: list[tuple[bool, str]] = []
     for span in spans:
@@ -67,7 +68,11 @@ def html_of(spans: Sequence[Span]) -> str:
             runs.append((span.bold, span.text))
     for bold, text in runs:
         escaped = html.escape(text, quote=False)
-        out.append(f"<b>{escaped}</b>" if bold else escaped)
+        words = escaped.strip()
+        if bold and words:  # whitespace needs no escaping: it is the same on both sides
+            start = escaped.index(words)
+            escaped = f"{escaped[:start]}<b>{words}</b>{escaped[start + len(words):]}"
+        out.append(escaped)
     return "".join(out)
 
 

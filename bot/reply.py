@@ -195,7 +195,7 @@ def compose(question: str, result: SearchResult, context: ReplyContext) -> Answe
         support, support_text = _support(result.shown, lead, result.query.normalized)
         quoted = [first] + ([support] if support is not None and support is not first else [])
         sentence = _with_bold(lead.sentence, lead.figure)
-        quote = sentence + [Span("\n\n")] + _source_spans(_sources(quoted, sections))
+        quote = sentence + [Span("\n\n")] + _source_spans(_sources([first], sections))  # the sentence's own article
         spans += sentence
         if support is None or support.chunk.section != first.chunk.section:
             spans.append(Span(f"（{_heading(first, sections)}）"))

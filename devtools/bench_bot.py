@@ -15,10 +15,11 @@ from typing import Any
 
 from bot.engine import Engine
 from bot.feedback import FeedbackStore
-from bot.telegram_app import LOOP_THREAD, build_application, running_in_background
+from bot.telegram.wiring import build_bot
 
 from .bench_measure import Bench, summary_ms
 from .fakeapi import FakeBotAPI
+from .harness import LOOP_THREAD, running_in_background
 
 
 def part_bot(bench: Bench) -> dict[str, Any]:
@@ -52,9 +53,9 @@ def part_bot(bench: Bench) -> dict[str, Any]:
 
         engine.answer = timed_answer  # type: ignore[method-assign]
         store = FeedbackStore(settings)
-        application = build_application(settings, engine, store)
+        bot = build_bot(settings, engine, store)
         try:
-            with running_in_background(application):
+            with running_in_background(bot):
                 closed_loop(api, [900_000_000 + i for i in range(4)], 2, questions)  # warm the whole path
                 answer_seconds.clear()
                 cpu, threads = _cpu_seconds(), _thread_cpu()

@@ -23,6 +23,7 @@ import bisect
 import copy
 import itertools
 import json
+import queue
 import re
 import socket
 import threading
@@ -35,7 +36,7 @@ from email import policy
 from email.parser import BytesParser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 JSONDict = dict[str, Any]
@@ -417,8 +418,10 @@ def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
         params: dict[str, Any] = {}
         for part in message.iter_parts():
             name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True) or b""
-            params[name] = payload if part.get_filename() else payload.decode("utf-8")
+            payload = part.get_payload(decode=True)
+            content = payload if isinstance(payload, bytes) else b""
+            if isinstance(name, str):
+                params[name] = content if part.get_filename() else content.decode("utf-8")
         return params
     return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
 
@@ -534,6 +537,8 @@ class FakeBotAPI:
         self._last_message_id: Counter[int] = Counter()
         self._open_callback_ids: set[str] = set()
         self._open_inline_ids: set[str] = set()
+        self._watchers: dict[str, list[queue.SimpleQueue[Call]]] = {}
+        self._languages: dict[int, str] = {}
         # Telegram matches method names case-insensitively; calls are recorded canonically.
         self._methods: dict[str, tuple[str, Callable[[JSONDict], Any]]] = {
             name.lower(): (name, getattr(self, "_api_" + name)) for name in _METHOD_NAMES
@@ -541,7 +546,7 @@ class FakeBotAPI:
 
     # ---- lifecycle ---------------------------------------------------------------------
 
-    def start(self) -> FakeBotAPI:
+    def start(self) -> Self:
         """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
         with self._lifecycle:
             if self._server is not None:
@@ -576,7 +581,7 @@ class FakeBotAPI:
             thread.join(timeout=2)
             self._server = self._thread = None
 
-    def __enter__(self) -> FakeBotAPI:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -594,6 +599,12 @@ class FakeBotAPI:
         return f"http://127.0.0.1:{self.port}/bot"
 
     # ---- test-side: incoming updates ----------------------------------------------------
+
+    def set_language(self, user_id: int, language_code: str) -> None:
+        """The language of ``user_id``'s Telegram app from now on (``from.language_code`` of their updates;
+        zh-hans unless set), e.g. zh-TW for a user who reads Traditional characters."""
+        with self._lock:
+            self._languages[user_id] = language_code
 
     def send_text(
         self,
@@ -632,7 +643,7 @@ class FakeBotAPI:
             update_id = self._next_update_id
             query: JSONDict = {
                 "id": str(update_id),
-                "from": _user(user_id),
+                "from": self._user(user_id),
                 "chat_instance": str(chat["id"] * 7919 % 10**18),
                 "data": data,
             }
@@ -651,7 +662,7 @@ class FakeBotAPI:
             raise ValueError(f"Telegram's clients send at most {MAX_INLINE_QUERY_LENGTH} characters")
         with self._lock:
             update_id = self._next_update_id
-            inline_query: JSONDict = {"id": str(update_id), "from": _user(user_id), "query": query,
+            inline_query: JSONDict = {"id": str(update_id), "from": self._user(user_id), "query": query,
                                       "offset": offset, "chat_type": chat_type}
             return self._enqueue({"update_id": update_id, "inline_query": inline_query})
 
@@ -703,7 +714,7 @@ class FakeBotAPI:
             original = self._messages.get((chat_id, message_id), {})
             message: JSONDict = {
                 "message_id": message_id, "date": original.get("date", now), "edit_date": now,
-                "chat": self._chat(chat_id, chat_type, user_id), "from": _user(user_id),
+                "chat": self._chat(chat_id, chat_type, user_id), "from": self._user(user_id),
                 "text": text,
             }
             if entities := _auto_entities(text):
@@ -766,6 +777,22 @@ class FakeBotAPI:
         with self._lock:
             self._calls.clear()
 
+    def forget(self) -> None:
+        """Forget recorded calls and every stored message, so a long run (the soak) does not grow the fake's
+        memory; the bot can then no longer edit or quote the messages it sent before."""
+        with self._lock:
+            self._calls.clear()
+            self._messages.clear()
+            self._bot_message_keys.clear()
+
+    def watch(self, method: str) -> queue.SimpleQueue[Call]:
+        """A queue that gets every later successful call of ``method`` as it is recorded: a driver waits on
+        it instead of scanning the call log."""
+        watcher: queue.SimpleQueue[Call] = queue.SimpleQueue()
+        with self._lock:
+            self._watchers.setdefault(method, []).append(watcher)
+        return watcher
+
     def stats(self) -> JSONDict:
         """Requests served per method and faults served per kind, since creation."""
         with self._lock:
@@ -802,8 +829,12 @@ class FakeBotAPI:
                 response = _fault_response(fault)
             else:
                 response = self._dispatch(handler, params)
+        call = Call(method, params, arrived, response.status, response.fault)
         with self._lock:
-            self._calls.append(Call(method, params, arrived, response.status, response.fault))
+            self._calls.append(call)
+            if call.ok:
+                for watcher in self._watchers.get(method, ()):
+                    watcher.put(call)
             self._request_counts[method] += 1
             if response.fault:
                 self._fault_counts[response.fault] += 1
@@ -930,9 +961,9 @@ class FakeBotAPI:
                 message["entities"] = entities
             if markup:
                 message["reply_markup"] = markup
-            reply_to = (params.get("reply_parameters") or {}).get("message_id")
-            if (chat_id, reply_to) in self._messages:
-                message["reply_to_message"] = copy.deepcopy(self._messages[(chat_id, reply_to)])
+            replied = self._message(chat_id, (params.get("reply_parameters") or {}).get("message_id"))
+            if replied is not None:
+                message["reply_to_message"] = copy.deepcopy(replied)
             key = (chat_id, message["message_id"])
             self._messages[key] = message
             self._bot_message_keys.append(key)
@@ -951,7 +982,7 @@ class FakeBotAPI:
         removes the keyboard when an edit omits reply_markup."""
         chat_id = _require_chat_id(params)
         with self._lock:
-            message = self._messages.get((chat_id, params.get("message_id")))
+            message = self._message(chat_id, params.get("message_id"))
             if message is None:
                 raise _bad_request("message to edit not found")
             if message["from"]["id"] != self.bot_user["id"]:
@@ -1028,7 +1059,7 @@ class FakeBotAPI:
                 chat_type = "private" if chat_id > 0 else "supergroup"
             chat: JSONDict = {"id": chat_id, "type": chat_type}
             if chat_type == "private":
-                user = _user(user_id if user_id is not None else chat_id)
+                user = self._user(user_id if user_id is not None else chat_id)
                 chat.update(first_name=user["first_name"], username=user["username"])
             else:
                 chat["title"] = f"温州问答测试群 {chat_id}"
@@ -1042,7 +1073,7 @@ class FakeBotAPI:
             self._last_message_id[chat_id] += 1
             message: JSONDict = {
                 "message_id": self._last_message_id[chat_id],
-                "from": _user(user_id),
+                "from": self._user(user_id),
                 "chat": self._chat(chat_id, chat_type, user_id),
                 "date": int(time.time()),
                 **content,
@@ -1070,6 +1101,14 @@ class FakeBotAPI:
         if inline := update.get("inline_query"):
             self._open_inline_ids.add(inline["id"])
 
+    def _message(self, chat_id: int, message_id: object) -> JSONDict | None:
+        """A stored message of the chat, None for an unknown or malformed message id."""
+        return self._messages.get((chat_id, message_id)) if isinstance(message_id, int) else None
+
+    def _user(self, user_id: int) -> JSONDict:
+        return {"id": user_id, "is_bot": False, "first_name": f"用户{user_id}",
+                "username": f"user{user_id}", "language_code": self._languages.get(user_id, "zh-hans")}
+
     def _summary(self) -> str:
         counts = Counter(c.method for c in self._calls)
         return ", ".join(f"{m}×{n}" for m, n in counts.items()) or "none"
@@ -1091,11 +1130,6 @@ def _fault_response(fault: Fault) -> _Response:
     parameters = {"retry_after": fault.retry_after} if fault.kind == "flood" else None
     return _json_response(fault.status,
                           _error_payload(fault.status, fault.description, parameters), fault.kind)
-
-
-def _user(user_id: int) -> JSONDict:
-    return {"id": user_id, "is_bot": False, "first_name": f"用户{user_id}",
-            "username": f"user{user_id}", "language_code": "zh-hans"}
 
 
 def _default_chat_id(user_id: int, chat_id: int | None, chat_type: str) -> int:

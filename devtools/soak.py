@@ -9,8 +9,9 @@ the next one (a closed loop, so the bot is kept busy but never flooded). It reco
 a leak or a slowdown over time shows as growth between the two, and in the per-thousand samples. It also
 counts answers lost (a question that never got one) and duplicated (more answers than questions in a chat).
 
-The fake server runs in this process; it is told to forget its call log and message store every 1,000
-answers, so its own bookkeeping does not show up as the bot's memory growth.
+The fake server runs in this process; it hands each delivered answer to the driver as it is recorded
+(``FakeBotAPI.watch``) and is told to forget its call log and message store every 1,000 answers
+(``FakeBotAPI.forget``), so its own bookkeeping does not show up as the bot's memory growth.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from bot.config import Settings, available_cores
 from bot.engine import Engine
 
 from .bench_measure import percentile, proc_status_mb
-from .fakeapi import FakeBotAPI, JSONDict
+from .fakeapi import Call, FakeBotAPI
 
 SAMPLE_EVERY = 1000  # replies between memory samples, and the size of the first/last windows
 FIRST_USER = 970_000_000  # simulated users' ids (private chats)
@@ -51,55 +52,42 @@ def _window(latencies: list[float], rss: float) -> dict[str, Any]:
             "mean_ms": round(statistics.fmean(ms), 2) if ms else float("nan"), "rss_mb": rss}
 
 
-class _SoakAPI(FakeBotAPI):
-    """The fake server, handing each delivered sendMessage to the driver as it is recorded (no scanning of
-    the call log), and able to forget the calls and messages a soak no longer needs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.delivered: queue.SimpleQueue[tuple[int, float]] = queue.SimpleQueue()
-
-    def _handle(self, path: str, params: JSONDict) -> Any:
-        response = super()._handle(path, params)
-        if response.status == 200 and path.rsplit("/", 1)[-1].lower() == "sendmessage":
-            self.delivered.put((int(params["chat_id"]), time.monotonic()))
-        return response
-
-    def forget(self) -> None:
-        """Drop the call log and the stored messages (private chats need neither to go on)."""
-        self.reset_calls()
-        with self._lock:
-            self._messages.clear()
-            self._bot_message_keys.clear()
+def _chat_and_time(call: Call) -> tuple[int, float]:
+    """The chat an answer went to, and when the fake server recorded it."""
+    return int(call.params["chat_id"]), call.time
 
 
 def run_soak(settings: Settings, engine: Engine, questions: int = 10000, users: int = 50,
-             stall_seconds: float = 30.0, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+             stall_seconds: float = 30.0, progress: Callable[[str], None] | None = None,
+             sample_every: int = SAMPLE_EVERY) -> dict[str, Any]:
     """Ask ``questions`` questions from ``users`` users through the fake server; see the module docstring.
 
     Returns totals (replies, lost, duplicates, bot errors, replies per second), the first and last
-    windows of 1,000 answers (p50/p95 latency in ms, RSS in MB at the window's end; smaller windows when
-    fewer than 2,000 questions are asked) and the RSS samples. Stops early if no answer arrives for
-    ``stall_seconds``; questions still open then count as lost.
+    windows of ``sample_every`` answers (p50/p95 latency in ms, RSS in MB at the window's end; smaller
+    windows when fewer than twice as many questions are asked) and the RSS samples, one every
+    ``sample_every`` answers. Stops early if no answer arrives for ``stall_seconds``; questions still open
+    then count as lost.
     """
     from bot.feedback import FeedbackStore
-    from bot.telegram_app import build_application, running_in_background
+    from bot.telegram.wiring import build_bot
+
+    from .harness import running_in_background
 
     questions, users = max(1, int(questions)), max(1, min(int(users), int(questions)))
     say = progress or (lambda message: None)
-    with tempfile.TemporaryDirectory(prefix="bot-soak-") as work, _SoakAPI() as api:
+    with tempfile.TemporaryDirectory(prefix="bot-soak-") as work, FakeBotAPI() as api:
         soak_settings = settings.replace(
             telegram_token=api.token, telegram_base_url=api.base_url, telegram_rate_limiter=False,
             rate_limit_per_minute=0, auto_reload_seconds=0, feedback_db=str(Path(work) / "feedback.sqlite3"),
             user_id_salt="soak-salt")
         store = FeedbackStore(soak_settings)
-        application = build_application(soak_settings, engine, store)
-        bot = application.bot_data["bot"]
+        bot = build_bot(soak_settings, engine, store)
+        delivered_calls = api.watch("sendMessage")
         pending: dict[int, float] = {}  # user → when their open question was enqueued
         asked: Counter[int] = Counter()
         delivered: Counter[int] = Counter()
         latencies: list[float] = []
-        samples: list[dict[str, Any]] = []  # every SAMPLE_EVERY answers: RSS, and that stretch's latency
+        samples: list[dict[str, Any]] = []  # every sample_every answers: RSS, and that stretch's latency
         count = 0
 
         def ask(user: int) -> None:
@@ -110,14 +98,14 @@ def run_soak(settings: Settings, engine: Engine, questions: int = 10000, users: 
             count += 1
 
         try:
-            with running_in_background(application):
+            with running_in_background(bot):
                 rss_start = proc_status_mb()
                 started = time.monotonic()
                 for user in range(FIRST_USER, FIRST_USER + users):
                     ask(user)
                 while pending:
                     try:
-                        chat, at = api.delivered.get(timeout=stall_seconds)
+                        chat, at = _chat_and_time(delivered_calls.get(timeout=stall_seconds))
                     except queue.Empty:
                         say(f"soak: no answer for {stall_seconds:g} s, {len(pending)} question(s) still open; stopping")
                         break
@@ -125,9 +113,9 @@ def run_soak(settings: Settings, engine: Engine, questions: int = 10000, users: 
                     if chat not in pending:
                         continue  # a duplicate: counted below
                     latencies.append(at - pending.pop(chat))
-                    if len(latencies) % SAMPLE_EVERY == 0:
+                    if len(latencies) % sample_every == 0:
                         api.forget()
-                        stretch = _window(latencies[-SAMPLE_EVERY:], proc_status_mb())
+                        stretch = _window(latencies[-sample_every:], proc_status_mb())
                         samples.append({"answers": len(latencies), "rss_mb": stretch["rss_mb"],
                                         "p50_ms": stretch["p50_ms"], "p95_ms": stretch["p95_ms"]})
                         say(f"soak: {len(latencies)} answers, {len(latencies) / (time.monotonic() - started):.0f}/s, "
@@ -137,20 +125,20 @@ def run_soak(settings: Settings, engine: Engine, questions: int = 10000, users: 
                         ask(chat)
                 elapsed = time.monotonic() - started
                 time.sleep(0.5)  # room for stray duplicates
-                while not api.delivered.empty():
-                    chat, _ = api.delivered.get()
+                while not delivered_calls.empty():
+                    chat, _ = _chat_and_time(delivered_calls.get())
                     delivered[chat] += 1
         finally:
             store.close()
         rss_end = proc_status_mb()
         requests = api.stats()["requests"]
-    window = min(SAMPLE_EVERY, max(1, len(latencies) // 2))
+    window = min(sample_every, max(1, len(latencies) // 2))
     first_rss = next((s["rss_mb"] for s in samples if s["answers"] >= window), rss_end)
     return {
         "questions": count, "users": users, "replies": sum(delivered.values()), "answered": len(latencies),
         "lost": sum(max(0, asked[u] - delivered[u]) for u in asked),
         "duplicates": sum(max(0, delivered[u] - asked[u]) for u in delivered),
-        "bot_errors": bot.stats.errors, "seconds": round(elapsed, 2),
+        "bot_errors": bot.core.stats.errors, "seconds": round(elapsed, 2),
         "replies_per_s": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
         "window": window,
         "first": _window(latencies[:window], first_rss),

@@ -14,16 +14,17 @@ import unicodedata
 from collections.abc import Callable
 
 import pytest
-from conftest import RunningBot, ask, buttons, plain
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.callbacks import MAX_CALLBACK_BYTES
 from bot.engine import Engine
 from bot.normalize import normalize_query, to_traditional
 from bot.render import MAX_MESSAGE_UTF16, telegram_messages
-from bot.telegram_format import feedback_keyboard, topics_keyboard
+from bot.telegram.buttons import MAX_CALLBACK_BYTES
+from bot.telegram.cards import topics_keyboard
+from bot.telegram.keyboards import feedback_keyboard
 from devtools.fakeapi import FakeBotAPI, parse_telegram_html, utf16_len
+from tests.helpers import RunningBot, ask, buttons, plain
 
 pytestmark = pytest.mark.slow  # seconds per test: left out of `make quick`
 

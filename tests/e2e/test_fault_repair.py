@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FAKE_MODEL, KNOWLEDGE, HashingModel, make_settings
 
 from bot import embedding
 from bot.cli import main
@@ -23,6 +22,7 @@ from bot.embedding import load_embedder
 from bot.errors import ConfigError, EmbeddingError, FeedbackStoreError, IndexLoadError
 from bot.feedback import FeedbackStore, backup_database
 from bot.index import build_index, current_build, load_index
+from tests.helpers import FAKE_MODEL, KNOWLEDGE, HashingModel, make_settings
 
 pytestmark = pytest.mark.slow  # the fault matrix: left out of `make quick`
 

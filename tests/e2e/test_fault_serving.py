@@ -15,11 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import USER, RunningBot, ask, bot_settings, buttons, exchange, ok_count, plain, wait_until
 
 from bot import heartbeat
-from bot.telegram_app import serve
+from bot.telegram.serve import serve
 from devtools.fakeapi import FakeBotAPI, Fault
+from tests.helpers import USER, RunningBot, ask, bot_settings, buttons, exchange, ok_count, plain, wait_until
 
 OTHER = 88123001  # a second user, in a chat of their own
 
@@ -64,7 +64,7 @@ def test_serve_keeps_a_fresh_heartbeat_while_it_polls(api: FakeBotAPI, start: Ca
                                                       tmp_path: Path) -> None:
     beat = tmp_path / "data" / "heartbeat"
     running = start(heartbeat_file=str(beat))
-    running.bot.heartbeat_file = beat  # as serve does (a bot started by a test or the benchmark leaves none)
+    running.liveness.heartbeat_file = beat  # as serve does (a bot started by a test or the benchmark leaves none)
     wait_until(lambda: beat.exists(), "the first heartbeat")
     assert heartbeat.problem(beat, 60) is None
 
@@ -152,7 +152,7 @@ def test_a_webhook_server_keeps_a_fresh_heartbeat_while_it_listens(
         api: FakeBotAPI, start: Callable[..., RunningBot], tmp_path: Path, index_dir: Path) -> None:
     import socket
 
-    from bot.telegram_app import webhook_options
+    from bot.telegram.wiring import webhook_options
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -162,6 +162,6 @@ def test_a_webhook_server_keeps_a_fresh_heartbeat_while_it_listens(
                    webhook_listen="127.0.0.1", webhook_port=port, webhook_secret="s3cret_webhook",
                    heartbeat_file=str(beat), heartbeat_max_age=20)  # a beat every 5 s
     running = start(webhook=webhook_options(bot_settings(api, tmp_path, index_dir, **changes)), **changes)
-    running.bot.heartbeat_file = beat  # as serve does
+    running.liveness.heartbeat_file = beat  # as serve does
     wait_until(lambda: beat.exists(), "the webhook server's first heartbeat", timeout=10)
     assert heartbeat.problem(beat, 60) is None and "listening" in beat.read_text(encoding="utf-8")

@@ -19,9 +19,9 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from conftest import RunningBot, ask, buttons, ok_count, wait_until
 
 from devtools.fakeapi import FakeBotAPI, Fault
+from tests.helpers import RunningBot, ask, buttons, ok_count, wait_until
 
 READ_TIMEOUT = 0.6  # telegram_read_timeout in these tests (the default is 10 s)
 POLL_TIMEOUT = 0.2  # long-polling timeout: getUpdates times out after READ_TIMEOUT + POLL_TIMEOUT

@@ -24,12 +24,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import RunningBot, ask, bot_settings, buttons, exchange, plain
 
 from bot import cli
 from bot.config import load_settings
 from bot.feedback import FeedbackStore, backup_database
 from devtools.fakeapi import FakeBotAPI
+from tests.helpers import RunningBot, ask, bot_settings, buttons, exchange, plain
 
 pytestmark = pytest.mark.slow  # seconds per test: left out of `make quick`
 

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN, RunningBot, base_settings, plain, wait_until
 
 from bot import index as index_module
 from bot.embedding import Embedder
 from bot.engine import Engine
 from bot.index import build_index
 from devtools.fakeapi import FakeBotAPI
+from tests.helpers import ADMIN, RunningBot, base_settings, plain, wait_until
 
 pytestmark = pytest.mark.slow  # seconds per test: left out of `make quick`
 

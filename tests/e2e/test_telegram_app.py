@@ -3,7 +3,7 @@
 Each test starts a fresh fake Bot API server on 127.0.0.1 and a fresh Application (polling, or a webhook
 server on a free port) in a background thread's event loop, sends updates the way Telegram would, and
 asserts on the Bot API calls the fake recorded. The model and the index are loaded once per session (the
-fixtures and helpers are shared with other test files in conftest.py).
+fixtures are shared with other test files in conftest.py, the helpers in tests/helpers.py).
 """
 
 from __future__ import annotations
@@ -21,9 +21,23 @@ from pathlib import Path
 import httpx
 import pytest
 
-# The fixtures (embedder, index_dir, engine, api, start) and these helpers are shared in conftest.py;
+from bot import cli
+from bot.embedding import Embedder
+from bot.engine import Engine
+from bot.errors import KnowledgeError
+from bot.index import build_index
+from bot.logsafe import REDACTED, install_redaction, redact
+from bot.render import MAX_MESSAGE_UTF16, telegram_messages
+from bot.telegram.cards import summary_of
+from bot.telegram.limits import SlidingWindowLimiter
+from bot.telegram.serve import serve
+from bot.telegram.topics import load_examples
+from bot.telegram.wiring import webhook_options
+from devtools.fakeapi import DEFAULT_GROUP_ID, FakeBotAPI, Fault, parse_telegram_html, utf16_len
+
+# The fixtures (embedder, index_dir, engine, api, start) are in conftest.py, these helpers in tests/helpers.py;
 # USER is a distinctive id: it must never show up in the feedback database or the logs.
-from conftest import (
+from tests.helpers import (
     ADMIN,
     USER,
     RunningBot,
@@ -38,17 +52,6 @@ from conftest import (
     plain,
     wait_until,
 )
-
-from bot import cli
-from bot.embedding import Embedder
-from bot.engine import Engine
-from bot.errors import KnowledgeError
-from bot.index import build_index
-from bot.logsafe import REDACTED, install_redaction, redact
-from bot.render import MAX_MESSAGE_UTF16, telegram_messages
-from bot.telegram_app import SlidingWindowLimiter, serve, webhook_options
-from bot.telegram_format import load_examples, summary_of
-from devtools.fakeapi import DEFAULT_GROUP_ID, FakeBotAPI, Fault, parse_telegram_html, utf16_len
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
@@ -89,9 +92,9 @@ def test_off_topic_question_abstains_kindly_with_topic_buttons(api: FakeBotAPI,
     start()
     [reply] = ask(api, "火星上有多少人？")
     assert "没有讲到这个问题" in plain(reply)
-    data = [d for _, d in buttons(reply)]
-    assert data[0] == "tp:0" and data[1] == "t:intro"  # the first article's name, then its sections
-    assert len([d for d in data if d.startswith("t:")]) == 12 and data[-1] == "tp:1"  # one page, then ▶
+    assert buttons(reply) == [("📚 看看我能回答哪些方面", "topics")]  # one button: a list would bury the reply
+    [menu] = exchange(api, lambda: api.send_callback("topics"))
+    assert "我载入了 2 篇文章" in plain(menu) and "t:intro" in [d for _, d in buttons(menu)]
 
 
 def test_a_number_the_article_does_not_give_shows_the_related_passage(engine: Engine) -> None:
@@ -158,7 +161,7 @@ def test_topics_buttons_show_a_summary_with_figures(api: FakeBotAPI, start: Call
     [menu] = ask(api, "/topics")
     assert "我载入了 2 篇文章" in plain(menu) and "1. 《温州聚焦先行示范 十大实践样本出炉》" in plain(menu)
     labels = buttons(menu)
-    assert labels[0] == ("📄《温州聚焦先行示范 十大实践样本出炉》", "tp:0")
+    assert labels[0] == ("📄《温州聚焦先行示范 十大实践样本出炉》", "a:wenzhou-ten-samples")
     assert labels[9][1] == "t:s8" and labels[9][0] == "样本八 · 城乡阅读一体 文化惠民 奔富"  # no article on the button
     [card] = exchange(api, lambda: api.send_callback("t:s8"))
     text = plain(card)
@@ -168,19 +171,33 @@ def test_topics_buttons_show_a_summary_with_figures(api: FakeBotAPI, start: Call
     assert api.wait_for("answerCallbackQuery")
 
 
+def test_a_cards_figures_are_listed_alike_without_closing_punctuation(
+        api: FakeBotAPI, start: Callable[..., RunningBot]) -> None:
+    start()
+    for topic in ("t:intro", "t:s2", "t:s8"):  # their last clauses end sentences, the others clauses
+        [card] = exchange(api, lambda data=topic: api.send_callback(data))
+        items = [line.removeprefix("· ") for line in plain(card).split("\n") if line.startswith("· ")]
+        assert len(items) >= 3 and not [item for item in items if item[-1] in "，,。；;！？!?"], (topic, items)
+
+
 def test_topics_are_grouped_by_article_and_paged(api: FakeBotAPI, start: Callable[..., RunningBot]) -> None:
     start()
     [menu] = ask(api, "/topics")
     first = buttons(menu)
     sections = [d for _, d in first if d.startswith("t:")]
-    assert len(sections) == 12 and first[-1] == ("下一页 ▶（2/2）", "tp:1")
+    assert sections == ["t:intro"] + [f"t:s{n}" for n in range(1, 11)]  # a whole article a page
+    assert first[-1] == ("下一页 ▶（2/2）", "tp:1")
     [page] = exchange(api, lambda: api.send_callback("tp:1", message=api.sent_messages()[-1]),
                       method="editMessageReplyMarkup")
     second = buttons(page)
-    assert second[0] == ("📄《节水型城市建设三项举措见实效》", "tp:1")
-    assert [d for _, d in second if d.startswith("t:")] == [f"t:water-saving-city-{n}" for n in (1, 2, 3)]
+    assert second[0] == ("📄《节水型城市建设三项举措见实效》", "a:water-saving-city")
+    assert [d for _, d in second if d.startswith("t:")] == [f"t:water-saving-city-{n}" for n in range(4)]
     assert second[-1] == ("◀ 上一页", "tp:0")
     assert not set(sections) & {d for _, d in second}  # every section on exactly one page
+    exchange(api, lambda: api.send_callback("a:water-saving-city", message=api.sent_messages()[-1]),
+             method="answerCallbackQuery")  # the article's header: a notice naming it
+    notice = api.calls("answerCallbackQuery")[-1].params["text"]
+    assert notice.startswith("《节水型城市建设三项举措见实效》（林晓 王川）：共 4 部分")
     [card] = exchange(api, lambda: api.send_callback("t:water-saving-city-2"))
     assert plain(card).startswith("二、改造老旧管网降低漏损（《节水型城市建设三项举措见实效》）")
     assert "8.5%" in bold_texts(card)
@@ -193,8 +210,18 @@ def test_help_and_about(api: FakeBotAPI, start: Callable[..., RunningBot], engin
     [about] = ask(api, "/about")
     text = plain(about)
     assert engine.index.build_id in text and f"{engine.index.manifest['chunk_count']} 段原文" in text
-    assert "周琳子" in text and "《节水型城市建设三项举措见实效》（林晓 王川）（本项目编写的示例文章" in text
-    assert "共 2 篇文章、15 部分" in text
+    assert "周琳子" in text and "共 2 篇文章、15 部分" in text
+    assert "· 《节水型城市建设三项举措见实效》（林晓 王川），4 部分\n  来源：本项目编写的示例文章（用于演示多篇文章" in text
+    assert "）（" not in text and max(map(parenthesis_depth, text.split("\n"))) == 1  # never （…（…））
+
+
+def parenthesis_depth(line: str) -> int:
+    """How deep full-width parentheses nest in ``line``."""
+    depth = deepest = 0
+    for char in line:
+        depth += {"（": 1, "）": -1}.get(char, 0)
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def test_ask_command_works_in_private_chats_and_needs_a_question(
@@ -629,6 +656,15 @@ def test_two_questions_in_one_message_get_one_reply_answering_both(api: FakeBotA
     [reply] = ask(api, "城市书房有多少家？托位新增多少个？", user_id=USER)
     text = plain(reply)
     assert "超110家" in text and "1.1万个" in text and buttons(reply)
+
+
+def test_each_question_of_a_numbered_reply_is_bold_up_to_its_line_break(api: FakeBotAPI,
+                                                                       start: Callable[..., RunningBot]) -> None:
+    start()
+    [reply] = ask(api, "城市书房有多少家？托位新增多少个？", user_id=USER)
+    bold = bold_texts(reply)
+    assert bold[0] == "1. 城市书房有多少家？" and "2. 托位新增多少个？" in bold
+    assert all(b == b.strip() for b in bold)  # a bold run never starts or ends with a space or line break
 
 
 def test_texts_come_from_the_content_not_from_code(api: FakeBotAPI, start: Callable[..., RunningBot],

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import USER, RunningBot, ask, bold_texts, buttons, exchange, plain, wait_until
 
 from bot import cli
 from bot.engine import Engine
+from bot.normalize import to_traditional
 from bot.reply import Answer
 from devtools.fakeapi import DEFAULT_GROUP_ID, FakeBotAPI, Fault
+from tests.helpers import USER, RunningBot, ask, bold_texts, buttons, exchange, plain, wait_until
 
 SOURCE = "出处：《温州聚焦先行示范 十大实践样本出炉》（周琳子 叶志攀）"
 
@@ -80,6 +81,18 @@ def test_inline_query_offers_the_quotable_answer_with_its_source(
     assert result["title"].startswith("目前,温州市已建成城市书房超110家") and len(result["title"]) <= 60
     assert "样本八" in result["description"]
     assert answer["cache_time"] == 300
+
+
+def test_an_inline_result_names_the_article_of_its_sentence_once(api: FakeBotAPI,
+                                                                 start: Callable[..., RunningBot]) -> None:
+    start()
+    [result] = inline_answer(api, "城市书房有多少家？")["results"]
+    assert result["description"] == "样本八 · 城乡阅读一体 文化惠民 奔富 · 《温州聚焦先行示范 十大实践样本出炉》"
+    # the reply quotes its sentence from one article and its supporting passage from the other
+    [result] = inline_answer(api, "漏损率降到多少，书房有多少家")["results"]
+    sentence, source = plain(content(result)).split("\n\n")
+    assert "漏损率降至8.5%" in sentence and source == "出处：《节水型城市建设三项举措见实效》（林晓 王川）"
+    assert result["description"] == "二、改造老旧管网降低漏损 · 《节水型城市建设三项举措见实效》"
 
 
 def test_inline_query_in_traditional_gets_a_traditional_result(
@@ -246,6 +259,22 @@ def test_buttons_follow_a_traditional_users_script(api: FakeBotAPI, start: Calla
     assert "不對" in plain(prompt) and "对" not in plain(prompt)
     assert [t for t, _ in buttons(prompt)] == ["答非所問", "數字不對", "沒找到", "其他"]
     assert [t for t, _ in buttons(api.sent_messages(USER)[-2])] == ["👍 有用", "✅ 👎 沒用"]
+
+
+def test_one_decision_of_the_script_a_zh_tw_user_reads(api: FakeBotAPI, start: Callable[..., RunningBot]) -> None:
+    """Before asking anything, a user whose Telegram speaks zh-TW gets /topics, a topic card and a deep-linked
+    card all in Traditional; once they ask in Simplified, Simplified."""
+    start()
+    api.set_language(USER, "zh-TW")
+    [menu] = ask(api, "/topics", user_id=USER)
+    assert to_traditional("我载入了 2 篇文章") in plain(menu) and "载入" not in plain(menu)
+    assert to_traditional("样本八 · 城乡阅读一体 文化惠民 奔富") in [t for t, _ in buttons(menu)]
+    [card] = exchange(api, lambda: api.send_callback("t:s8", user_id=USER))
+    [linked] = exchange(api, lambda: api.open_link("s8", user_id=USER))
+    assert plain(card) == plain(linked) and plain(card).startswith(to_traditional("样本八 · 城乡阅读"))
+    ask(api, "城市书房有多少家", user_id=USER)
+    [menu] = ask(api, "/topics", user_id=USER)
+    assert "我载入了 2 篇文章" in plain(menu)
 
 
 def test_a_second_down_vote_does_not_ask_again(api: FakeBotAPI, start: Callable[..., RunningBot]) -> None:

@@ -30,6 +30,15 @@ def test_a_short_soak_loses_and_duplicates_nothing(real_settings: Settings, engi
     assert "lost 0, duplicates 0" in table and "first 150" in table and "p95 latency" in table
 
 
+def test_a_soak_samples_memory_and_the_fake_forgets_what_it_no_longer_needs(real_settings: Settings,
+                                                                             engine: Engine) -> None:
+    result = soak.run_soak(real_settings, engine, questions=120, users=10, sample_every=40)
+    assert result["replies"] == result["answered"] == 120 and result["lost"] == result["duplicates"] == 0
+    assert [s["answers"] for s in result["samples"]] == [40, 80, 120]
+    assert all(s["rss_mb"] > 0 and 0 < s["p50_ms"] <= s["p95_ms"] for s in result["samples"])
+    assert result["window"] == 40 and result["first"]["n"] == result["last"]["n"] == 40
+
+
 def test_soak_command_writes_its_results(real_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str], engine: Engine) -> None:
     calls = []

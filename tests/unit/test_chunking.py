@@ -1,8 +1,7 @@
-from conftest import KNOWLEDGE
-
 from bot.chunking import chunk_knowledge, pack, split_sentences
 from bot.figures import figure_spans
 from bot.knowledge import load_knowledge
+from tests.helpers import KNOWLEDGE
 
 
 def test_sentences_are_verbatim_and_lossless():

@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import FIXTURES, ROOT
 
 from bot.cli import main
+from tests.helpers import FIXTURES, ROOT
 
 SEED = "wenzhou-ten-samples"  # the seed article's folder in knowledge/
 

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
-from conftest import make_settings
 
 from bot.config import available_cores
 from bot.embedding import load_embedder
 from bot.errors import EmbeddingError
+from tests.helpers import make_settings
 
 
 @pytest.fixture(scope="module")

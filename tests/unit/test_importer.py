@@ -6,12 +6,12 @@ from pathlib import Path
 import docx
 import pytest
 import yaml
-from conftest import FIXTURES, KNOWLEDGE
 
 from bot.cli import main
 from bot.errors import ArticleImportError, ReadError
 from bot.importer import apply_import, plan_import
 from bot.knowledge import load_knowledge
+from tests.helpers import FIXTURES, KNOWLEDGE
 
 SEED_TEXT = FIXTURES / "wenzhou_ten_samples.txt"
 SECOND_TEXT = FIXTURES / "water_saving_city.txt"

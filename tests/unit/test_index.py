@@ -2,11 +2,11 @@ import json
 
 import numpy as np
 import pytest
-from conftest import FAKE_INSTANCES, FAKE_MODEL, make_settings
 
 from bot.embedding import load_embedder, model_id
 from bot.errors import IndexLoadError
 from bot.index import build_index, current_build, load_index
+from tests.helpers import FAKE_INSTANCES, FAKE_MODEL, make_settings
 
 
 def _build(settings):

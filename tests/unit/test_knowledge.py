@@ -2,10 +2,10 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import KNOWLEDGE
 
 from bot.errors import KnowledgeError
 from bot.knowledge import articles_of, describe_content, load_knowledge
+from tests.helpers import KNOWLEDGE
 
 SEED = "wenzhou-ten-samples"  # the seed article's folder
 SECOND = "water-saving-city"  # the second article, so nothing quietly assumes one

@@ -20,7 +20,7 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_product_code_never_imports_the_tooling() -> None:
-    offenders = {f"{path.name}: {name}" for path in BOT.glob("*.py") for name in imported_modules(path)
+    offenders = {f"{path.relative_to(BOT)}: {name}" for path in BOT.rglob("*.py") for name in imported_modules(path)
                  if name.split(".")[0] in TOOLING}
     assert not offenders
 

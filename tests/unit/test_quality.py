@@ -7,7 +7,6 @@ Simplified and three DRCD contexts in Traditional, with their own questions.
 import json
 
 import pytest
-from conftest import FIXTURES, KNOWLEDGE, make_settings
 
 from bot.baseline import BaselineBM25
 from bot.chunking import chunk_knowledge
@@ -21,6 +20,7 @@ from bot.normalize import fold, fold_in_place
 from bot.ranking import ANSWER_FEATURES, PASSAGE_FEATURES, load_model, parse_model
 from bot.squad import read_squad, write_knowledge
 from devtools.quality_table import quality_table, write_into
+from tests.helpers import FIXTURES, KNOWLEDGE, make_settings
 
 EXCERPT = FIXTURES / "squad_excerpt.json"
 

@@ -4,12 +4,12 @@ import threading
 import time
 
 import pytest
-from conftest import FAKE_MODEL, make_settings
 
 from bot.embedding import load_embedder
 from bot.engine import Engine
 from bot.errors import IndexLoadError
 from bot.index import build_index, current_build
+from tests.helpers import FAKE_MODEL, make_settings
 
 QUESTIONS = ["温州建成了多少家城市书房", "城市书房总藏书多少", "苍南折股量化收益怎么分", "东岙民宿有多少家"]
 

@@ -4,10 +4,9 @@ The questions here are written for these tests (not taken from the dev set), one
 """
 
 
-from conftest import KNOWLEDGE
-
 from bot.knowledge import load_knowledge
 from bot.search import homophone_table, pinyin_key
+from tests.helpers import KNOWLEDGE
 
 
 def test_factual_question_gets_the_passage_and_its_figure_first(engine):

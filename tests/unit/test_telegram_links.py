@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from bot.config import load_settings
 from bot.feedback import SCHEMA_VERSION, FeedbackStore
-from bot.telegram_inline import InlineCache, cache_key
-from bot.telegram_links import deep_link, payload_section, start_payload
+from bot.telegram.inline import InlineCache, cache_key
+from bot.telegram.links import deep_link, payload_section, start_payload
 
 TELEGRAM_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 

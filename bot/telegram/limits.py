@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, ContextTypes, TypeHandler
+from telegram.ext import ApplicationHandlerStop, CallbackContext, TypeHandler
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,11 @@ class SlidingWindowLimiter:
             del self._told[user_id]
 
 
-def update_guard(limiter: SlidingWindowLimiter, describe_user: Callable[[int], str]) -> TypeHandler:
-    """A handler for group -1 (before all others) that drops a user's updates over ``limiter``'s limit."""
+def update_guard(limiter: SlidingWindowLimiter,
+                 describe_user: Callable[[int], str]) -> TypeHandler[Update, Any, None]:
+    """A handler for a group before all others that drops a user's updates over ``limiter``'s limit."""
 
-    async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def guard(update: Update, context: CallbackContext[Any, Any, Any, Any]) -> None:
         user = update.effective_user
         if user is None:
             return
@@ -75,5 +76,4 @@ def update_guard(limiter: SlidingWindowLimiter, describe_user: Callable[[int], s
             log.info("update limit: user %s sent too many updates; dropping them for a while", describe_user(user.id))
         raise ApplicationHandlerStop
 
-    handler: TypeHandler[Any, Any] = TypeHandler(Update, guard)
-    return handler
+    return TypeHandler(Update, guard)

@@ -156,7 +156,7 @@ class CheckedRequest(HTTPXRequest):
 class PollingRequest(CheckedRequest):
     """The connection getUpdates uses. python-telegram-bot's polling loop retries a timed-out getUpdates
     and waits out flood control (429) without telling the error handler (it logs them at debug level);
-    this logs them as warnings, like the polling failures that do reach ``TelegramBot.on_error``.
+    this logs them as warnings, like the polling failures that do reach the error handler (``wiring``).
 
     It also reports to the bot: ``on_polled`` after each answered getUpdates (the heartbeat), and
     ``on_rejected`` when Telegram refuses the token (401/404), after which the library stops polling for

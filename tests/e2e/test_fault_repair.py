@@ -187,6 +187,25 @@ def test_health_live_needs_a_fresh_heartbeat_from_serve(tmp_path, capsys):
     assert code == 1 and "heartbeat" in _one_error_line(err)
 
 
+@pytest.mark.parametrize("fault", ["in the future", "a folder", "a loop of links"])
+def test_health_live_refuses_a_heartbeat_that_cannot_show_serve_is_working(tmp_path, capsys, fault):
+    heartbeat = tmp_path / "data" / "heartbeat"
+    settings_file = _settings_file(tmp_path, heartbeat_max_age=30, heartbeat_file=str(heartbeat))
+    assert _cli(capsys, settings_file, "build")[0] == 0
+    heartbeat.parent.mkdir(parents=True, exist_ok=True)
+    if fault == "in the future":
+        heartbeat.write_text("polling\n", encoding="utf-8")
+        ahead = heartbeat.stat().st_mtime + 3600  # a clock set back by an hour since serve wrote it
+        os.utime(heartbeat, (ahead, ahead))
+    elif fault == "a folder":
+        heartbeat.mkdir()
+    else:
+        heartbeat.symlink_to(heartbeat)
+    code, _, err = _cli(capsys, settings_file, "health", "--live")
+    line = _one_error_line(err)
+    assert code == 1 and str(heartbeat) in line and ("future" in line or "not a file" in line or "cannot" in line)
+
+
 # ---- 2. the model's identity is a fingerprint of its files ---------------------------------------------------
 
 class _FolderModel(HashingModel):

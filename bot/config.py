@@ -238,29 +238,40 @@ def _expected(default: Any) -> str:
     return "text"
 
 
+def _whole_number(raw: Any) -> int:
+    """A whole number from a YAML number or a text; true/false and fractions are refused, not rounded."""
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+        raise ValueError("not a whole number")
+    return int(raw)
+
+
 def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
-    """Convert a YAML or environment value to the type of the setting's default, within its range."""
+    """Convert a YAML or environment value to the type of the setting's default, within its range. A settings
+    file's value of another type is refused (``true`` is not 1, ``[1.5]`` is not ``[1]``); text from the
+    environment is parsed."""
     default = setting.default
     try:
         if isinstance(default, bool):
             if isinstance(raw, bool):
                 value: Any = raw
-            elif (text := str(raw).strip().lower()) in ("1", "true", "yes", "on"):
+            elif not isinstance(raw, str):
+                raise ValueError("expected true or false")
+            elif (text := raw.strip().lower()) in ("1", "true", "yes", "on"):
                 value = True
             elif text in ("0", "false", "no", "off", ""):
                 value = False
             else:
                 raise ValueError("expected true or false")
         elif isinstance(default, int):
-            if isinstance(raw, float) and not raw.is_integer():
-                raise ValueError("expected a whole number")
-            value = int(raw)
+            value = _whole_number(raw)
         elif isinstance(default, float):
+            if isinstance(raw, bool):
+                raise ValueError("expected a number")
             value = float(raw)
         elif isinstance(default, list):
             items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
-            value = [int(x) for x in items]
-        elif isinstance(raw, (dict, list)):
+            value = [_whole_number(x) for x in items]
+        elif isinstance(raw, (dict, list, bool)):
             raise ValueError("expected text")
         else:
             value = "" if raw is None else str(raw)

@@ -3,7 +3,7 @@
 Button data comes back from the client and may be forged, so every parser bounds and validates it and
 returns None for anything else. A section id that does not fit a button (or is not plain ASCII) is
 carried as a short hash of itself; a vote carries its question's row id and a tag binding it to that
-row and to the chat the answer went to (``FeedbackStore.vote_tag``).
+row and to the chat the answer went to (``Store.vote_tag``).
 """
 
 from __future__ import annotations

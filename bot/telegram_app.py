@@ -11,7 +11,7 @@ through the telegram_base_url setting). What users get:
   follow-ups in the chat's context), rendered as Telegram HTML by ``bot.render``: the quotable sentence with
   the asked figure in bold, one passage under its bold heading, the source; split at sentence ends into
   messages of at most 4096 UTF-16 units; in Traditional characters when the question was.
-* 👍/👎 buttons under each answer, stored by ``bot.feedback``; abstentions offer the topics as buttons.
+* 👍/👎 buttons under each answer, stored by ``bot.store``; abstentions offer the topics as buttons.
 * ``/start`` ``/help`` ``/topics`` ``/about`` ``/ask``; admins (setting admin_ids) ``/reload`` ``/stats``.
 * ``/start <section id>`` (a deep link ``t.me/<bot>?start=s8``, see ``bot.telegram_links``) opens that topic.
 * after a 👎 the bot asks what was wrong (one tap, or a reply in words) and stores it with the vote;
@@ -74,8 +74,6 @@ from telegram.ext import (
     ContextTypes,
     InlineQueryHandler,
     MessageHandler,
-    PersistenceInput,
-    PicklePersistence,
     filters,
 )
 
@@ -84,7 +82,6 @@ from .config import Settings, available_cores
 from .conversation import Conversation, Response
 from .engine import Engine
 from .errors import BotError, ConfigError
-from .feedback import DOWN_REASONS, FeedbackStore
 from .heartbeat import beat
 from .index import read_manifest
 from .knowledge import articles_of, bot_name, citation
@@ -92,6 +89,8 @@ from .limits import SlidingWindowLimiter, update_guard
 from .logsafe import install_redaction, redact, secrets_of
 from .normalize import looks_traditional, to_traditional
 from .render import MAX_MESSAGE_UTF16, Span, telegram_messages
+from .store import DOWN_REASONS, Store
+from .store.persistence import StorePersistence
 from .telegram_format import (
     examples_keyboard,
     feedback_keyboard,
@@ -147,7 +146,7 @@ def _uptime(seconds: float) -> str:
 class TelegramBot:
     """The handlers and their state; ``build_application`` wires them into an Application."""
 
-    def __init__(self, settings: Settings, engine: Engine, store: FeedbackStore | None,
+    def __init__(self, settings: Settings, engine: Engine, store: Store | None,
                  examples: list[str]) -> None:
         self.settings = settings
         self.engine = engine
@@ -803,7 +802,7 @@ COMMANDS = [
 ]
 
 
-def build_application(settings: Settings, engine: Engine, store: FeedbackStore | None = None,
+def build_application(settings: Settings, engine: Engine, store: Store | None = None,
                       examples: list[str] | None = None) -> Application:
     """The bot as a python-telegram-bot Application (not started); used by serve, tests and the benchmark.
 
@@ -830,11 +829,8 @@ def build_application(settings: Settings, engine: Engine, store: FeedbackStore |
         .post_init(bot.post_init)
         .post_shutdown(bot.post_shutdown)
     )
-    if settings.conversation_store:  # each chat's last question survives a restart, for its follow-ups
-        path = settings.path("conversation_store")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        application = application.persistence(PicklePersistence(path, store_data=PersistenceInput(
-            bot_data=False, user_data=False, chat_data=True, callback_data=False)))
+    if settings.conversation_store and store is not None:  # each chat's memory survives a restart, in the store
+        application = application.persistence(StorePersistence(store, settings))
     application = application.build()
     application.bot_data["bot"] = bot
     bot.register(application)
@@ -923,7 +919,7 @@ def running_in_background(application: Application, poll_timeout: float = 1.0) -
             loop.close()
 
 
-def serve(settings: Settings, engine: Engine | None = None, store: FeedbackStore | None = None) -> int:
+def serve(settings: Settings, engine: Engine | None = None, store: Store | None = None) -> int:
     """``python -m bot serve``: run until stopped (Ctrl-C, SIGTERM). Exit code 1 on a fatal error.
 
     Secrets are redacted from every log line and from the error printed here.
@@ -940,7 +936,7 @@ def serve(settings: Settings, engine: Engine | None = None, store: FeedbackStore
     own_store = store is None
     try:
         engine = engine or Engine(settings)
-        store = store or FeedbackStore(settings)
+        store = store or Store(settings)
         application = build_application(settings, engine, store)
         bot = application.bot_data["bot"]
         bot.heartbeat_file = settings.path("heartbeat_file")

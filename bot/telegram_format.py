@@ -16,11 +16,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from .callbacks import example_data, topic_data, vote_data
 from .chunking import split_sentences
 from .errors import KnowledgeError
-from .feedback import DOWN_REASONS
 from .figures import extract_figures
 from .knowledge import EXAMPLES_FILE, articles_of, citation, parse_examples, read_yaml
 from .normalize import to_traditional
 from .render import Span, localized
+from .store import DOWN_REASONS
 
 log = logging.getLogger(__name__)
 

@@ -82,7 +82,7 @@ def run_soak(settings: Settings, engine: Engine, questions: int = 10000, users: 
     fewer than 2,000 questions are asked) and the RSS samples. Stops early if no answer arrives for
     ``stall_seconds``; questions still open then count as lost.
     """
-    from bot.feedback import FeedbackStore
+    from bot.store import Store
     from bot.telegram_app import build_application, running_in_background
 
     questions, users = max(1, int(questions)), max(1, min(int(users), int(questions)))
@@ -92,7 +92,7 @@ def run_soak(settings: Settings, engine: Engine, questions: int = 10000, users: 
             telegram_token=api.token, telegram_base_url=api.base_url, telegram_rate_limiter=False,
             rate_limit_per_minute=0, auto_reload_seconds=0, feedback_db=str(Path(work) / "feedback.sqlite3"),
             user_id_salt="soak-salt")
-        store = FeedbackStore(soak_settings)
+        store = Store(soak_settings)
         application = build_application(soak_settings, engine, store)
         bot = application.bot_data["bot"]
         pending: dict[int, float] = {}  # user → when their open question was enqueued

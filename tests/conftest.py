@@ -17,10 +17,12 @@ import pytest
 from bot import embedding
 from bot.config import Settings, load_settings
 from bot.embedding import Embedder
-from bot.feedback import FeedbackStore
 from bot.index import build_index
+from bot.store import Store
 from bot.telegram_app import LOOP_THREAD
 from devtools.fakeapi import FakeBotAPI, parse_telegram_html
+
+pytest_plugins = ["store_fixtures"]  # the store on both backends, PostgreSQL started for the session
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -158,7 +160,7 @@ def bot_settings(api: FakeBotAPI, tmp_path: Path, index_dir: Path, **changes: An
 class RunningBot:
     """An Application started with ``start_bot`` in its own thread's event loop."""
 
-    def __init__(self, application: Any, store: FeedbackStore | None) -> None:
+    def __init__(self, application: Any, store: Store | None) -> None:
         self.application = application
         self.store = store
         self.bot = application.bot_data["bot"]
@@ -240,9 +242,9 @@ def start(api: FakeBotAPI, tmp_path: Path, index_dir: Path, engine: Any,
     request.node.stash[RUNNING_BOTS] = started
 
     def run(webhook: dict[str, Any] | None = None, engine_: Any = None, store: bool = True,
-            store_: FeedbackStore | None = None, poll_timeout: float = 1.0, **changes: Any) -> RunningBot:
+            store_: Store | None = None, poll_timeout: float = 1.0, **changes: Any) -> RunningBot:
         settings = bot_settings(api, tmp_path, Path(changes.pop("index_dir", index_dir)), **changes)
-        feedback = store_ if store_ is not None else FeedbackStore(settings) if store else None
+        feedback = store_ if store_ is not None else Store(settings) if store else None
         running = RunningBot(build_application(settings, engine_ or engine, feedback), feedback)
         started.append(running)
         return running.start(webhook, poll_timeout)

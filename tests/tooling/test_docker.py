@@ -63,3 +63,13 @@ def test_compose_keeps_feedback_in_a_volume_and_takes_secrets_from_the_environme
     assert service["environment"]["TELEGRAM_BOT_TOKEN"].startswith("${TELEGRAM_BOT_TOKEN")
     volume_dirs = [r for k, r in _instructions() if k == "VOLUME"]
     assert volume_dirs and "/app/data" in volume_dirs[0]
+
+
+def test_the_image_installs_every_package_of_the_bot():
+    """`pip install .` (the Dockerfile's) installs only the packages pyproject.toml lists: a sub-package left
+    out (bot/store) would be missing from the image although every test passes in the checkout."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    packages = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "bot").rglob("__init__.py")}
+    assert packages <= listed, f"add {sorted(packages - listed)} to [tool.setuptools] packages in pyproject.toml"

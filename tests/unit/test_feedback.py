@@ -218,3 +218,24 @@ def test_report_command(tmp_path: Path, capsys: pytest.CaptureFixture[str], monk
     assert cli.main(["--set", f"feedback_db={path}", "report"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("问答反馈报告（最近 30 天）") and "被点 👎 的问题" in out
+
+
+def test_report_shows_what_users_wrote_escaped_one_line_per_entry(store: Store, clock: Clock) -> None:
+    bell, escape, override = "\a", "\x1b[2J\x1b]0;pwned\a", "\u202e"
+    question = store.record_question(1, f"城市书房{escape}有多少家\n第二行", True, "", ["s8-2"],
+                                     shown=f"超110家{bell}")
+    store.vote(question, 1, -1)
+    store.explain_vote(question, 1, "other", f"数字不对\r\n应该是{override}120家{bell}")
+    store.record_question(2, "火星\x9b31m上有人吗\u2028", False, "off_topic")
+    store.add_comment(3, f"第一行\n第二行{bell}\t结束")
+    text = format_report(store.report(days=0))
+    assert not [c for c in text if (ord(c) < 32 and c != "\n") or 0x7f <= ord(c) < 0xa0 or c in "\u2028\u202e"]
+    lines = text.splitlines()
+    [asked] = [line for line in lines if "城市书房" in line]
+    assert "城市书房\\x1b[2J\\x1b]0;pwned\\x07有多少家\\n第二行 → “超110家\\x07”" in asked
+    [why] = [line for line in lines if "哪里不对" in line]
+    assert why.endswith("其他 · 数字不对\\r\\n应该是\\u202e120家\\x07")
+    assert any(line.endswith("火星\\x9b31m上有人吗") for line in lines)
+    [comment] = [line for line in lines if "第一行" in line]
+    assert comment.endswith("第一行\\n第二行\\x07\\t结束")
+    assert not [line for line in lines if line.lstrip().startswith(("第二行", "应该是", "结束"))]  # nothing split

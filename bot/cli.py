@@ -8,7 +8,6 @@ import argparse
 import errno
 import json
 import logging
-import sqlite3
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,7 +19,7 @@ from .config import SETTINGS, Settings, load_settings, refuse_secret_overrides
 from .conversation import Conversation
 from .embedding import load_embedder, model_id
 from .engine import Engine
-from .errors import ArticleImportError, BotError, ConfigError
+from .errors import ArticleImportError, BotError, ConfigError, FeedbackStoreError
 from .heartbeat import problem as heartbeat_problem
 from .index import build_index, check_model, read_manifest, verify_build
 from .knowledge import load_knowledge
@@ -196,20 +195,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    """Unanswered and down-voted questions for the editors, from the feedback database."""
-    from .feedback import FeedbackStore, format_report
+    """Unanswered and down-voted questions for the editors, from the store."""
+    from .store import Store, format_report
 
     path = settings.path("feedback_db")
-    if not path.exists():
+    if not settings.database_url and not path.exists():
         print(f"error: no feedback database at {path} yet (the bot creates it when it gets its first question; "
               "setting feedback_db)", file=sys.stderr)
         return EXIT_ERROR
-    store = FeedbackStore(settings)
+    store = Store(settings)
     try:
         report = store.report(days=args.days, limit=args.limit)
-    except sqlite3.Error as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
     finally:
         store.close()
     print(json.dumps(report, ensure_ascii=False, indent=1) if args.json else format_report(report), file=out)
@@ -217,9 +213,13 @@ def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    """A consistent copy of the feedback database (and its salt file), safe while the bot is writing."""
-    from .feedback import backup_database
+    """A consistent copy of the SQLite store (and its salt file), safe while the bot is writing."""
+    from .store import backup_database
 
+    if settings.database_url:
+        raise FeedbackStoreError("the store is a PostgreSQL database (database_url): back it up with PostgreSQL's "
+                                 "pg_dump, e.g. pg_dump --format=custom --file=bot-store.dump \"$DATABASE_URL\" "
+                                 "(docs/operations.md); `backup` copies the SQLite file feedback_db")
     source = settings.path("feedback_db")
     try:
         if args.dest.endswith("/"):  # a folder, maybe not there yet
@@ -244,7 +244,8 @@ def cmd_settings(args: argparse.Namespace, settings: Settings, out: TextIO) -> i
         print("| setting | default | environment | what it does |\n|---|---|---|---|", file=out)
         for setting in SETTINGS.values():
             default = "" if setting.secret else json.dumps(setting.default, ensure_ascii=False)
-            print(f"| `{setting.name}` | `{default}` | `{setting.env_name}` | {setting.help} |", file=out)
+            env = " or ".join(f"`{name}`" for name in setting.env_names)
+            print(f"| `{setting.name}` | `{default}` | {env} | {setting.help} |", file=out)
         return EXIT_OK
     print(f"# from {settings.source}", file=out)
     for name, value in settings.public_items():
@@ -316,13 +317,14 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the Telegram bot (token in $TELEGRAM_BOT_TOKEN; polling or webhook)")
     p.set_defaults(run=cmd_serve)
 
-    p = sub.add_parser("report", help="unanswered and down-voted questions from the feedback database")
+    p = sub.add_parser("report", help="unanswered and down-voted questions from the store")
     p.add_argument("--days", type=int, default=30, help="only the last N days (0: everything kept; default 30)")
     p.add_argument("--limit", type=int, default=20, help="most questions listed per table (default 20)")
     p.add_argument("--json", action="store_true", help="the report as one JSON object")
     p.set_defaults(run=cmd_report)
 
-    p = sub.add_parser("backup", help="copy the feedback database consistently, even while the bot is writing")
+    p = sub.add_parser("backup", help="copy the SQLite store consistently, even while the bot is writing "
+                                      "(PostgreSQL: pg_dump)")
     p.add_argument("dest", help="backup file, or an existing folder to put feedback-<UTC time>.sqlite3 in")
     p.set_defaults(run=cmd_backup)
 

@@ -33,10 +33,16 @@ class Setting:
     maximum: float | None = None
     choices: tuple[str, ...] = ()  # text settings: one of these (compared case-insensitively)
     optional: bool = False  # a text setting that may be empty (it turns something off)
+    also_env: tuple[str, ...] = ()  # further environment variables read when env_name is not set
 
     @property
     def env_name(self) -> str:
         return self.env or "BOT_" + self.name.upper()
+
+    @property
+    def env_names(self) -> tuple[str, ...]:
+        """Where the environment may give this setting, the first one set winning."""
+        return (self.env_name, *self.also_env)
 
     def check(self, value: Any) -> str | None:
         """Why ``value`` is out of this setting's range, or None when it is fine."""
@@ -59,8 +65,8 @@ class Setting:
 
 def _s(name: str, default: Any, help: str, env: str | None = None, secret: bool = False,
        minimum: float | None = None, maximum: float | None = None, choices: tuple[str, ...] = (),
-       optional: bool = False) -> Setting:
-    return Setting(name, default, help, env, secret, minimum, maximum, choices, optional)
+       optional: bool = False, also_env: tuple[str, ...] = ()) -> Setting:
+    return Setting(name, default, help, env, secret, minimum, maximum, choices, optional, also_env)
 
 
 SETTINGS: dict[str, Setting] = {
@@ -141,8 +147,16 @@ SETTINGS: dict[str, Setting] = {
            "How long a chat's last question is remembered, so a follow-up (接待了多少人次？ 那苍南呢？) is asked in "
            "its context; 0 turns follow-ups off.", minimum=0, maximum=10080),
         _s("conversation_store", "data/conversations.pickle",
-           "File where the Telegram bot keeps each chat's last question across restarts (python-telegram-bot's "
-           "persistence); empty keeps it in memory only.", optional=True),
+           "Each chat's memory (its last question, the 👎 prompts) across restarts: set, it is kept in the store "
+           "(feedback_db or database_url) under a hashed chat key, and an old python-telegram-bot pickle file at "
+           "this path is imported once (plain values only) and renamed aside; empty keeps it in the process only.",
+           optional=True),
+        _s("conversation_retention_days", 7.0,
+           "A chat's memory and 👎 prompts are forgotten this many days after the chat last changed them "
+           "(not read, then deleted).", minimum=0.01, maximum=3650),
+        _s("conversation_flush_seconds", 1.0,
+           "How often the memory of chats that changed is written to the store (one row per chat, off the "
+           "event loop); replicas see each other's memory after this long.", minimum=0.1, maximum=3600),
         _s("max_questions_per_message", 3,
            "Questions answered from one message (split at question marks); more are answered together as the last.",
            minimum=1, maximum=10),
@@ -199,7 +213,19 @@ SETTINGS: dict[str, Setting] = {
         _s("auto_reload_seconds", 0.0,
            "Check the index for a new build this often (seconds) and load it; 0 turns it off.",
            minimum=0, maximum=86400),
-        _s("feedback_db", "data/feedback.sqlite3", "SQLite file for feedback and unanswered questions."),
+        _s("feedback_db", "data/feedback.sqlite3",
+           "SQLite file of the store (feedback, unanswered questions, chat memory), unless database_url is set."),
+        _s("database_url", "",
+           "PostgreSQL server for the store instead of the SQLite file, so several replicas share feedback, chat "
+           "memory, 👎 prompts and rate limits: postgresql://user:password@host:5432/database. Environment only "
+           "(it may hold a password); never written to logs.",
+           env="BOT_DATABASE_URL", secret=True, optional=True, also_env=("DATABASE_URL",)),
+        _s("store_timeout", 2.0,
+           "Seconds the store waits: for another process's write lock (SQLite), for a connection and for a "
+           "locked row (PostgreSQL).", minimum=0.1, maximum=600),
+        _s("store_retry_seconds", 30.0,
+           "After the store failed, chat memory is kept in the process only for this long before the store is "
+           "tried again (a server that is down costs no wait per message).", minimum=1, maximum=86400),
         _s("feedback_retention_days", 180, "Feedback older than this is deleted; 0 keeps it forever.",
            minimum=0, maximum=36500),
         _s("user_id_salt", "", "Secret salt for hashing user ids in the feedback store.",
@@ -238,29 +264,40 @@ def _expected(default: Any) -> str:
     return "text"
 
 
+def _whole_number(raw: Any) -> int:
+    """A whole number from a YAML number or a text; true/false and fractions are refused, not rounded."""
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+        raise ValueError("not a whole number")
+    return int(raw)
+
+
 def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
-    """Convert a YAML or environment value to the type of the setting's default, within its range."""
+    """Convert a YAML or environment value to the type of the setting's default, within its range. A settings
+    file's value of another type is refused (``true`` is not 1, ``[1.5]`` is not ``[1]``); text from the
+    environment is parsed."""
     default = setting.default
     try:
         if isinstance(default, bool):
             if isinstance(raw, bool):
                 value: Any = raw
-            elif (text := str(raw).strip().lower()) in ("1", "true", "yes", "on"):
+            elif not isinstance(raw, str):
+                raise ValueError("expected true or false")
+            elif (text := raw.strip().lower()) in ("1", "true", "yes", "on"):
                 value = True
             elif text in ("0", "false", "no", "off", ""):
                 value = False
             else:
                 raise ValueError("expected true or false")
         elif isinstance(default, int):
-            if isinstance(raw, float) and not raw.is_integer():
-                raise ValueError("expected a whole number")
-            value = int(raw)
+            value = _whole_number(raw)
         elif isinstance(default, float):
+            if isinstance(raw, bool):
+                raise ValueError("expected a number")
             value = float(raw)
         elif isinstance(default, list):
             items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
-            value = [int(x) for x in items]
-        elif isinstance(raw, (dict, list)):
+            value = [_whole_number(x) for x in items]
+        elif isinstance(raw, (dict, list, bool)):
             raise ValueError("expected text")
         else:
             value = "" if raw is None else str(raw)
@@ -338,8 +375,9 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
         root = file.resolve().parent
         source = str(file)
     for name, setting in SETTINGS.items():
-        if setting.env_name in environ:
-            values[name] = _coerce(setting, environ[setting.env_name], f"${setting.env_name}")
+        variable = next((v for v in setting.env_names if v in environ), None)
+        if variable is not None:
+            values[name] = _coerce(setting, environ[variable], f"${variable}")
     return Settings(values, root, source)
 
 

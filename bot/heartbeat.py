@@ -7,6 +7,7 @@ died): only a file touched by the working loop itself tells a supervisor the bot
 from __future__ import annotations
 
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -20,13 +21,27 @@ def beat(path: Path, state: str) -> None:
 
 
 def problem(path: Path, max_age: float, clock: float | None = None) -> str | None:
-    """Why the heartbeat says the bot is not serving, or None when it is fresh."""
+    """Why the heartbeat says the bot is not serving, or None when it is fresh. Only a readable regular file
+    written in the last ``max_age`` seconds counts: a folder, an unreadable file or a time in the future (a
+    clock set back, a file touched by hand) cannot show that `serve` is working now."""
+    now = time.time() if clock is None else clock
     try:
-        age = (time.time() if clock is None else clock) - path.stat().st_mtime
+        info = path.stat()
     except FileNotFoundError:
         return f"no heartbeat file {path}: `python -m bot serve` is not running (or not polling yet)"
     except OSError as exc:
         return f"the heartbeat file {path} cannot be read ({exc.strerror})"
+    if not stat.S_ISREG(info.st_mode):
+        return f"the heartbeat path {path} is not a file (setting heartbeat_file): remove it and restart `serve`"
+    try:
+        with path.open("rb") as handle:
+            handle.read(64)
+    except OSError as exc:
+        return f"the heartbeat file {path} cannot be read ({exc.strerror})"
+    age = now - info.st_mtime
+    if age < 0:
+        return (f"the heartbeat file {path} is dated {-age:.0f} s in the future: the clock was set back or the "
+                "file was touched by hand; `python -m bot serve` writes it anew within seconds if it is running")
     if age > max_age:
         return (f"the heartbeat file {path} is {age:.0f} s old (limit heartbeat_max_age {max_age:g} s): "
                 "`python -m bot serve` has stopped polling or listening; restart it")

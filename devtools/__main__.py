@@ -70,6 +70,15 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], Any]:
     return _flag(parse)
 
 
+def _backends(text: str) -> str:
+    from .bench_store import BACKENDS
+
+    chosen = [b.strip() for b in text.split(",") if b.strip()]
+    if not chosen or any(b not in BACKENDS for b in chosen):
+        raise ValueError(f"must be a comma-separated list of {', '.join(BACKENDS)}, not {text!r}")
+    return ",".join(chosen)
+
+
 def cmd_fit_ranking(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Fit bot/ranking.json on the given sets; print how each set's fitted and checked halves do."""
     from .fit_ranking import collect, fit, format_fit_report
@@ -91,6 +100,18 @@ def cmd_fit_ranking(args: argparse.Namespace, settings: Settings, out: TextIO) -
     model.save(Path(args.output))
     print(format_fit_report(report), file=out)
     print(f"wrote {args.output}", file=out)
+    return EXIT_OK
+
+
+def cmd_bench_store(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """The store's fault figures with many chats stored (start-up, memory, per-chat write), per backend."""
+    from .bench_store import run_store_bench
+
+    results = run_store_bench(tuple(args.backends.split(",")), args.chats, args.writes, args.database_url or "",
+                              out, lambda message: print(message, file=sys.stderr, flush=True))
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(results, indent=1), encoding="utf-8")
     return EXIT_OK
 
 
@@ -143,6 +164,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true",
                    help="keep the work folder (synthetic corpora, indexes) and print where it is")
     p.set_defaults(run=cmd_bench)
+
+    p = sub.add_parser("bench-store", help="the store with many chats stored: start-up time and memory, one "
+                                           "chat's memory write and read (p50/p95), per backend")
+    p.add_argument("--chats", type=_positive(int), default=100_000, help="chats stored (default %(default)s)")
+    p.add_argument("--writes", type=_positive(int), default=1000, help="timed writes and reads (default %(default)s)")
+    p.add_argument("--backends", type=_flag(_backends), default="sqlite,postgres",
+                   help="comma-separated, of sqlite and postgres (default %(default)s)")
+    p.add_argument("--database-url", help="an empty PostgreSQL database the bench may fill and empty (default: "
+                                          "a temporary server; $DATABASE_URL is not read, so a real store is never "
+                                          "touched)")
+    p.add_argument("--output", help="also write the figures as JSON to this file")
+    p.set_defaults(run=cmd_bench_store)
 
     p = sub.add_parser("fit-ranking", help="fit the ranking and answerability models (bot/ranking.json)")
     p.add_argument("--squad", nargs="*", default=[], help="SQuAD-style JSON files (CMRC 2018, DRCD)")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.engine import Engine
-from bot.feedback import FeedbackStore
+from bot.store import Store
 from bot.telegram.wiring import build_bot
 
 from .bench_measure import Bench, summary_ms
@@ -52,7 +52,7 @@ def part_bot(bench: Bench) -> dict[str, Any]:
                 answer_seconds.append(time.perf_counter() - started)
 
         engine.answer = timed_answer  # type: ignore[method-assign]
-        store = FeedbackStore(settings)
+        store = Store(settings)
         bot = build_bot(settings, engine, store)
         try:
             with running_in_background(bot):

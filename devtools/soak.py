@@ -68,7 +68,7 @@ def run_soak(settings: Settings, engine: Engine, questions: int = 10000, users: 
     ``sample_every`` answers. Stops early if no answer arrives for ``stall_seconds``; questions still open
     then count as lost.
     """
-    from bot.feedback import FeedbackStore
+    from bot.store import Store
     from bot.telegram.wiring import build_bot
 
     from .harness import running_in_background
@@ -80,7 +80,7 @@ def run_soak(settings: Settings, engine: Engine, questions: int = 10000, users: 
             telegram_token=api.token, telegram_base_url=api.base_url, telegram_rate_limiter=False,
             rate_limit_per_minute=0, auto_reload_seconds=0, feedback_db=str(Path(work) / "feedback.sqlite3"),
             user_id_salt="soak-salt")
-        store = FeedbackStore(soak_settings)
+        store = Store(soak_settings)
         bot = build_bot(soak_settings, engine, store)
         delivered_calls = api.watch("sendMessage")
         pending: dict[int, float] = {}  # user → when their open question was enqueued

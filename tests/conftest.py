@@ -13,12 +13,14 @@ import pytest
 from bot import embedding
 from bot.config import Settings
 from bot.embedding import Embedder
-from bot.feedback import FeedbackStore
 from bot.index import build_index
+from bot.store import Store
 from devtools.fakeapi import FakeBotAPI
 from tests.helpers import FAKE_MODEL, KNOWLEDGE, RunningBot, base_settings, bot_settings, fake_model, make_settings
 
 embedding.register_model(FAKE_MODEL, fake_model)
+
+pytest_plugins = ["tests.store_fixtures"]  # the store on both backends, PostgreSQL started for the session
 
 
 @pytest.fixture
@@ -124,9 +126,9 @@ def start(api: FakeBotAPI, tmp_path: Path, index_dir: Path, engine: Any,
     request.node.stash[RUNNING_BOTS] = started
 
     def run(webhook: dict[str, Any] | None = None, engine_: Any = None, store: bool = True,
-            store_: FeedbackStore | None = None, poll_timeout: float = 1.0, **changes: Any) -> RunningBot:
+            store_: Store | None = None, poll_timeout: float = 1.0, **changes: Any) -> RunningBot:
         settings = bot_settings(api, tmp_path, Path(changes.pop("index_dir", index_dir)), **changes)
-        feedback = store_ if store_ is not None else FeedbackStore(settings) if store else None
+        feedback = store_ if store_ is not None else Store(settings) if store else None
         running = RunningBot(build_bot(settings, engine_ or engine, feedback), feedback)
         started.append(running)
         return running.start(webhook, poll_timeout)

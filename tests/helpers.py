@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from bot.config import Settings, load_settings
-from bot.feedback import FeedbackStore
+from bot.store import Store
 from bot.telegram.base import BotCore
 from bot.telegram.wiring import TelegramBot
 from devtools.fakeapi import FakeBotAPI, parse_telegram_html
@@ -93,7 +93,7 @@ def bot_settings(api: FakeBotAPI, tmp_path: Path, index_dir: Path, **changes: An
 class RunningBot(BackgroundBot):
     """A bot of a test, on its own thread's event loop, with its feedback store (closed when it stops)."""
 
-    def __init__(self, bot: TelegramBot, store: FeedbackStore | None) -> None:
+    def __init__(self, bot: TelegramBot, store: Store | None) -> None:
         super().__init__(bot)
         self.store = store
 

@@ -26,9 +26,9 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from ..config import Settings, available_cores
 from ..engine import Engine
-from ..feedback import FeedbackStore
 from ..normalize import looks_traditional, to_traditional
 from ..render import MAX_MESSAGE_UTF16
+from ..store import Store
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class BotCore:
     Answers are CPU-bound sync code: they run in a thread pool (``run_sync``), so the event loop keeps
     polling and sending while many users are served at once (setting telegram_concurrent_updates)."""
 
-    def __init__(self, settings: Settings, engine: Engine, store: FeedbackStore | None,
+    def __init__(self, settings: Settings, engine: Engine, store: Store | None,
                  examples: list[str]) -> None:
         self.settings = settings
         self.engine = engine

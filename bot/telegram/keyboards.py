@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from ..feedback import DOWN_REASONS
+from ..store import DOWN_REASONS
 from .base import in_script
 from .buttons import MENU_DATA, example_data, reason_data, vote_data
 

@@ -12,8 +12,8 @@ from telegram.error import TelegramError
 from ..config import Settings
 from ..engine import Engine
 from ..errors import BotError, ConfigError
-from ..feedback import FeedbackStore
 from ..logsafe import install_redaction, redact, secrets_of
+from ..store import Store
 from .wiring import ALLOWED_UPDATES, TelegramBot, build_bot, webhook_options
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def _stop_on_fatal(bot: TelegramBot) -> None:
     bot.liveness.on_fatal = stop_when_running
 
 
-def serve(settings: Settings, engine: Engine | None = None, store: FeedbackStore | None = None) -> int:
+def serve(settings: Settings, engine: Engine | None = None, store: Store | None = None) -> int:
     """Run until stopped (Ctrl-C, SIGTERM). Exit code 1 on a fatal error.
 
     Secrets are redacted from every log line and from the error printed here.
@@ -60,7 +60,7 @@ def serve(settings: Settings, engine: Engine | None = None, store: FeedbackStore
     own_store = store is None
     try:
         engine = engine or Engine(settings)
-        store = store or FeedbackStore(settings)
+        store = store or Store(settings)
         bot = build_bot(settings, engine, store)
         bot.liveness.heartbeat_file = settings.path("heartbeat_file")
         _stop_on_fatal(bot)

@@ -1,6 +1,6 @@
 """Feedback: 👍/👎 under each answer, what was wrong after a 👎, and ``/feedback 文字`` comments.
 
-A vote is stored with the hashed user (``bot.feedback``) and only from the chat the answer went to (the
+A vote is stored with the hashed user (``bot.store``) and only from the chat the answer went to (the
 button's tag binds it). After a 👎 the bot asks what was wrong: one tap on a reason, or a reply in words to
 the prompt, stored with the vote; the reply is taken before anything treats it as a question.
 """
@@ -23,7 +23,7 @@ from telegram.ext import (
     filters,
 )
 
-from ..feedback import DOWN_REASONS
+from ..store import DOWN_REASONS
 from .base import EXPIRED, BotCore, Context, button_chat, in_script, message_text, quoted_in_groups, user_script
 from .buttons import REASON, VOTE, parse_reason, parse_vote
 from .keyboards import feedback_keyboard, reason_keyboard

@@ -24,15 +24,14 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
-    PersistenceInput,
-    PicklePersistence,
 )
 
 from ..config import Settings
 from ..engine import Engine
 from ..errors import ConfigError
-from ..feedback import FeedbackStore
 from ..logsafe import install_redaction, secrets_of
+from ..store import Store
+from ..store.persistence import StorePersistence
 from .base import CONTEXT_TYPES, EXPIRED, BotCore, Context
 from .cards import warm_up_question
 from .inline import Inline
@@ -133,17 +132,14 @@ class _Handlers:
             log.warning("could not tell the user about the error: %s", exc)
 
 
-def _conversation_store(settings: Settings) -> PicklePersistence[Any, Any, Any] | None:
-    """Each chat's data (its last question, for follow-ups) kept across restarts, when set up."""
-    if not settings.conversation_store:
+def _conversation_store(settings: Settings, store: Store | None) -> StorePersistence | None:
+    """Each chat's memory (its last question, for follow-ups) kept across restarts, in the store, when set up."""
+    if not settings.conversation_store or store is None:
         return None
-    path = settings.path("conversation_store")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return PicklePersistence(path, store_data=PersistenceInput(bot_data=False, user_data=False, chat_data=True,
-                                                               callback_data=False))
+    return StorePersistence(store, settings)
 
 
-def build_bot(settings: Settings, engine: Engine, store: FeedbackStore | None = None,
+def build_bot(settings: Settings, engine: Engine, store: Store | None = None,
               examples: list[str] | None = None) -> TelegramBot:
     """The bot with its Application (not started); used by serve, tests and the benchmark.
 
@@ -172,7 +168,7 @@ def build_bot(settings: Settings, engine: Engine, store: FeedbackStore | None = 
         .post_init(handlers.post_init)
         .post_shutdown(handlers.post_shutdown)
     )
-    persistence = _conversation_store(settings)
+    persistence = _conversation_store(settings, store)
     application = (builder.persistence(persistence) if persistence is not None else builder).build()
     handlers.register(application)
     return TelegramBot(application, handlers.core, liveness)

@@ -1,4 +1,4 @@
-"""Helper for test_feedback_durability.py (not a test): write questions and votes to a FeedbackStore in a tight
+"""Helper for test_feedback_durability.py (not a test): write questions and votes to a Store in a tight
 loop until killed.
 
     python tests/feedback_writer.py DATABASE PROCESS_NUMBER
@@ -18,14 +18,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bot.config import load_settings  # noqa: E402
-from bot.feedback import FeedbackStore  # noqa: E402
+from bot.store import Store  # noqa: E402
 
 
 def main(database: str, process: int) -> int:
     settings = load_settings(environ={}).replace(feedback_db=database, feedback_retention_days=1,
                                                  user_id_salt="durability-test")
     now = [time.time()]
-    store = FeedbackStore(settings, clock=lambda: now[0])
+    store = Store(settings, clock=lambda: now[0])
     n = 0
     while True:
         now[0] += 600

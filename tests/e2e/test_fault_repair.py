@@ -20,8 +20,8 @@ from bot.cli import main
 from bot.config import load_settings
 from bot.embedding import load_embedder
 from bot.errors import ConfigError, EmbeddingError, FeedbackStoreError, IndexLoadError
-from bot.feedback import FeedbackStore, backup_database
 from bot.index import build_index, current_build, load_index
+from bot.store import Store, backup_database
 from tests.helpers import FAKE_MODEL, KNOWLEDGE, HashingModel, make_settings
 
 pytestmark = pytest.mark.slow  # the fault matrix: left out of `make quick`
@@ -187,6 +187,25 @@ def test_health_live_needs_a_fresh_heartbeat_from_serve(tmp_path, capsys):
     assert code == 1 and "heartbeat" in _one_error_line(err)
 
 
+@pytest.mark.parametrize("fault", ["in the future", "a folder", "a loop of links"])
+def test_health_live_refuses_a_heartbeat_that_cannot_show_serve_is_working(tmp_path, capsys, fault):
+    heartbeat = tmp_path / "data" / "heartbeat"
+    settings_file = _settings_file(tmp_path, heartbeat_max_age=30, heartbeat_file=str(heartbeat))
+    assert _cli(capsys, settings_file, "build")[0] == 0
+    heartbeat.parent.mkdir(parents=True, exist_ok=True)
+    if fault == "in the future":
+        heartbeat.write_text("polling\n", encoding="utf-8")
+        ahead = heartbeat.stat().st_mtime + 3600  # a clock set back by an hour since serve wrote it
+        os.utime(heartbeat, (ahead, ahead))
+    elif fault == "a folder":
+        heartbeat.mkdir()
+    else:
+        heartbeat.symlink_to(heartbeat)
+    code, _, err = _cli(capsys, settings_file, "health", "--live")
+    line = _one_error_line(err)
+    assert code == 1 and str(heartbeat) in line and ("future" in line or "not a file" in line or "cannot" in line)
+
+
 # ---- 2. the model's identity is a fingerprint of its files ---------------------------------------------------
 
 class _FolderModel(HashingModel):
@@ -234,7 +253,7 @@ def test_a_model_folder_cannot_run_its_own_code_unless_trusted(tmp_path):
 
 def test_an_odd_byte_in_the_salt_file_costs_the_record_not_the_answer(tmp_path, caplog):
     settings = make_settings(tmp_path)
-    store = FeedbackStore(settings)
+    store = Store(settings)
     store.salt_path.parent.mkdir(parents=True, exist_ok=True)
     store.salt_path.write_bytes(b"\xff" + b"a" * 63 + b"\n")
     assert store.record_question(42, "城市书房有多少家", True) is None  # logged, not raised
@@ -248,7 +267,7 @@ def test_an_odd_byte_in_the_salt_file_costs_the_record_not_the_answer(tmp_path, 
 @pytest.fixture
 def feedback_db(tmp_path: Path) -> Path:
     settings = make_settings(tmp_path, feedback_db=str(tmp_path / "data" / "feedback.sqlite3"))
-    store = FeedbackStore(settings)
+    store = Store(settings)
     for i in range(5):
         store.record_question(i, f"问题{i}", True)
     store.close()
@@ -280,14 +299,14 @@ def test_backup_into_a_new_file_of_the_data_folder_is_fine(feedback_db, capsys):
 @pytest.mark.parametrize("change", ["deleted", "replaced"])
 def test_a_database_deleted_or_replaced_while_serving_is_noticed(tmp_path, change):
     settings = make_settings(tmp_path)
-    store = FeedbackStore(settings)
+    store = Store(settings)
     question = store.record_question(7, "城市书房有多少家", True)
     tag = store.vote_tag(question, 7, "城市书房有多少家")  # what the answer's 👍 button carries
     path = settings.path("feedback_db")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     if change == "replaced":  # the operator restores another copy: its own rows, no question `question`
-        other = FeedbackStore(settings)
+        other = Store(settings)
         other.record_question(8, "另一个问题", True)
         other.record_question(8, "第三个问题", True)
         other.close()

@@ -41,14 +41,14 @@ def test_a_damaged_salt_file_never_stops_an_answer(api: FakeBotAPI, start: Calla
 def test_a_rejected_token_ends_serve_with_a_non_zero_exit(api: FakeBotAPI, tmp_path: Path, index_dir: Path,
                                                           engine, caplog: pytest.LogCaptureFixture) -> None:
     """A single 401 on getUpdates: before, polling ended and the process lived on without ever polling."""
-    from bot.feedback import FeedbackStore
+    from bot.store import Store
 
     settings = bot_settings(api, tmp_path, index_dir, telegram_send_retries=0,
                             heartbeat_file=str(tmp_path / "data" / "heartbeat"))
     api.inject("getUpdates", Fault.server_error(401))
     watchdog = threading.Timer(30, lambda: os.kill(os.getpid(), signal.SIGINT))  # stops serve if it hangs
     watchdog.start()
-    store = FeedbackStore(settings)
+    store = Store(settings)
     started = time.monotonic()
     try:
         code = serve(settings, engine, store)

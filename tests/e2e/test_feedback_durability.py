@@ -27,7 +27,7 @@ import pytest
 
 from bot import cli
 from bot.config import load_settings
-from bot.feedback import FeedbackStore, backup_database
+from bot.store import Store, backup_database
 from devtools.fakeapi import FakeBotAPI
 from tests.helpers import RunningBot, ask, bot_settings, buttons, exchange, plain
 
@@ -107,7 +107,7 @@ def test_kill_9_during_feedback_writes_leaves_a_whole_database(tmp_path: Path) -
     assert len(questions) > 300
 
     # and the store carries on with it
-    store = FeedbackStore(load_settings(environ={}).replace(feedback_db=str(database), user_id_salt="durability-test"))
+    store = Store(load_settings(environ={}).replace(feedback_db=str(database), user_id_salt="durability-test"))
     question = store.record_question(USER, "城市书房有多少家", True, "", ["s8-2"], "b1")
     assert question is not None and store.vote(question, USER, 1).stored
     store.close()
@@ -117,7 +117,7 @@ def test_kill_9_during_feedback_writes_leaves_a_whole_database(tmp_path: Path) -
 # ---- a full disk, a read-only database -----------------------------------------------------------------
 
 
-class FullDiskStore(FeedbackStore):
+class FullDiskStore(Store):
     """A store whose database cannot grow past ``pages`` pages, as on a full disk: writes that need a new
     page fail with SQLITE_FULL ("database or disk is full"); reopening does not help."""
 
@@ -130,7 +130,7 @@ class FullDiskStore(FeedbackStore):
         return connection
 
 
-class ReadOnlyStore(FeedbackStore):
+class ReadOnlyStore(Store):
     """A store whose database has become read-only (as a read-only mount or file would make it; tests run
     as root, so chmod would not stop the writes): every write fails with SQLITE_READONLY."""
 
@@ -145,7 +145,7 @@ class ReadOnlyStore(FeedbackStore):
 def _fill_up(store: FullDiskStore) -> None:
     """Write until the database is at its page limit and one more write has failed."""
     assert store.record_question(USER, "第一个问题", True) is not None
-    store.pages = store._connection.execute("PRAGMA page_count").fetchone()[0] + 1
+    store.pages = store._open().execute("PRAGMA page_count").fetchone()[0] + 1
     for n in range(10000):
         if store.record_question(USER, f"问题{n}" + "很长的问题" * 60, True) is None:
             return
@@ -173,7 +173,7 @@ def test_answers_go_out_when_the_feedback_database_cannot_be_written(
         problem: str) -> None:
     settings = bot_settings(api, tmp_path, tmp_path)
     if problem == "disk full":
-        store: FeedbackStore = FullDiskStore(settings)
+        store: Store = FullDiskStore(settings)
         _fill_up(store)
     else:
         store = ReadOnlyStore(settings)
@@ -209,7 +209,7 @@ def test_backup_while_writing_is_whole_and_has_the_rows(tmp_path: Path, monkeypa
     monkeypatch.delenv("BOT_USER_ID_SALT", raising=False)
     database = tmp_path / "data" / "feedback.sqlite3"
     settings = load_settings(environ={}).replace(feedback_db=str(database))
-    store = FeedbackStore(settings)
+    store = Store(settings)
     for n in range(200):
         store.vote(store.record_question(USER + n, f"问题{n}", True, "", ["s8-2"], "b1"), USER + n, 1)
     stop = threading.Event()
@@ -264,7 +264,7 @@ def test_backup_while_writing_is_whole_and_has_the_rows(tmp_path: Path, monkeypa
     restored.parent.mkdir()
     restored.write_bytes(made[0].read_bytes())
     (restored.parent / "feedback.sqlite3.salt").write_bytes(store.salt_path.read_bytes())
-    again = FeedbackStore(load_settings(environ={}).replace(feedback_db=str(restored)))
+    again = Store(load_settings(environ={}).replace(feedback_db=str(restored)))
     assert again.vote(1, USER, -1).previous == 1
     assert again.totals()["questions"] >= 200
     again.close()
@@ -287,7 +287,7 @@ def test_backup_into_a_new_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("BOT_SETTINGS", raising=False)
     monkeypatch.delenv("BOT_USER_ID_SALT", raising=False)
     database = tmp_path / "feedback.sqlite3"
-    store = FeedbackStore(load_settings(environ={}).replace(feedback_db=str(database), user_id_salt="pepper"))
+    store = Store(load_settings(environ={}).replace(feedback_db=str(database), user_id_salt="pepper"))
     store.record_question(USER, "城市书房有多少家", True)
     store.close()
     assert cli.main(["--set", f"feedback_db={database}", "backup", f"{tmp_path / 'new' / 'backups'}/"]) == 0

@@ -63,3 +63,18 @@ def test_compose_keeps_feedback_in_a_volume_and_takes_secrets_from_the_environme
     assert service["environment"]["TELEGRAM_BOT_TOKEN"].startswith("${TELEGRAM_BOT_TOKEN")
     volume_dirs = [r for k, r in _instructions() if k == "VOLUME"]
     assert volume_dirs and "/app/data" in volume_dirs[0]
+
+
+def test_the_image_installs_every_package_of_the_bot():
+    """`pip install .` (the Dockerfile's) installs only the packages pyproject.toml lists: a sub-package left
+    out (bot/store) would be missing from the image although every test passes in the checkout."""
+    import tomllib
+
+    from setuptools import find_packages
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    found = setuptools.get("packages")
+    listed = set(found) if isinstance(found, list) else set(find_packages(ROOT, **found["find"]))
+    packages = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "bot").rglob("__init__.py")}
+    assert packages <= listed, f"add {sorted(packages - listed)} to the packages of pyproject.toml"
+    assert not any(name.startswith(("devtools", "tests")) for name in listed), "only the product goes in the image"

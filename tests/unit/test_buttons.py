@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.feedback import DOWN_REASONS
+from bot.store import DOWN_REASONS
 from bot.telegram import buttons
 from bot.telegram.buttons import MAX_CALLBACK_BYTES, MAX_ROW_ID, ItemRef, Reason, Vote
 
@@ -24,7 +24,7 @@ KINDS: dict[str, tuple[re.Pattern[str], Callable[[str | None], object]]] = {
     "vote": (buttons.VOTE, buttons.parse_vote),
     "reason": (buttons.REASON, buttons.parse_reason),
 }
-TAG = "Zz-_09aB"  # vote tags are 8 URL-safe characters (FeedbackStore.vote_tag)
+TAG = "Zz-_09aB"  # vote tags are 8 URL-safe characters (Store.vote_tag)
 
 
 def kinds_matching(data: str) -> set[str]:

@@ -37,6 +37,30 @@ def test_bad_value_names_the_setting(tmp_path):
         load_settings(environ={"BOT_ABSTAIN_MIN_SCORE": "heavy"})
 
 
+@pytest.mark.parametrize("line", ["rate_limit_per_minute: true", "abstain_min_score: false",
+                                  "admin_ids: [1.5]", "admin_ids: [true]", "pinyin_typo_fix: 1",
+                                  "embedding_model: true", "search_top_k: 2.5"])
+def test_a_settings_file_value_of_the_wrong_type_is_refused_not_converted(tmp_path, line):
+    file = tmp_path / "settings.yaml"
+    file.write_text(line + "\n", encoding="utf-8")
+    name = line.split(":")[0]
+    with pytest.raises(ConfigError) as refused:
+        load_settings(file, environ={})
+    message = str(refused.value)
+    assert message.startswith(f"{file}: setting '{name}'") and "\n" not in message and "expected" in message
+
+
+def test_the_environment_still_gives_text_to_parse(tmp_path):
+    settings = load_settings(environ={"BOT_ADMIN_IDS": "5, 6", "BOT_PINYIN_TYPO_FIX": "0", "BOT_SEARCH_TOP_K": "4",
+                                      "BOT_ABSTAIN_MIN_SCORE": "0.25"})
+    assert (settings.admin_ids, settings.pinyin_typo_fix, settings.search_top_k, settings.abstain_min_score) == \
+        ([5, 6], False, 4, 0.25)
+    file = tmp_path / "settings.yaml"
+    file.write_text("abstain_min_score: 1\nsearch_top_k: 3.0\nadmin_ids: [7]\n", encoding="utf-8")
+    settings = load_settings(file, environ={})
+    assert (settings.abstain_min_score, settings.search_top_k, settings.admin_ids) == (1.0, 3, [7])
+
+
 def test_unknown_setting_and_secret_in_file_are_refused(tmp_path):
     file = tmp_path / "settings.yaml"
     file.write_text("serch_top_k: 3\n", encoding="utf-8")

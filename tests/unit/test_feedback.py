@@ -1,4 +1,4 @@
-"""The feedback store (bot.feedback) and `python -m bot report`: what staff rely on to improve the content."""
+"""The feedback store (bot.store) and `python -m bot report`: what staff rely on to improve the content."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from bot import cli
 from bot.config import Settings, load_settings
-from bot.feedback import SCHEMA_VERSION, FeedbackStore, format_report
+from bot.store import SCHEMA_VERSION, Store, format_report
 
 DAY = 86400.0
 START = 1_764_000_000.0  # 2025-11-24 16:00 UTC
@@ -38,14 +38,14 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> FeedbackStore:
-    store = FeedbackStore(store_settings(tmp_path), clock=clock)
+def store(tmp_path: Path, clock: Clock) -> Store:
+    store = Store(store_settings(tmp_path), clock=clock)
     yield store
     store.close()
 
 
 def test_the_database_is_created_on_first_use_with_wal_and_a_schema_version(tmp_path: Path,
-                                                                            store: FeedbackStore) -> None:
+                                                                            store: Store) -> None:
     assert not store.path.exists()  # nothing happens before the first question
     assert store.record_question(USER, "城市书房有多少家", True, "", ["s8-2"], "b1") == 1
     assert store.path.exists() and store.path.parent == tmp_path / "var" / "bot"
@@ -54,13 +54,13 @@ def test_the_database_is_created_on_first_use_with_wal_and_a_schema_version(tmp_
         assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
-def test_user_ids_are_hashed_with_a_kept_salt(tmp_path: Path, store: FeedbackStore) -> None:
+def test_user_ids_are_hashed_with_a_kept_salt(tmp_path: Path, store: Store) -> None:
     question = store.record_question(USER, "城市书房有多少家", True, "", ["s8-2", "s8-3"])
     assert store.vote(question, USER, 1).stored
     store.close()
     salt = store.salt_path
     assert stat.S_IMODE(salt.stat().st_mode) == 0o600 and len(salt.read_text().strip()) == 64
-    again = FeedbackStore(store_settings(tmp_path), clock=Clock())
+    again = Store(store_settings(tmp_path), clock=Clock())
     assert again.hash_user(USER) == store.hash_user(USER)  # stable across restarts
     assert again.vote(question, USER, -1).previous == 1  # so the same user's vote is replaced, not added
     again.close()
@@ -73,8 +73,8 @@ def test_user_ids_are_hashed_with_a_kept_salt(tmp_path: Path, store: FeedbackSto
 
 
 def test_a_configured_salt_is_used_and_no_salt_file_is_written(tmp_path: Path) -> None:
-    first = FeedbackStore(store_settings(tmp_path, user_id_salt="pepper-1"))
-    second = FeedbackStore(store_settings(tmp_path / "other", user_id_salt="pepper-2"))
+    first = Store(store_settings(tmp_path, user_id_salt="pepper-1"))
+    second = Store(store_settings(tmp_path / "other", user_id_salt="pepper-2"))
     first.record_question(USER, "问题", True)
     assert not first.salt_path.exists()
     assert first.hash_user(USER) != second.hash_user(USER) and first.hash_user(USER) != first.hash_user(USER + 1)
@@ -83,7 +83,7 @@ def test_a_configured_salt_is_used_and_no_salt_file_is_written(tmp_path: Path) -
     assert salt == "from-env"
 
 
-def test_one_vote_per_user_per_answer(store: FeedbackStore) -> None:
+def test_one_vote_per_user_per_answer(store: Store) -> None:
     question = store.record_question(USER, "城市书房有多少家", True, "", ["s8-2"])
     first = store.vote(question, USER, 1)
     assert first.stored and first.previous is None
@@ -99,7 +99,7 @@ def test_one_vote_per_user_per_answer(store: FeedbackStore) -> None:
 
 def test_old_rows_are_deleted_at_start_up_and_daily(tmp_path: Path, clock: Clock) -> None:
     settings = store_settings(tmp_path, feedback_retention_days=30)
-    store = FeedbackStore(settings, clock=clock)
+    store = Store(settings, clock=clock)
     old = store.record_question(USER, "旧问题", False, "off_topic")
     store.vote(old, USER, -1)
     clock.now += 20 * DAY
@@ -107,7 +107,7 @@ def test_old_rows_are_deleted_at_start_up_and_daily(tmp_path: Path, clock: Clock
     store.close()
 
     clock.now += 15 * DAY  # the old question is now 35 days old, the recent one 15
-    reopened = FeedbackStore(settings, clock=clock)
+    reopened = Store(settings, clock=clock)
     assert reopened.totals()["questions"] == 1  # purged when the store opened
     assert reopened.vote(old, USER, 1).problem == "unknown" and reopened.vote(recent, USER, 1).stored
 
@@ -120,7 +120,7 @@ def test_old_rows_are_deleted_at_start_up_and_daily(tmp_path: Path, clock: Clock
                                  "up": 0, "down": 0}
     reopened.close()
 
-    forever = FeedbackStore(store_settings(tmp_path, feedback_retention_days=0), clock=Clock(clock.now + 1000 * DAY))
+    forever = Store(store_settings(tmp_path, feedback_retention_days=0), clock=Clock(clock.now + 1000 * DAY))
     assert forever.purge() == 0 and forever.totals()["questions"] == 2
     forever.close()
 
@@ -130,7 +130,7 @@ def test_a_broken_database_never_raises_to_the_bot(tmp_path: Path, caplog: pytes
     path = settings.path("feedback_db")
     path.parent.mkdir(parents=True)
     path.write_bytes(b"garbage, not SQLite" * 50)
-    store = FeedbackStore(settings)
+    store = Store(settings)
     assert store.record_question(USER, "城市书房有多少家", True) is None
     assert store.vote(1, USER, 1).problem == "error"
     assert store.purge() == 0
@@ -144,7 +144,7 @@ def test_a_broken_database_never_raises_to_the_bot(tmp_path: Path, caplog: pytes
 def test_a_folder_that_cannot_be_created_is_a_logged_failure(tmp_path: Path,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "file").write_text("x")
-    store = FeedbackStore(load_settings(environ={}).replace(feedback_db=str(tmp_path / "file" / "db.sqlite3")))
+    store = Store(load_settings(environ={}).replace(feedback_db=str(tmp_path / "file" / "db.sqlite3")))
     assert store.record_question(USER, "问题", True) is None
     assert "feedback store: could not store a question" in caplog.text
     assert len(store.log_hash(USER)) == 16
@@ -156,13 +156,13 @@ def test_a_newer_schema_is_not_touched(tmp_path: Path) -> None:
     path.parent.mkdir(parents=True)
     with sqlite3.connect(path) as connection:
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    store = FeedbackStore(settings)
+    store = Store(settings)
     assert store.record_question(USER, "问题", True) is None
     with sqlite3.connect(path) as connection:
         assert connection.execute("SELECT name FROM sqlite_master").fetchall() == []
 
 
-def fill(store: FeedbackStore, clock: Clock) -> None:
+def fill(store: Store, clock: Clock) -> None:
     """Three users; 医院 unanswered 3 times (in both scripts), 火星 once; 书房 down-voted twice."""
     for user, text in [(1, "温州有多少医院？"), (2, "溫州有多少醫院"), (3, " 温州有多少医院? ")]:
         store.record_question(user, text, False, "off_topic", ["s7-2"])
@@ -178,7 +178,7 @@ def fill(store: FeedbackStore, clock: Clock) -> None:
     store.vote(good, 4, 1)
 
 
-def test_report_groups_questions_most_frequent_first(store: FeedbackStore, clock: Clock) -> None:
+def test_report_groups_questions_most_frequent_first(store: Store, clock: Clock) -> None:
     fill(store, clock)
     report = store.report(days=30, limit=10)
     assert report["totals"] == {"questions": 9, "answered": 4, "abstained": 5, "answered_share": 0.4444,
@@ -208,7 +208,7 @@ def test_report_command(tmp_path: Path, capsys: pytest.CaptureFixture[str], monk
     assert cli.main(["--set", f"feedback_db={path}", "report"]) == 1
     assert "no feedback database" in capsys.readouterr().err and not path.exists()
 
-    store = FeedbackStore(load_settings(environ={}).replace(feedback_db=str(path)))
+    store = Store(load_settings(environ={}).replace(feedback_db=str(path)))
     fill(store, Clock(__import__("time").time() - 3600))
     store.close()
     assert cli.main(["--set", f"feedback_db={path}", "report", "--days", "7", "--limit", "5", "--json"]) == 0
@@ -218,3 +218,24 @@ def test_report_command(tmp_path: Path, capsys: pytest.CaptureFixture[str], monk
     assert cli.main(["--set", f"feedback_db={path}", "report"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("问答反馈报告（最近 30 天）") and "被点 👎 的问题" in out
+
+
+def test_report_shows_what_users_wrote_escaped_one_line_per_entry(store: Store, clock: Clock) -> None:
+    bell, escape, override = "\a", "\x1b[2J\x1b]0;pwned\a", "\u202e"
+    question = store.record_question(1, f"城市书房{escape}有多少家\n第二行", True, "", ["s8-2"],
+                                     shown=f"超110家{bell}")
+    store.vote(question, 1, -1)
+    store.explain_vote(question, 1, "other", f"数字不对\r\n应该是{override}120家{bell}")
+    store.record_question(2, "火星\x9b31m上有人吗\u2028", False, "off_topic")
+    store.add_comment(3, f"第一行\n第二行{bell}\t结束")
+    text = format_report(store.report(days=0))
+    assert not [c for c in text if (ord(c) < 32 and c != "\n") or 0x7f <= ord(c) < 0xa0 or c in "\u2028\u202e"]
+    lines = text.splitlines()
+    [asked] = [line for line in lines if "城市书房" in line]
+    assert "城市书房\\x1b[2J\\x1b]0;pwned\\x07有多少家\\n第二行 → “超110家\\x07”" in asked
+    [why] = [line for line in lines if "哪里不对" in line]
+    assert why.endswith("其他 · 数字不对\\r\\n应该是\\u202e120家\\x07")
+    assert any(line.endswith("火星\\x9b31m上有人吗") for line in lines)
+    [comment] = [line for line in lines if "第一行" in line]
+    assert comment.endswith("第一行\\n第二行\\x07\\t结束")
+    assert not [line for line in lines if line.lstrip().startswith(("第二行", "应该是", "结束"))]  # nothing split

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import load_settings
-from bot.feedback import SCHEMA_VERSION, FeedbackStore
+from bot.store import SCHEMA_VERSION, Store
 from bot.telegram.inline import InlineCache, cache_key
 from bot.telegram.links import deep_link, payload_section, start_payload
 
@@ -78,7 +78,7 @@ def test_a_version_1_database_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> 
     path = tmp_path / "feedback.sqlite3"
     settings = load_settings(environ={}).replace(feedback_db=str(path), user_id_salt="s" * 40,
                                                  feedback_retention_days=0)
-    store = FeedbackStore(settings)
+    store = Store(settings)
     with sqlite3.connect(path) as connection:
         connection.executescript(V1_SCHEMA)
         connection.execute("INSERT INTO questions VALUES (1, '2025-01-01 00:00:00', ?, '城市书房有多少家', "
@@ -93,5 +93,5 @@ def test_a_version_1_database_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> 
     assert not store.explain_vote(1, 6, "off")  # someone who did not vote 👎
     store.close()
     with sqlite3.connect(path) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     connection.close()

@@ -19,29 +19,42 @@ import yaml
 
 from .errors import ArticleImportError
 from .knowledge import ARTICLE_FILE, NON_SECTION_FILES, read_yaml
-from .readers import CAPTION, HEADING, TEXT, TITLE, Block, Metadata, read_file, split_names
+from .readers import (
+    CAPTION,
+    HEADING,
+    NUMBERED_HEADING,
+    NUMERAL,
+    TEXT,
+    TITLE,
+    Block,
+    Metadata,
+    normalized_date,
+    read_file,
+    split_names,
+)
 
 LEAD_LABEL = "导语"
 MAX_HEADING_CHARS = 60  # a longer "一、…" line is a numbered paragraph, not a heading
 MAX_CAPTION_CHARS = 60
 MAX_AREA_CHARS = 30
-_NUMERAL = "一二三四五六七八九十百零〇两"
 # 样本一：… / 案例2: … / 第一章 … : a word and a number name the section (the label); the rest is its title
-_LABELLED = re.compile(rf"^((?:第[{_NUMERAL}\d]+[章节部分篇条])|(?:[\u4e00-\u9fff]{{1,4}}?[{_NUMERAL}\d]+))"
+_LABELLED = re.compile(rf"^((?:第[{NUMERAL}\d]+[章节部分篇条])|(?:[\u4e00-\u9fff]{{1,4}}?[{NUMERAL}\d]+))"
                        r"\s*[:：、．.]?\s*(.+)$")
-_LABEL_WORDS = re.compile(rf"^(?:第[{_NUMERAL}\d]+[章节部分篇条]|(?:样本|案例|典型|经验|实践|做法|举措|措施|专题|板块|亮点)"
-                          rf"[{_NUMERAL}\d]+)$")
+_LABEL_WORDS = re.compile(rf"^(?:第[{NUMERAL}\d]+[章节部分篇条]|(?:样本|案例|典型|经验|实践|做法|举措|措施|专题|板块|亮点)"
+                          rf"[{NUMERAL}\d]+)$")
 # 一、… / （一）… / 1. … : numbering only; the heading is shown as printed
-_NUMBERED = re.compile(rf"^(?:[{_NUMERAL}]+、|[（(][{_NUMERAL}\d]+[）)]|\d{{1,2}}[、．.](?!\d))\s*\S")
+_NUMBERED = re.compile(rf"^{NUMBERED_HEADING}\s*\S")
 _SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)]*$")
 _CREDIT = re.compile(r"^(?:(?:记者|摄影|通讯员|图)[/:：\s]*)?[\u4e00-\u9fff·]{2,4}(?:[\s\u3000、]+[\u4e00-\u9fff·]{2,4})*\s*摄$")
 _PAGE_CREDIT = re.compile(r"^[(（]?((?:本版|本文|文中)?图片由.+提供)[)）]?$")
-_BYLINE = re.compile(r"^(?:(?:本报记者|记者|作者|文|通讯员|撰稿)[/:：\s]*)?"
+_BYLINE_PREFIX = r"(?:本报记者|记者|作者|文|通讯员|撰稿)"
+_BYLINE = re.compile(rf"^(?:{_BYLINE_PREFIX}[/:：\s]*)?"
                      r"([\u4e00-\u9fff·]{2,4}(?:[\s\u3000、,，]+(?:通讯员\s*)?[\u4e00-\u9fff·]{2,4})*)$")
+_DATE_LINE = re.compile(r"^\d{4}\s*[-年/.]\s*\d{1,2}\s*[-月/.]\s*\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$")
+MAX_BYLINE_LINES = 3  # lines under the headline that may hold the byline, the date and the source
 _META_LINE = re.compile(r"(来源|发布时间|发布日期|日期|时间|作者|编辑|责任编辑|浏览次数|点击数|字号)[:：]")
 _CLUTTER = re.compile(r"版权所有|备案号|ICP备|网站标识码|公网安备|主办单位|承办单位|技术支持|当前位置|您现在的位置|"
                       r"分享到|打印本页|关闭窗口|扫一扫|【打印】|【关闭】|返回顶部|上一篇|下一篇|^首页\s*[>|]")
-_DATE = re.compile(r"(\d{4})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
 _QUOTE_CLOSE = "”’」』）)》"
 
 
@@ -86,6 +99,8 @@ def _is_heading(block: Block) -> bool:
     text = block.text
     if block.kind != TEXT or len(text) > MAX_HEADING_CHARS or _SENTENCE_END.search(text):
         return False
+    if block.emphasis:  # a short line set apart by the format (all bold, larger type): a heading
+        return True
     match = _LABELLED.match(text)
     return bool(match and _LABEL_WORDS.match(match.group(1))) or bool(_NUMBERED.match(text))
 
@@ -98,26 +113,43 @@ def _label_and_title(text: str, printed: bool) -> tuple[str, str]:
     return "", text.strip()
 
 
-def _metadata_line(text: str, meta: Metadata) -> bool:
-    """Read 来源：… 发布时间：… 作者：… into ``meta``; True if the line was such a line."""
-    if not _META_LINE.search(text) or len(text) > 120:
+def _metadata_line(text: str, shown: Metadata) -> bool:
+    """Read 来源：… 发布时间：… 作者：… into ``shown``; True if the line was such a line. A byline standing
+    before the first label (记者 陈思远 李晓梅　发布时间：2024年5月6日) gives the authors."""
+    label = _META_LINE.search(text)
+    if not label or len(text) > 120:
         return False
     fields = dict(re.findall(r"(来源|发布时间|发布日期|日期|时间|作者)[:：]\s*([^\s\u3000]+(?:\s[^\s\u3000:：]+)*?)"
                              r"(?=[\s\u3000]+\S+[:：]|[\s\u3000]*$)", text))
-    if fields.get("来源") and not meta.source:
-        meta.source = fields["来源"]
-    if fields.get("作者") and not meta.authors:
-        meta.authors = split_names(fields["作者"])
-    date = _DATE.search(text)
-    if date and not meta.date:
-        meta.date = f"{int(date.group(1)):04d}-{int(date.group(2)):02d}-{int(date.group(3)):02d}"
+    if fields.get("来源") and not shown.source:
+        shown.source = fields["来源"]
+    before = _BYLINE.match(text[:label.start()].strip())
+    if fields.get("作者") and not shown.authors:
+        shown.authors = split_names(fields["作者"])
+    elif before and re.match(_BYLINE_PREFIX, text) and not shown.authors:
+        shown.authors = split_names(re.sub(r"通讯员", " ", before.group(1)))
+    if not shown.date:
+        shown.date = normalized_date(text)
     return True
 
 
+def _byline(block: Block) -> list[str] | None:
+    """The names of a byline line under the headline (记者 陈思远 李晓梅, 文/陈思远, 周琳子 叶志攀); None if
+    the line is not one. Unprefixed names that could be a short heading are a byline only in body type."""
+    if block.kind != TEXT or _SENTENCE_END.search(block.text):
+        return None
+    match = _BYLINE.match(block.text)
+    if not match or (not re.match(_BYLINE_PREFIX, block.text) and _is_heading(block)):
+        return None
+    return split_names(re.sub(r"通讯员", " ", match.group(1)))
+
+
 def split_article(meta: Metadata, blocks: list[Block], printed: bool) -> ImportedArticle:
-    """The article in ``blocks``; ``printed`` says the text is a transcription of a print layout (plain text),
-    where wide gaps mark photo blocks and headings may carry line-wrap spaces."""
-    blocks = [b for b in blocks if not _CLUTTER.search(b.text) and not _metadata_line(b.text, meta)]
+    """The article in ``blocks``; ``meta`` is what the file says outside its text, used only where the printed
+    lines (byline, 来源/发布时间 lines) say nothing. ``printed`` says the text is a transcription of a
+    print layout (plain text), where wide gaps mark photo blocks and headings may carry line-wrap spaces."""
+    shown = Metadata()
+    blocks = [b for b in blocks if not _CLUTTER.search(b.text) and not _metadata_line(b.text, shown)]
     if not blocks:
         raise ArticleImportError("no article text found")
     first, headline = blocks[0], meta.title
@@ -127,15 +159,19 @@ def split_article(meta: Metadata, blocks: list[Block], printed: bool) -> Importe
     if not headline:
         raise ArticleImportError("no headline: the file has no title and its first line is body text")
     blocks = [b for b in blocks if not (b.kind in (TITLE, HEADING) and b.text == headline)]
-    authors = list(meta.authors)
-    if blocks and blocks[0].kind == TEXT and not _SENTENCE_END.search(blocks[0].text):
-        byline = _BYLINE.match(blocks[0].text)
-        if byline and not _is_heading(blocks[0]):
-            authors = authors or split_names(re.sub(r"通讯员", " ", byline.group(1)))
-            blocks = blocks[1:]
+    for _ in range(MAX_BYLINE_LINES):  # the byline and a date standing alone, right under the headline
+        names = _byline(blocks[0]) if blocks else None
+        if names is not None:
+            shown.authors = shown.authors or names
+        elif blocks and _DATE_LINE.match(blocks[0].text) and not shown.date:
+            shown.date = normalized_date(blocks[0].text)
+        else:
+            break
+        blocks = blocks[1:]
+    meta = shown.or_else(meta)
     photo_gap = 1 + Counter(b.gap for b in blocks).most_common(1)[0][0] if printed and blocks else 10**6
 
-    article = ImportedArticle(headline=headline, authors=authors, sections=[], date=meta.date,
+    article = ImportedArticle(headline=headline, authors=list(meta.authors), sections=[], date=meta.date,
                               source=meta.source, url=meta.url)
     lead = ImportedSection(LEAD_LABEL, headline)
     sections: list[ImportedSection] = [lead]

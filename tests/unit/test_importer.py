@@ -197,9 +197,10 @@ def test_markdown_with_numbered_sub_headings(tmp_path):
 
 def test_unreadable_inputs_are_messages(tmp_path, capsys):
     (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "a.odt").write_bytes(b"PK")
     (tmp_path / "b.docx").write_bytes(b"not a zip")
     (tmp_path / "c.txt").write_bytes(b"\xff\xfe\x00bad")
-    for name, message in (("a.pdf", "cannot import .pdf"), ("b.docx", "not a Word .docx file"),
+    for name, message in (("a.pdf", "not a readable PDF"), ("a.odt", "cannot import .odt"), ("b.docx", "not a Word .docx file"),
                           ("c.txt", "not UTF-8 text"), ("missing.txt", "cannot be read")):
         code, _ = import_into(tmp_path / "knowledge", tmp_path / name)
         err = capsys.readouterr().err

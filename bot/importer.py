@@ -9,6 +9,7 @@ Nothing is rewritten: paragraphs are kept verbatim, only a paragraph the print l
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,7 +18,10 @@ from typing import Any
 
 import yaml
 
+from .article_folder import checked_slug, clean_leftovers, write_folder
+from .chunking import split_sentences
 from .errors import ArticleImportError
+from .figures import extract_figures
 from .knowledge import ARTICLE_FILE, NON_SECTION_FILES, read_yaml
 from .readers import (
     CAPTION,
@@ -28,6 +32,7 @@ from .readers import (
     TITLE,
     Block,
     Metadata,
+    ReadLimits,
     normalized_date,
     read_file,
     split_names,
@@ -269,14 +274,14 @@ def _dump(data: Any, comment: str) -> str:
     return f"# {comment}\n{body}"
 
 
-def slug_of(path: Path) -> str:
-    """Folder name for an article from its file name: ASCII letters, digits and '-' (Chinese as pinyin)."""
-    stem = path.stem
-    if re.search(r"[\u4e00-\u9fff]", stem):
+def slug_of(name: str) -> str:
+    """Folder name for an article from a file name or headline: ASCII letters, digits and '-' (Chinese as
+    pinyin)."""
+    if re.search(r"[\u4e00-\u9fff]", name):
         from pypinyin import lazy_pinyin
 
-        stem = "-".join(lazy_pinyin(stem))
-    slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:40].strip("-")
+        name = "-".join(lazy_pinyin(name))
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40].strip("-")
     return slug or "article"
 
 
@@ -304,10 +309,12 @@ def article_files(article: ImportedArticle, id_prefix: str) -> dict[str, str]:
 
 
 def _ids_elsewhere(knowledge_dir: Path, folder: Path) -> dict[str, str]:
-    """Section id → file, for every section file outside ``folder`` (unreadable files are build's concern)."""
+    """Section id → file, for every section file outside ``folder`` (unreadable files are build's concern;
+    hidden folders, such as an interrupted import's leftovers, are not content)."""
     ids: dict[str, str] = {}
     paths = [p for p in knowledge_dir.glob("*.yaml") if p.name not in NON_SECTION_FILES]
-    paths += [p for p in knowledge_dir.glob("*/*.yaml") if p.parent != folder and p.name != ARTICLE_FILE]
+    paths += [p for p in knowledge_dir.glob("*/*.yaml")
+              if p.parent != folder and p.name != ARTICLE_FILE and not p.parent.name.startswith(".")]
     for path in sorted(paths):
         readable, data = read_yaml(path, str(path.relative_to(knowledge_dir)), [])
         if readable and isinstance(data, dict) and isinstance(data.get("id"), (str, int)):
@@ -315,44 +322,75 @@ def _ids_elsewhere(knowledge_dir: Path, folder: Path) -> dict[str, str]:
     return ids
 
 
+def _paragraphs_in(folder: Path) -> list[str]:
+    """The paragraphs of the article folder as it is now, in file order ([] when there is none)."""
+    paragraphs: list[str] = []
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        readable, data = read_yaml(path, path.name, [])
+        if path.name != ARTICLE_FILE and readable and isinstance(data, dict) \
+                and isinstance(data.get("paragraphs"), list):
+            paragraphs += [p for p in data["paragraphs"] if isinstance(p, str)]
+    return paragraphs
+
+
 @dataclass
 class ImportPlan:
     """What importing one file would do: the folder, its files and how each differs from what is there."""
 
-    source: Path
+    source: str  # the file or web address, as given
     folder: Path
     article: ImportedArticle
     files: dict[str, str]
     changes: dict[str, str]  # file name → "new" | "changed" | "unchanged" | "removed"
+    old_paragraphs: list[str] = field(default_factory=list)  # the folder's paragraphs before the import
 
     @property
     def unchanged(self) -> bool:
         return all(change == "unchanged" for change in self.changes.values())
 
 
-def plan_import(source: Path, knowledge_dir: Path, slug: str | None = None,
-                id_prefix: str | None = None) -> ImportPlan:
-    """Read and split ``source``; refuse ids that other articles already use."""
-    meta, blocks = read_file(source)
+def is_address(source: str) -> bool:
+    return re.match(r"^[a-z][a-z0-9+.-]*://", source, re.I) is not None
+
+
+def read_source(source: str, limits: ReadLimits, url_timeout: float) -> tuple[ImportedArticle, str]:
+    """The article in a file or at a web address, and the default folder name for it."""
+    if is_address(source):
+        from .readers.web import fetch_page, page_blocks
+
+        address, page = fetch_page(source, limits, url_timeout)
+        meta, blocks = page_blocks(page, source)
+        meta.url = address  # the page's own address, as fetched (after redirects)
+        printed, name = False, ""
+    else:
+        meta, blocks = read_file(Path(source), limits)
+        printed, name = Path(source).suffix.lower() == ".txt", Path(source).stem
     try:
-        article = split_article(meta, blocks, printed=source.suffix.lower() == ".txt")
+        article = split_article(meta, blocks, printed=printed)
     except ArticleImportError as exc:
         raise ArticleImportError(f"{source}: {exc}") from None
-    article.imported_from = source.name
-    slug = slug or slug_of(source)
-    folder = knowledge_dir / slug
+    article.imported_from = source if is_address(source) else Path(source).name
+    return article, slug_of(name or article.headline)
+
+
+def plan_import(source: str | Path, knowledge_dir: Path, slug: str | None = None, id_prefix: str | None = None,
+                limits: ReadLimits | None = None, url_timeout: float = 30.0) -> ImportPlan:
+    """Read and split ``source`` (a file or an http(s) address); refuse ids that other articles already use."""
+    source = str(source)
+    article, default_slug = read_source(source, limits or ReadLimits(), url_timeout)
+    folder = knowledge_dir / checked_slug(slug or default_slug, knowledge_dir)
     kept = folder / ARTICLE_FILE
     if kept.is_file():  # an editor's listing order survives re-importing an updated article
         readable, data = read_yaml(kept, ARTICLE_FILE, [])
         if readable and isinstance(data, dict) and isinstance(data.get("order"), int):
             article.order = data["order"]
-    files = article_files(article, id_prefix or slug)
+    files = article_files(article, id_prefix or folder.name)
     clashes = _ids_elsewhere(knowledge_dir, folder)
     taken = [f"'{sid}' (in {clashes[sid]})" for text in files.values()
              for sid in re.findall(r"^id: (\S+)$", text, re.M) if sid in clashes]
     if taken:
         raise ArticleImportError(f"{source}: section id(s) {', '.join(taken)} already used by another article; "
-                           "import with --id-prefix NAME (or --slug NAME) to give this article its own ids")
+                                 "import with --id-prefix NAME (or --slug NAME) to give this article its own ids")
     changes: dict[str, str] = {}
     for name, text in files.items():
         path = folder / name
@@ -362,28 +400,47 @@ def plan_import(source: Path, knowledge_dir: Path, slug: str | None = None,
         for path in sorted(folder.glob("*.yaml")):
             if path.name not in files:
                 changes[path.name] = "removed"
-    return ImportPlan(source, folder, article, files, changes)
+    return ImportPlan(source, folder, article, files, changes, _paragraphs_in(folder))
 
 
 def apply_import(plan: ImportPlan, replace: bool) -> None:
-    """Write the plan's files; an article folder whose files differ is only overwritten with ``replace``."""
+    """Write the plan's folder whole (bot.article_folder); an article folder whose files differ is only
+    replaced with ``replace``."""
     edited = [name for name, change in plan.changes.items() if change in ("changed", "removed")]
     if edited and not replace:
         raise ArticleImportError(f"{plan.folder} already holds this article with other content ({', '.join(edited)} "
-                           "would change): re-import with --replace to overwrite it (reviewed edits are lost), "
-                           "or --slug NAME to import it as another article")
+                                 "would change): re-import with --replace to overwrite it (reviewed edits are lost), "
+                                 "or --slug NAME to import it as another article")
     try:
-        plan.folder.mkdir(parents=True, exist_ok=True)
-        for name, text in plan.files.items():
-            if plan.changes[name] != "unchanged":
-                tmp = plan.folder / f".{name}.tmp"
-                tmp.write_text(text, encoding="utf-8")
-                tmp.replace(plan.folder / name)  # a file is either the old or the new one, never half
-        for name, change in plan.changes.items():
-            if change == "removed":
-                (plan.folder / name).unlink()
+        clean_leftovers(plan.folder.parent)
+        write_folder(plan.folder, plan.files)
     except OSError as exc:
         raise ArticleImportError(f"{plan.folder}: cannot write the article ({exc.strerror or exc})") from None
+
+
+def _sentences(paragraphs: list[str]) -> list[str]:
+    return [s.strip() for p in paragraphs for s in split_sentences(p) if s.strip()]
+
+
+def describe_changes(plan: ImportPlan) -> list[str]:
+    """What the new version changes in the article's text, sentence by sentence, with the figures that
+    differ (1200元 → 1500元), so a maintainer sees it before --replace writes anything."""
+    old = _sentences(plan.old_paragraphs)
+    new = _sentences([p for s in plan.article.sections for p in s.paragraphs])
+    lines: list[str] = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for op, a, b, c, d in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        pairs = list(zip(old[a:b], new[c:d])) if op == "replace" else []
+        for before, after in pairs:
+            gone = [f for f in extract_figures(before) if f not in extract_figures(after)]
+            came = [f for f in extract_figures(after) if f not in extract_figures(before)]
+            figures = (f" [{', '.join(gone) or '—'} → {', '.join(came) or '—'}]" if gone or came else "")
+            lines += [f"  changed{figures}:", f"    - {before}", f"    + {after}"]
+        lines += [f"  removed: {sentence}" for sentence in old[a + len(pairs):b]]
+        lines += [f"  added:   {sentence}" for sentence in new[c + len(pairs):d]]
+    return lines
 
 
 def describe_plan(plan: ImportPlan, knowledge_dir: Path) -> list[str]:
@@ -391,7 +448,8 @@ def describe_plan(plan: ImportPlan, knowledge_dir: Path) -> list[str]:
     article = plan.article
     where = plan.folder.relative_to(knowledge_dir.parent) if plan.folder.is_relative_to(knowledge_dir.parent) \
         else plan.folder
-    lines = [f"{plan.source.name} → {where}/: 《{article.headline}》"
+    shown = plan.source if is_address(plan.source) else Path(plan.source).name
+    lines = [f"{shown} → {where}/: 《{article.headline}》"
              + (f" {' '.join(article.authors)}" if article.authors else "")
              + (f" {article.date}" if article.date else "") + (f" {article.source}" if article.source else "")]
     names = [n for n in plan.files if n != ARTICLE_FILE]

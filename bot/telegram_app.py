@@ -86,7 +86,7 @@ from .engine import Engine
 from .errors import BotError, ConfigError
 from .feedback import DOWN_REASONS, FeedbackStore
 from .heartbeat import beat
-from .index import read_manifest
+from .index import current_build
 from .knowledge import articles_of, bot_name, citation
 from .limits import SlidingWindowLimiter, update_guard
 from .logsafe import install_redaction, redact, secrets_of
@@ -243,7 +243,8 @@ class TelegramBot:
             await asyncio.sleep(min(30.0, float(self.settings.heartbeat_max_age) / 4))
 
     async def _auto_reload(self) -> None:
-        """Load a new index build when the manifest changes; a broken build is logged once, old one kept."""
+        """Load a new index build when the CURRENT pointer names another one (reading that one small file is
+        the whole cost of a check); a broken build is logged once and the old one kept."""
         index_dir = self.settings.path("index_dir")
         broken = ""  # a build that failed to load is not tried again until the manifest changes
         last_problem = ""  # each problem is logged once, not every interval
@@ -251,9 +252,9 @@ class TelegramBot:
             await asyncio.sleep(float(self.settings.auto_reload_seconds))
             build_id = ""
             try:
-                _, manifest = await self.run_sync(read_manifest, index_dir)
-                build_id = str(manifest.get("build_id", ""))
-                if build_id in (self.engine.index.build_id, broken):
+                build = await self.run_sync(current_build, index_dir)  # the small pointer file only
+                build_id = build.name if build is not None else ""
+                if build_id in (self.engine.index.build_id, broken, ""):
                     continue
                 if await self.run_sync(self.engine.reload):
                     log.info("auto reload: loaded index build %s", self.engine.index.build_id)

@@ -71,6 +71,14 @@ def _hidden(folder: Path, suffix: str) -> Path:
 def clean_leftovers(knowledge_dir: Path) -> list[str]:
     """Finish what an interrupted import or removal left: put back an old folder whose replacement never
     arrived, delete the rest. Returns what was done, for the command's output."""
+    try:
+        return _cleaned(knowledge_dir)
+    except OSError as exc:
+        raise ArticleImportError(f"{knowledge_dir}: cannot clean up after an interrupted import or removal "
+                                 f"({exc.strerror or exc})") from None
+
+
+def _cleaned(knowledge_dir: Path) -> list[str]:
     done: list[str] = []
     if not knowledge_dir.is_dir():
         return done

@@ -64,6 +64,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     """Article files or web pages → article folders in knowledge/, or (--dry-run) only the split they would
     give and, for an article already there, what its text would change. Every source is read and checked
     before any is written; each article folder is written whole (bot.article_folder)."""
+    from .article_folder import clean_leftovers
     from .importer import apply_import, describe_changes, describe_plan, plan_import
     from .readers import ReadLimits
 
@@ -72,6 +73,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
         raise ArticleImportError("--slug and --id-prefix name one article: import one file with them")
     written = 0
     try:
+        if not args.dry_run:  # an interrupted import's or removal's leftovers, whatever this run writes
+            for done in clean_leftovers(knowledge_dir):
+                print(done, file=out)
         plans = [plan_import(source, knowledge_dir, args.slug, args.id_prefix, ReadLimits.from_settings(settings),
                              float(settings.import_url_timeout)) for source in args.sources]
         for plan in plans:

@@ -281,8 +281,10 @@ def slug_of(name: str) -> str:
         from pypinyin import lazy_pinyin
 
         name = "-".join(lazy_pinyin(name))
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40].strip("-")
-    return slug or "article"
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    if len(slug) > 40:  # cut at a word (syllable) boundary
+        slug = slug[:41].rsplit("-", 1)[0] if "-" in slug[:41] else slug[:40]
+    return slug.strip("-") or "article"
 
 
 def article_files(article: ImportedArticle, id_prefix: str) -> dict[str, str]:
@@ -378,7 +380,7 @@ def plan_import(source: str | Path, knowledge_dir: Path, slug: str | None = None
     """Read and split ``source`` (a file or an http(s) address); refuse ids that other articles already use."""
     source = str(source)
     article, default_slug = read_source(source, limits or ReadLimits(), url_timeout)
-    folder = knowledge_dir / checked_slug(slug or default_slug, knowledge_dir)
+    folder = knowledge_dir / checked_slug(default_slug if slug is None else slug, knowledge_dir)
     kept = folder / ARTICLE_FILE
     if kept.is_file():  # an editor's listing order survives re-importing an updated article
         readable, data = read_yaml(kept, ARTICLE_FILE, [])

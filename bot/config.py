@@ -77,7 +77,7 @@ SETTINGS: dict[str, Setting] = {
            "to this size. Longer passages answer more questions in their first passage (docs/quality.md).",
            minimum=20, maximum=300),
         # importing articles (python -m bot import): every file is bounded before it is parsed
-        _s("import_max_text_mb", 10.0,
+        _s("import_max_text_mb", 5.0,
            "Largest .txt, .md or web page (file or fetched) `import` reads, in MB; larger ones are refused "
            "with a message before parsing.", minimum=0.001, maximum=10000),
         _s("import_max_pdf_mb", 100.0, "Largest PDF `import` reads, in MB.", minimum=0.001, maximum=100000),

@@ -424,24 +424,34 @@ def _sentences(paragraphs: list[str]) -> list[str]:
     return [s.strip() for p in paragraphs for s in split_sentences(p) if s.strip()]
 
 
+def _similar(a: str, b: str) -> bool:
+    """Two versions of one sentence (most of the wording kept), not two different sentences."""
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.6
+
+
 def describe_changes(plan: ImportPlan) -> list[str]:
     """What the new version changes in the article's text, sentence by sentence, with the figures that
-    differ (1200元 → 1500元), so a maintainer sees it before --replace writes anything."""
+    differ (1200万元 → 1500万元), so a maintainer sees it before --replace writes anything. Within a run of
+    differing sentences, each old sentence is paired with the next similar new one, in order."""
     old = _sentences(plan.old_paragraphs)
     new = _sentences([p for s in plan.article.sections for p in s.paragraphs])
     lines: list[str] = []
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    for op, a, b, c, d in matcher.get_opcodes():
+    for op, a, b, c, d in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
         if op == "equal":
             continue
-        pairs = list(zip(old[a:b], new[c:d])) if op == "replace" else []
-        for before, after in pairs:
+        following = c
+        for before in old[a:b]:
+            match = next((j for j in range(following, d) if _similar(before, new[j])), None)
+            if match is None:
+                lines.append(f"  removed: {before}")
+                continue
+            lines += [f"  added:   {sentence}" for sentence in new[following:match]]
+            after, following = new[match], match + 1
             gone = [f for f in extract_figures(before) if f not in extract_figures(after)]
             came = [f for f in extract_figures(after) if f not in extract_figures(before)]
-            figures = (f" [{', '.join(gone) or '—'} → {', '.join(came) or '—'}]" if gone or came else "")
+            figures = f" [{', '.join(gone) or '—'} → {', '.join(came) or '—'}]" if gone or came else ""
             lines += [f"  changed{figures}:", f"    - {before}", f"    + {after}"]
-        lines += [f"  removed: {sentence}" for sentence in old[a + len(pairs):b]]
-        lines += [f"  added:   {sentence}" for sentence in new[c + len(pairs):d]]
+        lines += [f"  added:   {sentence}" for sentence in new[following:d]]
     return lines
 
 

@@ -77,7 +77,7 @@ class Metadata:
 class ReadLimits:
     """Bounds checked before and while a file is parsed (settings import_*)."""
 
-    max_text_mb: float = 10.0  # .txt, .md, .html and a fetched page
+    max_text_mb: float = 5.0  # .txt, .md, .html and a fetched page
     max_pdf_mb: float = 100.0
     docx_max_unpacked_mb: float = 200.0
     docx_max_ratio: float = 100.0

@@ -93,7 +93,7 @@ def test_import_a_web_page_by_its_address(tmp_path, site):
 
 @pytest.mark.parametrize("path, words", [
     ("/missing", ["HTTP 404"]),
-    ("/big.html", ["10 MB", "import_max_text_mb"]),
+    ("/big.html", ["5 MB", "import_max_text_mb"]),
     ("/file.pdf", ["application/pdf", "download it"]),
     ("/slow", ["0.5 s", "import_url_timeout"]),
 ])
@@ -149,7 +149,7 @@ def test_a_large_web_page_is_refused_before_parsing(tmp_path, capsys):
     path.write_bytes(b"<html><body>" + b"<p>" + "很长的网页。".encode() * 3_000_000 + b"</p></body></html>")
     assert path.stat().st_size > 50 * 2**20
     assert run(tmp_path, "import", str(path))[0] == 1
-    one_line_error(capsys, "huge.html", "10 MB", "import_max_text_mb")
+    one_line_error(capsys, "huge.html", "5 MB", "import_max_text_mb")
 
 
 def test_pdf_size_and_reading_time_are_bounded(tmp_path, capsys):

@@ -133,6 +133,10 @@ def refuse_if_larger(path: Path, limit_mb: float, kind: str, setting: str) -> No
                         f"(setting {setting}); nothing was imported")
 
 
+class _TimeUp(BaseException):
+    """Raised by the timer; a BaseException, so a library's ``except Exception`` cannot swallow it."""
+
+
 @contextlib.contextmanager
 def time_limit(path: Path, seconds: float) -> Iterator[None]:
     """Stop reading ``path`` with a ReadError after ``seconds`` (a timer signal: only in the main thread,
@@ -140,18 +144,26 @@ def time_limit(path: Path, seconds: float) -> Iterator[None]:
     if seconds <= 0 or threading.current_thread() is not threading.main_thread():
         yield
         return
+    expired, disarmed = threading.Event(), threading.Event()
 
-    def expired(signum: int, frame: Any) -> None:
-        raise ReadError(f"{path}: reading took more than {seconds:g} s (setting import_max_seconds); "
-                        "nothing was imported")
+    def ring(signum: int, frame: Any) -> None:
+        if not disarmed.is_set():
+            expired.set()
+            raise _TimeUp
 
-    previous = signal.signal(signal.SIGALRM, expired)
+    previous = signal.signal(signal.SIGALRM, ring)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
+    except _TimeUp:
+        pass
     finally:
+        disarmed.set()  # a ring from here on changes nothing
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+    if expired.is_set():  # also when a library caught the timer's exception and carried on
+        raise ReadError(f"{path}: reading took more than {seconds:g} s (setting import_max_seconds); "
+                        "nothing was imported")
 
 
 Reader = Callable[[Path, ReadLimits], tuple[Metadata, list[Block]]]

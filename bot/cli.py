@@ -1,4 +1,5 @@
-"""`python -m bot …`: the one entry point (build, import, ask, chat, eval, serve, report, backup, health, settings).
+"""`python -m bot …`: the one entry point (build, import, remove, ask, chat, eval, serve, report, backup, health,
+settings).
 
 Benchmarks and soak runs are development tooling: `python -m devtools …` (not part of the product package)."""
 
@@ -19,12 +20,13 @@ from .config import SETTINGS, Settings, load_settings, refuse_secret_overrides
 from .conversation import Conversation
 from .embedding import load_embedder, model_id
 from .engine import Engine
-from .errors import ArticleImportError, BotError, ConfigError, FeedbackStoreError
+from .errors import ArticleImportError, ArticleRemoveError, BotError, ConfigError, FeedbackStoreError
 from .heartbeat import problem as heartbeat_problem
 from .index import build_index, check_model, read_manifest, verify_build
 from .knowledge import load_knowledge
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -58,23 +60,78 @@ def cmd_build(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    """Article files → article folders in knowledge/, or (--dry-run) only the split they would give."""
-    from .importer import apply_import, describe_plan, plan_import
+    """Article files or web pages → article folders in knowledge/, or (--dry-run) only the split they would
+    give and, for an article already there, what its text would change. Every source is read and checked
+    before any is written; each article folder is written whole (bot.article_folder)."""
+    from .article_folder import clean_leftovers
+    from .importer import apply_import, describe_changes, describe_plan, plan_import
+    from .readers import ReadLimits
 
     knowledge_dir = settings.path("knowledge_dir")
-    if len(args.files) > 1 and (args.slug or args.id_prefix):
+    if len(args.sources) > 1 and (args.slug or args.id_prefix):
         raise ArticleImportError("--slug and --id-prefix name one article: import one file with them")
-    plans = [plan_import(Path(f), knowledge_dir, args.slug, args.id_prefix) for f in args.files]
-    for plan in plans:  # all files are read and checked before any is written
-        print("\n".join(describe_plan(plan, knowledge_dir)), file=out)
-        if args.dry_run:
-            continue
-        if plan.unchanged:
-            print("  unchanged: nothing written", file=out)
-            continue
-        apply_import(plan, replace=args.replace)
-        print(f"  wrote {plan.folder}; review it, then `python -m bot build --check` and `python -m bot build`",
-              file=out)
+    written = 0
+    try:
+        if not args.dry_run:  # an interrupted import's or removal's leftovers, whatever this run writes
+            for done in clean_leftovers(knowledge_dir):
+                print(done, file=out)
+        plans = [plan_import(source, knowledge_dir, args.slug, args.id_prefix, ReadLimits.from_settings(settings),
+                             float(settings.import_url_timeout)) for source in args.sources]
+        for plan in plans:
+            print("\n".join(describe_plan(plan, knowledge_dir)), file=out)
+            if plan.old_paragraphs and not plan.unchanged and (args.dry_run or args.replace):
+                print("\n".join(describe_changes(plan) or ["  the text is the same (only headings or files differ)"]),
+                      file=out)
+            if args.dry_run:
+                continue
+            if plan.unchanged:
+                print("  unchanged: nothing written", file=out)
+                continue
+            apply_import(plan, replace=args.replace)
+            written += 1
+            print(f"  wrote {plan.folder}; review it, then `python -m bot build --check` and `python -m bot build`",
+                  file=out)
+    except KeyboardInterrupt:
+        print(f"error: import interrupted: {written} article folder(s) written, each whole; no article is half "
+              "written (run the import again to finish)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Remove one article folder (its sections and everything stored in it), after showing what goes."""
+    from .article_folder import checked_slug, clean_leftovers, remove_folder
+    from .knowledge import ARTICLE_FILE, read_yaml
+
+    knowledge_dir = settings.path("knowledge_dir")
+    folder = knowledge_dir / checked_slug(args.article, knowledge_dir, given_as="article")
+    if not folder.is_dir():
+        known = sorted(p.name for p in knowledge_dir.iterdir() if p.is_dir() and not p.name.startswith(".")) \
+            if knowledge_dir.is_dir() else []
+        raise ArticleRemoveError(f"no article folder {folder} (articles: {', '.join(known) or 'none'})")
+    readable, data = read_yaml(folder / ARTICLE_FILE, ARTICLE_FILE, [])
+    headline = data.get("headline") if readable and isinstance(data, dict) else None
+    files = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    print(f"{folder}: {'《' + str(headline) + '》' if headline else '(no headline)'} — {len(files)} file(s) go: "
+          f"{' '.join(files)}", file=out)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise ArticleRemoveError(f"{folder} was not removed: there is no terminal to confirm on; "
+                                     "add --yes to remove it")
+        try:
+            answer = input("remove it? [y/N] ")
+        except (EOFError, KeyboardInterrupt):
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("not removed", file=out)
+            return EXIT_OK
+    try:
+        clean_leftovers(knowledge_dir)
+        remove_folder(folder)
+    except OSError as exc:
+        raise ArticleRemoveError(f"{folder}: cannot remove the article ({exc.strerror or exc})") from None
+    print(f"removed {folder}; now `python -m bot build --check` and `python -m bot build` (a running bot loads "
+          "the new build by itself: setting auto_reload_seconds)", file=out)
     return EXIT_OK
 
 
@@ -277,14 +334,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", action="store_true", help="show a progress bar even when not on a terminal")
     p.set_defaults(run=cmd_build)
 
-    p = sub.add_parser("import", help="import articles (.txt .md .docx .html) into knowledge/ as section files")
-    p.add_argument("files", nargs="+", metavar="FILE", help="article files; each becomes a folder knowledge/<slug>/")
-    p.add_argument("--dry-run", action="store_true", help="show the split without writing anything")
+    p = sub.add_parser("import", help="import articles (.pdf .docx .html .md .txt, or a web page's http(s) address) "
+                                      "into knowledge/ as section files")
+    p.add_argument("sources", nargs="+", metavar="FILE_OR_URL",
+                   help="article files or web addresses; each becomes a folder knowledge/<slug>/")
+    p.add_argument("--dry-run", action="store_true",
+                   help="show the split (and, for an article already there, the sentences and figures that would "
+                        "change) without writing anything")
     p.add_argument("--replace", action="store_true",
                    help="overwrite the article's folder when it differs (an updated article; reviewed edits are lost)")
     p.add_argument("--slug", help="folder name for the article (default: from the file name)")
     p.add_argument("--id-prefix", help="prefix of the section ids (default: the slug)")
     p.set_defaults(run=cmd_import)
+
+    p = sub.add_parser("remove", help="remove an article folder from knowledge/ (asks first; --yes to skip)")
+    p.add_argument("article", help="the article's folder name in knowledge/ (its id)")
+    p.add_argument("--yes", action="store_true", help="remove without asking (needed where there is no terminal)")
+    p.set_defaults(run=cmd_remove)
 
     p = sub.add_parser("ask", help="answer a question, or one question per line from stdin")
     p.add_argument("question", nargs="*", help="the question (omit to read questions from stdin)")

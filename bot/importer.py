@@ -9,6 +9,7 @@ Nothing is rewritten: paragraphs are kept verbatim, only a paragraph the print l
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,31 +18,48 @@ from typing import Any
 
 import yaml
 
+from .article_folder import checked_slug, clean_leftovers, write_folder
+from .chunking import split_sentences
 from .errors import ArticleImportError
+from .figures import extract_figures
 from .knowledge import ARTICLE_FILE, NON_SECTION_FILES, read_yaml
-from .readers import CAPTION, HEADING, TEXT, TITLE, Block, Metadata, read_file, split_names
+from .readers import (
+    CAPTION,
+    HEADING,
+    NUMBERED_HEADING,
+    NUMERAL,
+    TEXT,
+    TITLE,
+    Block,
+    Metadata,
+    ReadLimits,
+    normalized_date,
+    read_file,
+    split_names,
+)
 
 LEAD_LABEL = "导语"
 MAX_HEADING_CHARS = 60  # a longer "一、…" line is a numbered paragraph, not a heading
 MAX_CAPTION_CHARS = 60
 MAX_AREA_CHARS = 30
-_NUMERAL = "一二三四五六七八九十百零〇两"
 # 样本一：… / 案例2: … / 第一章 … : a word and a number name the section (the label); the rest is its title
-_LABELLED = re.compile(rf"^((?:第[{_NUMERAL}\d]+[章节部分篇条])|(?:[\u4e00-\u9fff]{{1,4}}?[{_NUMERAL}\d]+))"
+_LABELLED = re.compile(rf"^((?:第[{NUMERAL}\d]+[章节部分篇条])|(?:[\u4e00-\u9fff]{{1,4}}?[{NUMERAL}\d]+))"
                        r"\s*[:：、．.]?\s*(.+)$")
-_LABEL_WORDS = re.compile(rf"^(?:第[{_NUMERAL}\d]+[章节部分篇条]|(?:样本|案例|典型|经验|实践|做法|举措|措施|专题|板块|亮点)"
-                          rf"[{_NUMERAL}\d]+)$")
+_LABEL_WORDS = re.compile(rf"^(?:第[{NUMERAL}\d]+[章节部分篇条]|(?:样本|案例|典型|经验|实践|做法|举措|措施|专题|板块|亮点)"
+                          rf"[{NUMERAL}\d]+)$")
 # 一、… / （一）… / 1. … : numbering only; the heading is shown as printed
-_NUMBERED = re.compile(rf"^(?:[{_NUMERAL}]+、|[（(][{_NUMERAL}\d]+[）)]|\d{{1,2}}[、．.](?!\d))\s*\S")
+_NUMBERED = re.compile(rf"^{NUMBERED_HEADING}\s*\S")
 _SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)]*$")
 _CREDIT = re.compile(r"^(?:(?:记者|摄影|通讯员|图)[/:：\s]*)?[\u4e00-\u9fff·]{2,4}(?:[\s\u3000、]+[\u4e00-\u9fff·]{2,4})*\s*摄$")
 _PAGE_CREDIT = re.compile(r"^[(（]?((?:本版|本文|文中)?图片由.+提供)[)）]?$")
-_BYLINE = re.compile(r"^(?:(?:本报记者|记者|作者|文|通讯员|撰稿)[/:：\s]*)?"
+_BYLINE_PREFIX = r"(?:本报记者|记者|作者|文|通讯员|撰稿)"
+_BYLINE = re.compile(rf"^(?:{_BYLINE_PREFIX}[/:：\s]*)?"
                      r"([\u4e00-\u9fff·]{2,4}(?:[\s\u3000、,，]+(?:通讯员\s*)?[\u4e00-\u9fff·]{2,4})*)$")
+_DATE_LINE = re.compile(r"^\d{4}\s*[-年/.]\s*\d{1,2}\s*[-月/.]\s*\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$")
+MAX_BYLINE_LINES = 3  # lines under the headline that may hold the byline, the date and the source
 _META_LINE = re.compile(r"(来源|发布时间|发布日期|日期|时间|作者|编辑|责任编辑|浏览次数|点击数|字号)[:：]")
 _CLUTTER = re.compile(r"版权所有|备案号|ICP备|网站标识码|公网安备|主办单位|承办单位|技术支持|当前位置|您现在的位置|"
                       r"分享到|打印本页|关闭窗口|扫一扫|【打印】|【关闭】|返回顶部|上一篇|下一篇|^首页\s*[>|]")
-_DATE = re.compile(r"(\d{4})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
 _QUOTE_CLOSE = "”’」』）)》"
 
 
@@ -86,6 +104,8 @@ def _is_heading(block: Block) -> bool:
     text = block.text
     if block.kind != TEXT or len(text) > MAX_HEADING_CHARS or _SENTENCE_END.search(text):
         return False
+    if block.emphasis:  # a short line set apart by the format (all bold, larger type): a heading
+        return True
     match = _LABELLED.match(text)
     return bool(match and _LABEL_WORDS.match(match.group(1))) or bool(_NUMBERED.match(text))
 
@@ -98,26 +118,43 @@ def _label_and_title(text: str, printed: bool) -> tuple[str, str]:
     return "", text.strip()
 
 
-def _metadata_line(text: str, meta: Metadata) -> bool:
-    """Read 来源：… 发布时间：… 作者：… into ``meta``; True if the line was such a line."""
-    if not _META_LINE.search(text) or len(text) > 120:
+def _metadata_line(text: str, shown: Metadata) -> bool:
+    """Read 来源：… 发布时间：… 作者：… into ``shown``; True if the line was such a line. A byline standing
+    before the first label (记者 陈思远 李晓梅　发布时间：2024年5月6日) gives the authors."""
+    label = _META_LINE.search(text)
+    if not label or len(text) > 120:
         return False
     fields = dict(re.findall(r"(来源|发布时间|发布日期|日期|时间|作者)[:：]\s*([^\s\u3000]+(?:\s[^\s\u3000:：]+)*?)"
                              r"(?=[\s\u3000]+\S+[:：]|[\s\u3000]*$)", text))
-    if fields.get("来源") and not meta.source:
-        meta.source = fields["来源"]
-    if fields.get("作者") and not meta.authors:
-        meta.authors = split_names(fields["作者"])
-    date = _DATE.search(text)
-    if date and not meta.date:
-        meta.date = f"{int(date.group(1)):04d}-{int(date.group(2)):02d}-{int(date.group(3)):02d}"
+    if fields.get("来源") and not shown.source:
+        shown.source = fields["来源"]
+    before = _BYLINE.match(text[:label.start()].strip())
+    if fields.get("作者") and not shown.authors:
+        shown.authors = split_names(fields["作者"])
+    elif before and re.match(_BYLINE_PREFIX, text) and not shown.authors:
+        shown.authors = split_names(re.sub(r"通讯员", " ", before.group(1)))
+    if not shown.date:
+        shown.date = normalized_date(text)
     return True
 
 
+def _byline(block: Block) -> list[str] | None:
+    """The names of a byline line under the headline (记者 陈思远 李晓梅, 文/陈思远, 周琳子 叶志攀); None if
+    the line is not one. Unprefixed names that could be a short heading are a byline only in body type."""
+    if block.kind != TEXT or _SENTENCE_END.search(block.text):
+        return None
+    match = _BYLINE.match(block.text)
+    if not match or (not re.match(_BYLINE_PREFIX, block.text) and _is_heading(block)):
+        return None
+    return split_names(re.sub(r"通讯员", " ", match.group(1)))
+
+
 def split_article(meta: Metadata, blocks: list[Block], printed: bool) -> ImportedArticle:
-    """The article in ``blocks``; ``printed`` says the text is a transcription of a print layout (plain text),
-    where wide gaps mark photo blocks and headings may carry line-wrap spaces."""
-    blocks = [b for b in blocks if not _CLUTTER.search(b.text) and not _metadata_line(b.text, meta)]
+    """The article in ``blocks``; ``meta`` is what the file says outside its text, used only where the printed
+    lines (byline, 来源/发布时间 lines) say nothing. ``printed`` says the text is a transcription of a
+    print layout (plain text), where wide gaps mark photo blocks and headings may carry line-wrap spaces."""
+    shown = Metadata()
+    blocks = [b for b in blocks if not _CLUTTER.search(b.text) and not _metadata_line(b.text, shown)]
     if not blocks:
         raise ArticleImportError("no article text found")
     first, headline = blocks[0], meta.title
@@ -127,15 +164,19 @@ def split_article(meta: Metadata, blocks: list[Block], printed: bool) -> Importe
     if not headline:
         raise ArticleImportError("no headline: the file has no title and its first line is body text")
     blocks = [b for b in blocks if not (b.kind in (TITLE, HEADING) and b.text == headline)]
-    authors = list(meta.authors)
-    if blocks and blocks[0].kind == TEXT and not _SENTENCE_END.search(blocks[0].text):
-        byline = _BYLINE.match(blocks[0].text)
-        if byline and not _is_heading(blocks[0]):
-            authors = authors or split_names(re.sub(r"通讯员", " ", byline.group(1)))
-            blocks = blocks[1:]
+    for _ in range(MAX_BYLINE_LINES):  # the byline and a date standing alone, right under the headline
+        names = _byline(blocks[0]) if blocks else None
+        if names is not None:
+            shown.authors = shown.authors or names
+        elif blocks and _DATE_LINE.match(blocks[0].text) and not shown.date:
+            shown.date = normalized_date(blocks[0].text)
+        else:
+            break
+        blocks = blocks[1:]
+    meta = shown.or_else(meta)
     photo_gap = 1 + Counter(b.gap for b in blocks).most_common(1)[0][0] if printed and blocks else 10**6
 
-    article = ImportedArticle(headline=headline, authors=authors, sections=[], date=meta.date,
+    article = ImportedArticle(headline=headline, authors=list(meta.authors), sections=[], date=meta.date,
                               source=meta.source, url=meta.url)
     lead = ImportedSection(LEAD_LABEL, headline)
     sections: list[ImportedSection] = [lead]
@@ -233,15 +274,17 @@ def _dump(data: Any, comment: str) -> str:
     return f"# {comment}\n{body}"
 
 
-def slug_of(path: Path) -> str:
-    """Folder name for an article from its file name: ASCII letters, digits and '-' (Chinese as pinyin)."""
-    stem = path.stem
-    if re.search(r"[\u4e00-\u9fff]", stem):
+def slug_of(name: str) -> str:
+    """Folder name for an article from a file name or headline: ASCII letters, digits and '-' (Chinese as
+    pinyin)."""
+    if re.search(r"[\u4e00-\u9fff]", name):
         from pypinyin import lazy_pinyin
 
-        stem = "-".join(lazy_pinyin(stem))
-    slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:40].strip("-")
-    return slug or "article"
+        name = "-".join(lazy_pinyin(name))
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    if len(slug) > 40:  # cut at a word (syllable) boundary
+        slug = slug[:41].rsplit("-", 1)[0] if "-" in slug[:41] else slug[:40]
+    return slug.strip("-") or "article"
 
 
 def article_files(article: ImportedArticle, id_prefix: str) -> dict[str, str]:
@@ -268,10 +311,12 @@ def article_files(article: ImportedArticle, id_prefix: str) -> dict[str, str]:
 
 
 def _ids_elsewhere(knowledge_dir: Path, folder: Path) -> dict[str, str]:
-    """Section id → file, for every section file outside ``folder`` (unreadable files are build's concern)."""
+    """Section id → file, for every section file outside ``folder`` (unreadable files are build's concern;
+    hidden folders, such as an interrupted import's leftovers, are not content)."""
     ids: dict[str, str] = {}
     paths = [p for p in knowledge_dir.glob("*.yaml") if p.name not in NON_SECTION_FILES]
-    paths += [p for p in knowledge_dir.glob("*/*.yaml") if p.parent != folder and p.name != ARTICLE_FILE]
+    paths += [p for p in knowledge_dir.glob("*/*.yaml")
+              if p.parent != folder and p.name != ARTICLE_FILE and not p.parent.name.startswith(".")]
     for path in sorted(paths):
         readable, data = read_yaml(path, str(path.relative_to(knowledge_dir)), [])
         if readable and isinstance(data, dict) and isinstance(data.get("id"), (str, int)):
@@ -279,44 +324,75 @@ def _ids_elsewhere(knowledge_dir: Path, folder: Path) -> dict[str, str]:
     return ids
 
 
+def _paragraphs_in(folder: Path) -> list[str]:
+    """The paragraphs of the article folder as it is now, in file order ([] when there is none)."""
+    paragraphs: list[str] = []
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        readable, data = read_yaml(path, path.name, [])
+        if path.name != ARTICLE_FILE and readable and isinstance(data, dict) \
+                and isinstance(data.get("paragraphs"), list):
+            paragraphs += [p for p in data["paragraphs"] if isinstance(p, str)]
+    return paragraphs
+
+
 @dataclass
 class ImportPlan:
     """What importing one file would do: the folder, its files and how each differs from what is there."""
 
-    source: Path
+    source: str  # the file or web address, as given
     folder: Path
     article: ImportedArticle
     files: dict[str, str]
     changes: dict[str, str]  # file name → "new" | "changed" | "unchanged" | "removed"
+    old_paragraphs: list[str] = field(default_factory=list)  # the folder's paragraphs before the import
 
     @property
     def unchanged(self) -> bool:
         return all(change == "unchanged" for change in self.changes.values())
 
 
-def plan_import(source: Path, knowledge_dir: Path, slug: str | None = None,
-                id_prefix: str | None = None) -> ImportPlan:
-    """Read and split ``source``; refuse ids that other articles already use."""
-    meta, blocks = read_file(source)
+def is_address(source: str) -> bool:
+    return re.match(r"^[a-z][a-z0-9+.-]*://", source, re.I) is not None
+
+
+def read_source(source: str, limits: ReadLimits, url_timeout: float) -> tuple[ImportedArticle, str]:
+    """The article in a file or at a web address, and the default folder name for it."""
+    if is_address(source):
+        from .readers.web import fetch_page, page_blocks
+
+        address, page = fetch_page(source, limits, url_timeout)
+        meta, blocks = page_blocks(page, source)
+        meta.url = address  # the page's own address, as fetched (after redirects)
+        printed, name = False, ""
+    else:
+        meta, blocks = read_file(Path(source), limits)
+        printed, name = Path(source).suffix.lower() == ".txt", Path(source).stem
     try:
-        article = split_article(meta, blocks, printed=source.suffix.lower() == ".txt")
+        article = split_article(meta, blocks, printed=printed)
     except ArticleImportError as exc:
         raise ArticleImportError(f"{source}: {exc}") from None
-    article.imported_from = source.name
-    slug = slug or slug_of(source)
-    folder = knowledge_dir / slug
+    article.imported_from = source if is_address(source) else Path(source).name
+    return article, slug_of(name or article.headline)
+
+
+def plan_import(source: str | Path, knowledge_dir: Path, slug: str | None = None, id_prefix: str | None = None,
+                limits: ReadLimits | None = None, url_timeout: float = 30.0) -> ImportPlan:
+    """Read and split ``source`` (a file or an http(s) address); refuse ids that other articles already use."""
+    source = str(source)
+    article, default_slug = read_source(source, limits or ReadLimits(), url_timeout)
+    folder = knowledge_dir / checked_slug(default_slug if slug is None else slug, knowledge_dir)
     kept = folder / ARTICLE_FILE
     if kept.is_file():  # an editor's listing order survives re-importing an updated article
         readable, data = read_yaml(kept, ARTICLE_FILE, [])
         if readable and isinstance(data, dict) and isinstance(data.get("order"), int):
             article.order = data["order"]
-    files = article_files(article, id_prefix or slug)
+    files = article_files(article, id_prefix or folder.name)
     clashes = _ids_elsewhere(knowledge_dir, folder)
     taken = [f"'{sid}' (in {clashes[sid]})" for text in files.values()
              for sid in re.findall(r"^id: (\S+)$", text, re.M) if sid in clashes]
     if taken:
         raise ArticleImportError(f"{source}: section id(s) {', '.join(taken)} already used by another article; "
-                           "import with --id-prefix NAME (or --slug NAME) to give this article its own ids")
+                                 "import with --id-prefix NAME (or --slug NAME) to give this article its own ids")
     changes: dict[str, str] = {}
     for name, text in files.items():
         path = folder / name
@@ -326,28 +402,57 @@ def plan_import(source: Path, knowledge_dir: Path, slug: str | None = None,
         for path in sorted(folder.glob("*.yaml")):
             if path.name not in files:
                 changes[path.name] = "removed"
-    return ImportPlan(source, folder, article, files, changes)
+    return ImportPlan(source, folder, article, files, changes, _paragraphs_in(folder))
 
 
 def apply_import(plan: ImportPlan, replace: bool) -> None:
-    """Write the plan's files; an article folder whose files differ is only overwritten with ``replace``."""
+    """Write the plan's folder whole (bot.article_folder); an article folder whose files differ is only
+    replaced with ``replace``."""
     edited = [name for name, change in plan.changes.items() if change in ("changed", "removed")]
     if edited and not replace:
         raise ArticleImportError(f"{plan.folder} already holds this article with other content ({', '.join(edited)} "
-                           "would change): re-import with --replace to overwrite it (reviewed edits are lost), "
-                           "or --slug NAME to import it as another article")
+                                 "would change): re-import with --replace to overwrite it (reviewed edits are lost), "
+                                 "or --slug NAME to import it as another article")
     try:
-        plan.folder.mkdir(parents=True, exist_ok=True)
-        for name, text in plan.files.items():
-            if plan.changes[name] != "unchanged":
-                tmp = plan.folder / f".{name}.tmp"
-                tmp.write_text(text, encoding="utf-8")
-                tmp.replace(plan.folder / name)  # a file is either the old or the new one, never half
-        for name, change in plan.changes.items():
-            if change == "removed":
-                (plan.folder / name).unlink()
+        clean_leftovers(plan.folder.parent)
+        write_folder(plan.folder, plan.files)
     except OSError as exc:
         raise ArticleImportError(f"{plan.folder}: cannot write the article ({exc.strerror or exc})") from None
+
+
+def _sentences(paragraphs: list[str]) -> list[str]:
+    return [s.strip() for p in paragraphs for s in split_sentences(p) if s.strip()]
+
+
+def _similar(a: str, b: str) -> bool:
+    """Two versions of one sentence (most of the wording kept), not two different sentences."""
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.6
+
+
+def describe_changes(plan: ImportPlan) -> list[str]:
+    """What the new version changes in the article's text, sentence by sentence, with the figures that
+    differ (1200万元 → 1500万元), so a maintainer sees it before --replace writes anything. Within a run of
+    differing sentences, each old sentence is paired with the next similar new one, in order."""
+    old = _sentences(plan.old_paragraphs)
+    new = _sentences([p for s in plan.article.sections for p in s.paragraphs])
+    lines: list[str] = []
+    for op, a, b, c, d in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        following = c
+        for before in old[a:b]:
+            match = next((j for j in range(following, d) if _similar(before, new[j])), None)
+            if match is None:
+                lines.append(f"  removed: {before}")
+                continue
+            lines += [f"  added:   {sentence}" for sentence in new[following:match]]
+            after, following = new[match], match + 1
+            gone = [f for f in extract_figures(before) if f not in extract_figures(after)]
+            came = [f for f in extract_figures(after) if f not in extract_figures(before)]
+            figures = f" [{', '.join(gone) or '—'} → {', '.join(came) or '—'}]" if gone or came else ""
+            lines += [f"  changed{figures}:", f"    - {before}", f"    + {after}"]
+        lines += [f"  added:   {sentence}" for sentence in new[following:d]]
+    return lines
 
 
 def describe_plan(plan: ImportPlan, knowledge_dir: Path) -> list[str]:
@@ -355,7 +460,8 @@ def describe_plan(plan: ImportPlan, knowledge_dir: Path) -> list[str]:
     article = plan.article
     where = plan.folder.relative_to(knowledge_dir.parent) if plan.folder.is_relative_to(knowledge_dir.parent) \
         else plan.folder
-    lines = [f"{plan.source.name} → {where}/: 《{article.headline}》"
+    shown = plan.source if is_address(plan.source) else Path(plan.source).name
+    lines = [f"{shown} → {where}/: 《{article.headline}》"
              + (f" {' '.join(article.authors)}" if article.authors else "")
              + (f" {article.date}" if article.date else "") + (f" {article.source}" if article.source else "")]
     names = [n for n in plan.files if n != ARTICLE_FILE]

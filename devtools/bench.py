@@ -9,6 +9,8 @@ Parts (``--parts``, comma-separated; what each measures is in docs/performance.m
 * ``scale`` — synthetic knowledge bases of ``--sizes`` passages: build, index size, serving memory and
   latency, HNSW recall, incremental rebuild.
 * ``bot`` — simulated users through the fake Bot API server against the real Application (devtools.bench_bot).
+* ``import`` — `import --dry-run` of a 100-page PDF, a 100,000-paragraph .docx and large web pages: time and
+  peak memory of each process (devtools.bench_import).
 
 This module runs the parts in order, saves the results after each, and hands them to devtools.bench_report.
 """
@@ -41,6 +43,7 @@ from .bench_report import format_table, markdown_summary, plot
 def run_bench(options: BenchOptions, settings: Settings, out: TextIO) -> int:
     """Run the chosen parts; print the table; write the JSON, the Markdown and (with scale) the plot."""
     from .bench_bot import part_bot  # imports python-telegram-bot: only when asked for
+    from .bench_import import part_import
 
     work = Path(tempfile.mkdtemp(prefix="bot-bench-"))
 
@@ -52,7 +55,8 @@ def run_bench(options: BenchOptions, settings: Settings, out: TextIO) -> int:
     bench.results = {"meta": {**machine_info(), "parts": list(options.parts),
                               "sizes": list(options.sizes) if scale else []}}
     runners: dict[str, Callable[[Bench], dict[str, Any]]] = {
-        "latency": part_latency, "startup": part_startup, "build": part_build, "scale": part_scale, "bot": part_bot}
+        "latency": part_latency, "startup": part_startup, "build": part_build, "scale": part_scale, "bot": part_bot,
+        "import": part_import}
     try:
         for part in options.parts:
             log(f"{part} …")

@@ -26,7 +26,7 @@ from bot.config import Settings
 
 from .synthetic import generate
 
-PARTS = ("latency", "startup", "build", "scale", "bot")
+PARTS = ("latency", "startup", "build", "scale", "bot", "import")
 DEV_QUESTIONS = Path("tests/fixtures/dev.yaml")
 STARTUP_QUESTION = "温州的城市书房有多少家？"
 ANSWER_PARTS = ("normalize", "encode", "dense", "lexical", "fuse", "reply")

@@ -122,7 +122,20 @@ def summary_rows(results: dict[str, Any]) -> list[Row]:
         rows += _scale_rows(row)
     if results.get("bot"):
         rows += _bot_rows(results["bot"])
+    if results.get("import"):
+        rows += _import_rows(results["import"])
     return rows
+
+
+def _import_rows(imported: dict[str, Any]) -> list[Row]:
+    """`import --dry-run` of each large file, in its own process."""
+    names = {"pdf_100_pages": f"import: {imported.get('pdf_pages', 100)}-page PDF",
+             "docx_100000_paragraphs": "import: 100,000-paragraph .docx", "html_4_5_mb": "import: 4.5 MB web page",
+             "html_50_mb_refused": "import: 50 MB web page (refused)",
+             "start_up_only": "import: start-up alone (a missing file)"}
+    return [(label, f"{imported[key]['seconds']:.1f} s, peak {imported[key]['peak_rss_mb']:.0f} MB"
+             + ("" if imported[key]["exit_code"] == 0 else f" (exit {imported[key]['exit_code']})"), "", "")
+            for key, label in names.items() if key in imported]
 
 
 def format_table(results: dict[str, Any]) -> str:

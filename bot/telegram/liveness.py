@@ -19,7 +19,7 @@ from typing import Any
 from telegram.ext import Application
 
 from ..heartbeat import beat
-from ..index import read_manifest
+from ..index import current_build
 from .base import BotCore
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,8 @@ class Liveness:
             await asyncio.sleep(min(30.0, float(self.core.settings.heartbeat_max_age) / 4))
 
     async def _auto_reload(self) -> None:
-        """Load a new index build when the manifest changes; a broken build is logged once, old one kept."""
+        """Load a new index build when the CURRENT pointer names another one (reading that one small file is
+        the whole cost of a check); a broken build is logged once and the old one kept."""
         engine = self.core.engine
         index_dir = self.core.settings.path("index_dir")
         broken = ""  # a build that failed to load is not tried again until the manifest changes
@@ -93,9 +94,9 @@ class Liveness:
             await asyncio.sleep(float(self.core.settings.auto_reload_seconds))
             build_id = ""
             try:
-                _, manifest = await self.core.run_sync(read_manifest, index_dir)
-                build_id = str(manifest.get("build_id", ""))
-                if build_id in (engine.index.build_id, broken):
+                build = await self.core.run_sync(current_build, index_dir)  # the small pointer file only
+                build_id = build.name if build is not None else ""
+                if build_id in (engine.index.build_id, broken, ""):
                     continue
                 if await self.core.run_sync(engine.reload):
                     log.info("auto reload: loaded index build %s", engine.index.build_id)

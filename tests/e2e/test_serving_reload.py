@@ -136,8 +136,7 @@ def test_content_update_and_a_refused_broken_build_while_20_users_ask(
     engine = Engine(settings, embedder=embedder)
     first = engine.index.build_id
     changes: dict[str, Any] = dict(rate_limit_per_minute=0, telegram_rate_limiter=False)
-    if how == "auto":
-        changes["auto_reload_seconds"] = INTERVAL
+    changes["auto_reload_seconds"] = INTERVAL if how == "auto" else 0  # "command": /reload alone loads
     running = start(engine_=engine, index_dir=str(own_index), **changes)
     askers = Askers(api, USERS)
     askers.thread.start()

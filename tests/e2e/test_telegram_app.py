@@ -398,7 +398,7 @@ def test_admin_reload_picks_up_a_new_build_and_survives_a_broken_one(
     settings = base_settings(index_dir=str(own_index))
     own_engine = Engine(settings, embedder=embedder)
     old = own_engine.index.build_id
-    start(engine_=own_engine, index_dir=str(own_index))
+    start(engine_=own_engine, index_dir=str(own_index), auto_reload_seconds=0)  # /reload alone loads
     [same] = ask(api, "/reload", user_id=ADMIN)
     assert plain(same) == f"已是最新（索引 {old}）"
 

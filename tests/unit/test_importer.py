@@ -11,6 +11,7 @@ from bot.cli import main
 from bot.errors import ArticleImportError, ReadError
 from bot.importer import apply_import, plan_import
 from bot.knowledge import load_knowledge
+from bot.readers import author_names, normalized_date
 from tests.helpers import FIXTURES, KNOWLEDGE
 
 SEED_TEXT = FIXTURES / "wenzhou_ten_samples.txt"
@@ -103,10 +104,12 @@ def test_an_updated_article_needs_replace_and_loses_stale_sections(tmp_path, cap
     code, _ = import_into(tmp_path, updated)
     assert code == 1 and "--replace" in capsys.readouterr().err
     assert "365公里" in (tmp_path / "water-saving-city" / "02.yaml").read_text(encoding="utf-8")
+    (tmp_path / "water-saving-city" / "notes.txt").write_text("校对：王编辑", encoding="utf-8")  # an editor's file
     code, out = import_into(tmp_path, updated, extra=("--replace",))
     assert code == 0 and "changed   02.yaml" in out and "removed   03.yaml" in out
     assert "380公里" in (tmp_path / "water-saving-city" / "02.yaml").read_text(encoding="utf-8")
     assert not (tmp_path / "water-saving-city" / "03.yaml").exists()
+    assert (tmp_path / "water-saving-city" / "notes.txt").read_text(encoding="utf-8") == "校对：王编辑"
 
 
 def test_id_clash_is_refused(tmp_path, capsys):
@@ -197,9 +200,10 @@ def test_markdown_with_numbered_sub_headings(tmp_path):
 
 def test_unreadable_inputs_are_messages(tmp_path, capsys):
     (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "a.odt").write_bytes(b"PK")
     (tmp_path / "b.docx").write_bytes(b"not a zip")
     (tmp_path / "c.txt").write_bytes(b"\xff\xfe\x00bad")
-    for name, message in (("a.pdf", "cannot import .pdf"), ("b.docx", "not a Word .docx file"),
+    for name, message in (("a.pdf", "not a readable PDF"), ("a.odt", "cannot import .odt"), ("b.docx", "not a Word .docx file"),
                           ("c.txt", "not UTF-8 text"), ("missing.txt", "cannot be read")):
         code, _ = import_into(tmp_path / "knowledge", tmp_path / name)
         err = capsys.readouterr().err
@@ -236,3 +240,16 @@ def test_a_heading_over_sub_headings_is_their_area(tmp_path):
     sections = sections_of(tmp_path / "knowledge" / "plan")
     assert [(s["title"], s.get("area")) for s in sections] == [
         ("实施方案", None), ("（一）扩大覆盖", "一、主要任务"), ("（二）提高标准", "一、主要任务"), ("二、保障措施", None)]
+
+
+@pytest.mark.parametrize("text, date", [
+    ("发布时间：2024年5月6日 10:30", "2024-05-06"), ("2024-05-06", "2024-05-06"), ("日期：2024.5.6", "2024-05-06"),
+    ("2024-05-06T08:30:00+08:00", "2024-05-06"), ("D:20240506083000+08'00'", "2024-05-06"),
+    ("2024年13月40日", ""), ("第12345页", ""), ("", "")])
+def test_dates_are_normalised_and_impossible_ones_dropped(text, date):
+    assert normalized_date(text) == date
+
+
+def test_author_properties_without_placeholders():
+    assert author_names("Administrator") == [] and author_names("Microsoft Office User") == []
+    assert author_names("王丽、陈刚") == ["王丽", "陈刚"] and author_names("Li Ming; Wang Hua") == ["Li Ming", "Wang Hua"]

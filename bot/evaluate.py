@@ -22,13 +22,60 @@ from .embedding import load_embedder
 from .engine import Engine
 from .index import build_index
 from .normalize import to_simplified
-from .squad import Question, answer_rank, read_squad, write_knowledge
+from .squad import Context, Question, answer_rank, cut_answers, read_squad, write_knowledge
 
 MAX_PASSAGE_CHARS = 300
 
 
 def _norm(text: str) -> str:
     return to_simplified(re.sub(r"\s+", "", text or ""))
+
+
+# -- what a person reads first: the quoted sentence, the bold figure, an honest "not given" ------------------
+# The same rules as the team's scorer (answer_score.py), so the figures can be compared.
+
+_READ_FORM = re.compile(r"[\s,，]")
+_SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]?")
+MAX_FIGURE_CHARS = 24  # a bold "figure" longer than this is a phrase, not a figure
+
+
+def read_form(text: str | None) -> str:
+    """How answers are compared: whitespace and commas removed, Traditional folded to Simplified."""
+    return to_simplified(_READ_FORM.sub("", text or ""))
+
+
+def is_numeric(answer: str) -> bool:
+    return re.search(r"\d", answer) is not None
+
+
+def lead_holds(lead: str, answers: list[str] | tuple[str, ...]) -> bool:
+    """lead@1: the quoted sentence contains a gold answer."""
+    quoted = read_form(lead)
+    return bool(quoted) and any(read_form(a) in quoted for a in answers)
+
+
+def figure_matches(figure: str | None, answers: list[str] | tuple[str, ...]) -> bool:
+    """figure@1: the bold figure and a gold answer contain one another, and it is no longer than a figure."""
+    bold = read_form(figure)
+    return 0 < len(bold) <= MAX_FIGURE_CHARS and any(read_form(a) in bold or bold in read_form(a) for a in answers)
+
+
+def overlap_lead(question: str, passage: str) -> str:
+    """The trivial baseline: the first passage's sentence sharing most characters with the question."""
+    asked = set(read_form(question))
+    sentences = [t for t in _SENTENCE.findall(passage) if t.strip()]
+    return max(sentences, key=lambda t: len(asked & set(read_form(t))) / (1 + 0.002 * len(t)), default="")
+
+
+def bold_figure(output: dict[str, Any]) -> str:
+    """The figure a reader sees in bold: ``figure``, else the first of ``figures``."""
+    figure = output.get("figure")
+    return figure if figure is not None else next(iter(output.get("figures") or []), "")
+
+
+def handled(output: dict[str, Any]) -> bool:
+    """A near-miss question is handled when declined or told the figure is not given."""
+    return not output.get("answered") or output.get("reason") == "no_figure"
 
 
 def _mean(values: list[float]) -> float:
@@ -173,12 +220,25 @@ def squad_settings(path: Path, settings: Settings, root: Path | None = None,
     """Index the set's contexts (each a section of its own article) and return settings that load that index,
     with the set's questions."""
     contexts, questions = read_squad(path)
-    work = squad_work_dir(path, settings, root)
+    return index_contexts(contexts, squad_work_dir(path, settings, root), settings, progress), questions
+
+
+def index_contexts(contexts: list[Context], work: Path, settings: Settings, progress: bool = False) -> Settings:
+    """``contexts`` written as knowledge under ``work`` and indexed there; settings that load that index."""
     knowledge_dir, index_dir = work / "knowledge", work / "index"
     write_knowledge(contexts, knowledge_dir)
     local = settings.replace(knowledge_dir=str(knowledge_dir), index_dir=str(index_dir))
     build_index(local, load_embedder, progress=progress)
-    return local, questions
+    return local
+
+
+def nearmiss_settings(path: Path, settings: Settings, root: Path | None = None,
+                      progress: bool = False) -> tuple[Settings, list[Question], list[Question]]:
+    """The set's near-miss version (bot.squad.cut_answers) indexed beside it: settings, the questions whose
+    figure was cut out, and the cut contexts' other questions."""
+    cut, nearmiss, intact = cut_answers(*read_squad(path))
+    work = squad_work_dir(path, settings, root).with_name(squad_work_dir(path, settings, root).name + "-cut")
+    return index_contexts(cut, work, settings, progress), nearmiss, intact
 
 
 def evaluate_squad(engine: Engine, questions: list[Question], baseline: bool = True) -> dict[str, Any]:

@@ -22,18 +22,17 @@ from pypinyin import lazy_pinyin
 from .chunking import Chunk
 from .config import Settings
 from .embedding import Embedder
-from .figures import DATE_UNITS, PERCENT, UNITS, gives_amount, may_give
+from .figures import ASKS_EARLIER, DATE_UNITS, PERCENT, UNITS, asked_kinds
 from .index import Index
 from .lexical import WORD
 from .normalize import fold, fold_in_place, normalize_query
 from .ranking import PASSAGE_FEATURES, RankingModel, load_model, sigmoid
+from .subjects import subject_words
 
 _QUANTITY_QUESTION = re.compile(
     r"多少|(?<![好这那])几[个位家人年次岁天万亿名所座条项倍成届]|多大|多久|多长|多高|多远|多重|比例|占比|百分之几|"
     r"什么时候|何时|哪一?年|how (many|much)"
 )
-# an amount or a share, then the thing it counts, a few words at most between: 514个村社, 3/4的温州市民
-_AMOUNT_OF = r"\d(?:\.\d+)?(?:[多余]?[十百千万亿]*[多余]?个?|/\d+|%)[\u3400-\u9fff]{{0,4}}?(?:{})"
 _COUNTED_NOUN = re.compile(r"(?<!第)(?:多少|(?<![好这那])几)个([\u3400-\u9fff]{2})")
 _DATE_QUESTION = re.compile(r"什么时候|何时|哪一?年|哪一?天|几月|哪个月|几号|几日|什么时间|年份|日期|when")
 # words that only say a number is asked or given (几届, 多少钱, 一千个): what is counted, not what about
@@ -53,6 +52,8 @@ class Hit:
     dense: float
     lexical: float
     sentence_scores: list[float] = field(default_factory=list)  # lexical score of each sentence, in order
+    sentence_dense: list[float] = field(default_factory=list)  # cosine of each sentence with the question
+    sentence_coverage: list[float] = field(default_factory=list)  # share of the question's tokens it contains
 
 
 @dataclass
@@ -67,6 +68,10 @@ class QueryAnalysis:
     counted: str = ""  # the word right after 多少 / 几 that named them (钱); "" if they were inferred
     noun: str = ""  # what 个 counts, as the question writes it (多少个村社 → 村社): "514个村社" gives it
     asks_amount: bool = False  # the question asks for a number (多少, 几个, 比例, 什么时候 …)
+    asked_kinds: frozenset[str] = frozenset()  # kinds of figure asked for (money, date, rank, length …)
+    asks_earlier: bool = False  # asks for the value before a change (以前是多少)
+    subject: tuple[str, ...] = ()  # the nouns the question is about (bot.subjects)
+    weights: dict[str, float] = field(default_factory=dict)  # each word and subject word → IDF (rarest if unseen)
 
 
 @dataclass
@@ -77,6 +82,8 @@ class Candidates:
     ids: np.ndarray
     features: np.ndarray
     sentence_lexical: np.ndarray  # each candidate's sentences in turn
+    sentence_dense: np.ndarray  # the same sentences' cosine with the question
+    sentence_coverage: np.ndarray  # the same sentences' share of the question's tokens
     counts: np.ndarray  # how many sentences each candidate has
     chunk_dense: np.ndarray
     unseen: float  # share of the question's token weight no passage has
@@ -90,7 +97,7 @@ class SearchResult:
     answered: bool
     coverage: float
     answerable: float  # the fitted probability that the best passages answer the question
-    # why the bot abstains: "" (it answers), "off_topic", or "no_figure" (the topic is there, the number is not)
+    # why the bot abstains: "" (it answers) or "off_topic" (the answer step may still find the figure not given)
     abstain_reason: str = ""
     shown: list[Hit] = field(default_factory=list)  # the hits a reply may quote (see Searcher.shown)
     timings: dict[str, float] = field(default_factory=dict)
@@ -193,8 +200,18 @@ class Searcher:
             if WORD + word not in vocabulary and tokenizer.frequency(word) < self.settings.pinyin_typo_max_frequency:
                 for term in self._homophones.get(pinyin_key(word), []):
                     expansions[term] = weight
+        asks_amount = bool(_QUANTITY_QUESTION.search(normalized))
+        kinds = asked_kinds(normalized, asked_units) | ({"date"} if _DATE_QUESTION.search(normalized) else set())
+        subject = tuple(dict.fromkeys(w for w, _ in subject_words(normalized)))
         return QueryAnalysis(normalized, words, expansions, truncated, asked_units, counted,
-                             noun.group(1) if noun else "", bool(_QUANTITY_QUESTION.search(normalized)))
+                             noun.group(1) if noun else "", asks_amount, kinds,
+                             bool(ASKS_EARLIER.search(normalized)), subject, self._word_weights([*words, *subject]))
+
+    def _word_weights(self, words: list[str]) -> dict[str, float]:
+        """Each question word's IDF over the passages (a word no passage has weighs the most)."""
+        lexical = self.index.lexical
+        return {w: float(lexical.idf[c]) if (c := lexical.vocabulary.get(WORD + w)) is not None
+                else lexical.unseen_idf() for w in words}
 
     def _asked_units(self, text: str) -> tuple[frozenset[str], str]:
         """The units of the amount a question asks for, and the word right after 多少 / 几 that named them
@@ -257,6 +274,7 @@ class Searcher:
         firsts = np.cumsum(counts) - counts
         sentence_lexical = sentence_index.scores(tokens)[rows]
         sentence_dense = np.maximum(self.index.sentence_vectors[rows].astype(np.float32) @ vector, 0)
+        sentence_coverage = sentence_index.coverage(tokens)[rows]
         chunk_dense = np.maximum(self.index.chunk_vectors[ids] @ vector, 0)
         best = lambda values: np.maximum.reduceat(values, firsts) if len(ids) else values  # noqa: E731
         asks_amount = query.asks_amount
@@ -269,7 +287,7 @@ class Searcher:
             best(sentence_lexical),
             best(sentence_dense),
             lexical_index.coverage(tokens)[ids],
-            best(sentence_index.coverage(tokens)[rows]),
+            best(sentence_coverage),
             self._title_share(query, ids),
             lexical[ids] - (lexical[ids].max() if len(ids) else 0),
             chunk_dense - (chunk_dense.max() if len(ids) else 0),
@@ -278,8 +296,8 @@ class Searcher:
             best(gives_unit.astype(np.float32)),
         ]).astype(np.float32) if len(ids) else np.zeros((0, len(PASSAGE_FEATURES)), np.float32)
         timings["fuse"] = clock() - started  # features and ranking: the bench's "fuse" part
-        return Candidates(query, ids, features, sentence_lexical, counts, chunk_dense,
-                          lexical_index.unseen_share(tokens), timings)
+        return Candidates(query, ids, features, sentence_lexical, sentence_dense, sentence_coverage, counts,
+                          chunk_dense, lexical_index.unseen_share(tokens), timings)
 
     @staticmethod
     def _top(scores: np.ndarray, n: int) -> list[int]:
@@ -310,15 +328,18 @@ class Searcher:
         scores = self.model.passage.decision(found.features) if len(found.ids) else np.zeros(0)
         order = np.lexsort((found.ids, -scores))
         firsts = np.cumsum(found.counts) - found.counts
+        rows = [slice(firsts[i], firsts[i] + found.counts[i]) for i in order[:top_k]]
         hits = [Hit(self.index.chunks[found.ids[i]], score=float(sigmoid(scores[i])),
                     dense=float(found.chunk_dense[i]), lexical=float(found.features[i, 0]),
-                    sentence_scores=found.sentence_lexical[firsts[i]:firsts[i] + found.counts[i]].tolist())
-                for i in order[:top_k]]
+                    sentence_scores=found.sentence_lexical[row].tolist(),
+                    sentence_dense=found.sentence_dense[row].tolist(),
+                    sentence_coverage=found.sentence_coverage[row].tolist())
+                for i, row in zip(order[:top_k], rows)]
         coverage = self.word_coverage(found.query, hits[:3])
         answerable = self.answerability(found, scores, order, coverage)
         coverage = coverage[0]
         shown = self.shown(hits)
-        reason = self._abstain_reason(found.query, hits, shown, answerable)
+        reason = self._abstain_reason(hits, answerable)
         found.timings["fuse"] += time.perf_counter() - started
         return SearchResult(found.query, hits, not reason, coverage, answerable, reason, shown, found.timings)
 
@@ -339,31 +360,10 @@ class Searcher:
         features = self.answer_features(found, scores, order, coverage)
         return float(sigmoid(self.model.answerable.decision(features[None, :])[0]))
 
-    def _abstain_reason(self, query: QueryAnalysis, hits: list[Hit], shown_hits: list[Hit], answerable: float) -> str:
-        settings = self.settings
-        if not hits or answerable < settings.abstain_min_score:
-            return "off_topic"
-        if settings.abstain_without_figure and query.asks_amount:
-            shown = [h.chunk.text for h in shown_hits]
-            if not any(map(gives_amount, shown)):
-                return "no_figure"
-            # named what it counts (多少钱, 多少个座位) and the best passage's section gives other amounts, never
-            # that one (another section's amounts answer another question)
-            same = [h.chunk.text for h in shown_hits if h.chunk.section == hits[0].chunk.section]
-            single = len(_AMOUNT_ASKED.findall(query.normalized)) <= 1  # 多少名…多少个: each part its own kind
-            if query.counted and single and not any(self._gives_asked(text, query) for text in same):
-                return "no_figure"
-        return ""
-
-    @staticmethod
-    def _gives_asked(text: str, query: QueryAnalysis) -> bool:
-        """Whether ``text`` gives the kind of amount asked: in a unit that counts it, or an amount or share
-        written right before the thing counted (多少个村社 → 514个村社, 多少市民 → 3/4的市民)."""
-        if may_give(text, query.asked_units):
-            return True
-        nouns = [n for n in (query.noun, query.counted) if len(n) >= 2]
-        return bool(nouns) and re.search(_AMOUNT_OF.format("|".join(map(re.escape, nouns))),
-                                         fold_in_place(text)) is not None
+    def _abstain_reason(self, hits: list[Hit], answerable: float) -> str:
+        """Off-topic: the content does not cover the question. (Whether the shown passages give the asked
+        figure is decided by the answer step, bot/answer, which reads their figures.)"""
+        return "off_topic" if not hits or answerable < self.settings.abstain_min_score else ""
 
     def shown(self, hits: list[Hit]) -> list[Hit]:
         """The hits a reply shows: the first, and the next ones about as likely to hold the answer."""

@@ -94,6 +94,28 @@ def cmd_fit_ranking(args: argparse.Namespace, settings: Settings, out: TextIO) -
     return EXIT_OK
 
 
+def cmd_fit_answer(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Fit bot/answer.json on the given sets; print how each set's fitted and checked halves do."""
+    from .fit_answer import collect, fit, format_fit_report
+
+    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    article = {name: Path(path) for name, path in (("dev", args.dev), ("heldout", args.heldout)) if path}
+    cases = collect(settings, [Path(p) for p in args.squad], article, Path(args.work_dir) if args.work_dir else None,
+                    log)
+    model, report = fit(cases, args.max_not_given)
+    model.about.update({
+        "fitted_on": "even half (by context hash) of each SQuAD set and of its near-miss version (answers' "
+                     "sentences cut out), dev",
+        "checked_on": "odd half of each SQuAD set and near-miss version, heldout",
+        "sets": [Path(p).name for p in args.squad] + [Path(p).name for p in article.values()],
+        "chunk_max_chars": settings.chunk_max_chars, "max_not_given": args.max_not_given, "report": report,
+    })
+    model.save(Path(args.output))
+    print(format_fit_report(report), file=out)
+    print(f"wrote {args.output}", file=out)
+    return EXIT_OK
+
+
 def cmd_quality_table(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """The quality table (Markdown) from eval reports; with --into, written between a file's markers."""
     from .quality_table import load_reports, quality_table, write_into
@@ -156,6 +178,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="bot/ranking.json", help="where to write the model")
     p.add_argument("--work-dir", help="folder for the SQuAD sets' temporary indexes (default: system temp)")
     p.set_defaults(run=cmd_fit_ranking)
+
+    p = sub.add_parser("fit-answer", help="fit the answer models: quoted sentence, bold figure, not given "
+                                          "(bot/answer.json)")
+    p.add_argument("--squad", nargs="*", default=[], help="SQuAD-style JSON files (CMRC 2018, DRCD)")
+    p.add_argument("--dev", default="tests/fixtures/dev.yaml", help="the article's set fitted on")
+    p.add_argument("--heldout", default="tests/fixtures/heldout.yaml", help="the article's set only checked")
+    p.add_argument("--max-not-given", type=float, default=0.02,
+                   help="share of the fitted answerable questions asking a figure that the not-given threshold may "
+                        "tell the figure is not given (default %(default)s)")
+    p.add_argument("--output", default="bot/answer.json", help="where to write the model")
+    p.add_argument("--work-dir", help="folder for the SQuAD sets' temporary indexes (default: system temp)")
+    p.set_defaults(run=cmd_fit_answer)
 
     p = sub.add_parser("quality-table", help="the quality table (Markdown) from `python -m bot eval --json-out` "
                                              "reports, bot beside the BM25 baseline")

@@ -1,0 +1,52 @@
+"""The answer step's decisions for one question: the sentence quoted first, the figure in bold, and whether the
+shown passages give the asked figure at all. Each is a fitted model's choice (bot/answer.json).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..figures import Figure
+from .model import AnswerModel
+from .reading import Reading, Sentence
+
+
+@dataclass(frozen=True)
+class Choice:
+    sentence: Sentence | None  # the sentence quoted first (None when nothing is shown)
+    figure: Figure | None  # the figure set in bold: only for a question asking a figure that is given
+    figures: list[Figure] = field(default_factory=list)  # every shown figure, the likeliest answer first
+    given: bool = True  # False: the question asks a figure the shown passages do not give
+    asks_figure: bool = False
+
+
+def asks_figure(reading: Reading) -> bool:
+    """The question asks for a figure: an amount, a share, a date, a rank (多少, 几, 比例, 哪一年, 第几)."""
+    return reading.query.asks_amount or bool(reading.query.asked_kinds)
+
+
+def choose(reading: Reading, model: AnswerModel, decide_given: bool = True) -> Choice:
+    """The quoted sentence, the bold figure and the not-given decision, by the fitted models. For a question
+    asking a figure, the sentence quoted is the one holding the chosen figure (the figure model weighs the
+    sentence model's score with the figure's own features), so the bold figure is always in the quote."""
+    if not reading.sentences:
+        return Choice(None, None)
+    sentence_scores = model.sentence.decision(reading.sentence_x)
+    best_sentence = int(np.argmax(sentence_scores))
+    wanted = asks_figure(reading)
+    if not reading.figures:
+        return Choice(reading.sentences[best_sentence], None, [], not (wanted and decide_given), wanted)
+    figure_scores = model.figure.decision(reading.figure_x(sentence_scores))
+    order = np.argsort(-figure_scores, kind="stable")
+    ranked = list(dict.fromkeys(reading.figures[i][1] for i in order))
+    if not wanted:
+        return Choice(reading.sentences[best_sentence], None, ranked, True, False)
+    # asked what it was before a change (以前是多少) where no change is shown: there is no earlier value to give
+    no_earlier = reading.query.asks_earlier and not any(f.role == "earlier" for _, f in reading.figures)
+    given = not decide_given or (not no_earlier and float(
+        model.given.decision(reading.given_x(sentence_scores, figure_scores))[0]) >= 0)
+    best = int(order[0])
+    sentence_of_figure = reading.sentences[reading.figures[best][0]]
+    return Choice(sentence_of_figure, reading.figures[best][1] if given else None, ranked, given, True)

@@ -1,0 +1,199 @@
+"""What the answer step reads of the shown passages: their sentences and figures, and the features the fitted
+models (bot/answer/model.py) judge them on.
+
+Everything here is computed from the search result of one question (at most three passages): numpy over a
+few dozen sentences and figures, so it costs a fraction of a millisecond. The same code computes the features
+at answer time and when the models are fitted (``python -m devtools fit-answer``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..chunking import Chunk, split_sentences
+from ..figures import Figure, read_figures
+from ..normalize import fold_in_place
+from ..search import Hit, QueryAnalysis, SearchResult
+from .model import FIGURE_FEATURES, GIVEN_FEATURES, SENTENCE_FEATURES
+
+_CLAUSE_MARK = re.compile(r"[，,；;：:、。！？!?]")
+_NEAR = 10  # characters before / after a figure read as "right before / after it"
+_FAR = 60.0  # the distance of a figure with no question word in its sentence
+
+
+def passage_sentences(chunk: Chunk) -> list[str]:
+    """A passage's sentences, verbatim (the one place that splits them; the index may store them later)."""
+    return split_sentences(chunk.text)
+
+
+@lru_cache(maxsize=8192)
+def _matchable(text: str) -> str:
+    """``text`` folded at the same positions (Traditional → Simplified, full → half width, lower case)."""
+    return fold_in_place(text).lower()
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a shown passage, with the search's scores of it and the figures it gives."""
+
+    text: str  # verbatim, as in the passage
+    hit: int  # which shown passage (0 first)
+    position: int  # its place in the passage
+    lexical: float
+    dense: float
+    coverage: float
+    figures: tuple[Figure, ...]
+
+    @property
+    def quoted(self) -> str:
+        return self.text.strip()
+
+
+def _sentences(shown: list[Hit]) -> list[Sentence]:
+    result = []
+    for rank, hit in enumerate(shown):
+        texts = passage_sentences(hit.chunk)
+        aligned = len(hit.sentence_scores) == len(texts)
+        for i, text in enumerate(texts):
+            scores = (hit.sentence_scores[i], hit.sentence_dense[i], hit.sentence_coverage[i]) if aligned and \
+                len(hit.sentence_dense) == len(texts) else (0.0, 0.0, 0.0)
+            result.append(Sentence(text, rank, i, *scores, read_figures(text)))
+    return result
+
+
+def _occurrences(text: str, weights: dict[str, float]) -> list[tuple[int, int, str]]:
+    """(start, end, word) of every question word written in ``text``."""
+    found = []
+    for word in weights:
+        at = text.find(word)
+        while at >= 0:
+            found.append((at, at + len(word), word))
+            at = text.find(word, at + 1)
+    return found
+
+
+def _share(words: set[str], weights: dict[str, float], total: float) -> float:
+    return sum(weights[w] for w in words) / total if total else 0.0
+
+
+@dataclass
+class Reading:
+    """The shown passages of one answered question, read for its answer."""
+
+    query: QueryAnalysis
+    sentences: list[Sentence]
+    sentence_x: np.ndarray  # sentences × SENTENCE_FEATURES
+    figures: list[tuple[int, Figure]]  # (sentence number, figure), in reading order
+    _figure_base: np.ndarray  # figures × the FIGURE_FEATURES that do not depend on the sentence model
+    answerable: float
+    coverage: float
+
+    def figure_x(self, sentence_scores: np.ndarray) -> np.ndarray:
+        """Figures × FIGURE_FEATURES, given the sentence model's log-odds of each sentence."""
+        if not self.figures:
+            return np.zeros((0, len(FIGURE_FEATURES)), np.float32)
+        of = np.array([s for s, _ in self.figures])
+        scores = sentence_scores[of]
+        return np.column_stack([scores, scores - sentence_scores.max(), self._figure_base]).astype(np.float32)
+
+    def given_x(self, sentence_scores: np.ndarray, figure_scores: np.ndarray) -> np.ndarray:
+        """GIVEN_FEATURES of the question (one row)."""
+        column = {name: i for i, name in enumerate(FIGURE_FEATURES)}
+        best = int(np.argmax(figure_scores))
+        row = self._figure_base[best]
+        sentence_row = self.sentence_x[self.figures[best][0]]
+        kinds = self.query.asked_kinds
+        base = {name: i - 2 for name, i in column.items()}  # _figure_base lacks the two sentence columns
+        in_kind = self._figure_base[:, base["kind"]]
+        words = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+        return np.array([[
+            figure_scores[best],
+            row[base["kind"]] if kinds else 0.5,
+            float(in_kind.max()) if kinds else 0.5,
+            float(sentence_scores.max()),
+            row[base["clause_words"]],
+            sentence_row[words["words"]],
+            1.0 - sentence_row[words["subject"]],
+            self.answerable,
+            self.coverage,
+            math.log1p(len(self.figures)),
+        ]], dtype=np.float32)
+
+
+def read(result: SearchResult) -> Reading:
+    """The sentences and figures of ``result``'s shown passages, and their features."""
+    query = result.query
+    weights = {w: wt for w, wt in query.weights.items() if w}
+    total = sum(weights.values())
+    subject = {w: weights[w] for w in query.subject if w in weights}
+    subject_total = sum(subject.values())
+    question_chars = set(query.normalized) - set(" ？?。，,！!")
+    sentences = _sentences(result.shown)
+    folded = [_matchable(s.text) for s in sentences]
+    found = [_occurrences(text, weights) for text in folded]
+    words_share = [_share({w for _, _, w in occ}, weights, total) for occ in found]
+    top_score = result.shown[0].score if result.shown else 1.0
+    kinds, units = query.asked_kinds, query.asked_units
+    rows = []
+    for n, (sentence, text, occ) in enumerate(zip(sentences, folded, found)):
+        neighbours = [words_share[m] for m in (n - 1, n + 1)
+                      if 0 <= m < len(sentences) and sentences[m].hit == sentence.hit]
+        figure_kinds = {f.kind for f in sentence.figures}
+        rows.append([
+            sentence.hit,
+            result.shown[sentence.hit].score / top_score if top_score else 0.0,
+            sentence.lexical, 0.0, sentence.dense, 0.0, sentence.coverage,
+            words_share[n], 0.0,
+            len(question_chars & set(text)) / len(question_chars) if question_chars else 0.0,
+            _share({w for _, _, w in occ if w in subject}, subject, subject_total),
+            float(bool(kinds & figure_kinds)),
+            float(bool(units & {f.unit for f in sentence.figures})),
+            float(query.asks_amount and bool(sentence.figures)),
+            float(bool(sentence.figures)),
+            sentence.position,
+            max(neighbours, default=0.0),
+            math.log1p(len(sentence.quoted)),
+        ])
+    x = np.array(rows, dtype=np.float32).reshape(len(rows), len(SENTENCE_FEATURES))
+    if len(rows):
+        for gap, value in (("lexical_gap", "lexical"), ("dense_gap", "dense"), ("words_gap", "words")):
+            g, v = SENTENCE_FEATURES.index(gap), SENTENCE_FEATURES.index(value)
+            x[:, g] = x[:, v] - x[:, v].max()
+    figures = [(n, f) for n, s in enumerate(sentences) for f in s.figures]
+    base = [_figure_row(f, s.figures.index(f), folded[n], found[n], weights, total, subject, subject_total, query)
+            for n, f in figures for s in (sentences[n],)]
+    figure_base = np.array(base, dtype=np.float32).reshape(len(base), len(FIGURE_FEATURES) - 2)
+    return Reading(query, sentences, x, figures, figure_base, result.answerable, result.coverage)
+
+
+def _figure_row(figure: Figure, order: int, text: str, occ: list[tuple[int, int, str]], weights: dict[str, float],
+                total: float, subject: dict[str, float], subject_total: float, query: QueryAnalysis) -> list[float]:
+    """FIGURE_FEATURES of one figure but the two sentence columns."""
+    clause_start = max((m.end() for m in _CLAUSE_MARK.finditer(text, 0, figure.start)), default=0)
+    clause_end = next((m.start() for m in _CLAUSE_MARK.finditer(text, figure.end)), len(text))
+    in_clause = {w for s, e, w in occ if s >= clause_start and e <= clause_end}
+    before = {w for s, e, w in occ if clause_start <= s and figure.start - _NEAR <= e <= figure.start}
+    after = {w for s, e, w in occ if figure.end <= s <= figure.end + _NEAR and e <= clause_end}
+    distances = [figure.start - e if e <= figure.start else s - figure.end if s >= figure.end else 0
+                 for s, e, _ in occ]
+    earlier = query.asks_earlier
+    return [
+        float(figure.kind in query.asked_kinds),
+        float(bool(figure.unit) and figure.unit in query.asked_units),
+        float(figure.kind == "number"),
+        float(figure.kind == "date" and "date" not in query.asked_kinds),
+        _share(in_clause, weights, total),
+        _share(before, weights, total),
+        _share(after, weights, total),
+        _share(in_clause & set(subject), subject, subject_total),
+        math.log1p(min(distances, default=_FAR)),
+        float(figure.role == ("earlier" if earlier else "current")),
+        float(figure.role == ("current" if earlier else "earlier")),
+        float(bool(figure.qualifier)),
+        float(order),
+    ]

@@ -22,6 +22,7 @@ from .embedding import load_embedder
 from .engine import Engine
 from .index import build_index
 from .normalize import to_simplified
+from .reply import Answer
 from .squad import Context, Question, answer_rank, cut_answers, read_squad, write_knowledge
 
 MAX_PASSAGE_CHARS = 300
@@ -95,7 +96,16 @@ def score_item(item: dict[str, Any], output: dict[str, Any], k: int = 3) -> dict
     kind = item["kind"]
     if kind == "unanswerable":
         add("abstain_" + item.get("unanswerable", "offtopic"), 0.0 if answered else 1.0)
+        add("nearmiss_handled", float(handled(output)))
         return metrics
+    if kind != "multi" and "q" in item:
+        lead = output.get("answer", "") if answered else ""
+        first = (output.get("passages") or [{}])[0].get("text", "")
+        figures, evidence = item.get("figures") or [], item.get("evidence") or []
+        add("lead@1", float(article_lead(lead, figures, evidence)))
+        add("overlap_lead@1", float(answered and article_lead(overlap_lead(item["q"], first), figures, evidence)))
+        if item.get("figures"):
+            add("figure@1", float(answered and figure_matches(bold_figure(output), item["figures"])))
     add("answered", 1.0 if answered else 0.0)
     ranks = []
     for evidence in (_norm(e) for e in item["evidence"]):
@@ -113,6 +123,14 @@ def score_item(item: dict[str, Any], output: dict[str, Any], k: int = 3) -> dict
     return metrics
 
 
+def article_lead(lead: str, figures: list[str] | tuple[str, ...], evidence: list[str] | tuple[str, ...]) -> bool:
+    """lead@1 on the article's sets: the quoted sentence has the expected figure, else the evidence."""
+    if figures:
+        return lead_holds(lead, figures)
+    quoted = read_form(lead)
+    return bool(quoted) and any(read_form(e)[:12] in quoted or quoted[:20] in read_form(e) for e in evidence)
+
+
 def evaluate(engine: Engine, path: Path) -> dict[str, Any]:
     items = yaml.safe_load(path.read_text(encoding="utf-8"))
     totals: dict[str, list[float]] = {}
@@ -126,7 +144,7 @@ def evaluate(engine: Engine, path: Path) -> dict[str, Any]:
         for key, values in metrics.items():
             totals.setdefault(key, []).extend(values)
         failed = [key for key, values in metrics.items()
-                  if key in ("hit@1", "multi_cover@5", "figure_in_reply", "answered")
+                  if key in ("hit@1", "multi_cover@5", "figure_in_reply", "answered", "lead@1", "figure@1")
                   or key.startswith("abstain_") if min(values) < 1.0]
         if failed:
             misses.append({
@@ -243,7 +261,9 @@ def nearmiss_settings(path: Path, settings: Settings, root: Path | None = None,
 
 def evaluate_squad(engine: Engine, questions: list[Question], baseline: bool = True) -> dict[str, Any]:
     """hit@1/3/5, MRR, right-text@1 (first passage from the question's own context), answered and ms/question
-    of the bot, and the same ranking figures of the textbook BM25 over the same passages."""
+    of the bot, and the same ranking figures of the textbook BM25 over the same passages; what is read first:
+    lead@1 (the quoted sentence holds a gold answer) beside the overlap baseline, figure@1 (the bold figure
+    is the gold amount, on questions whose answer is one) and the quoted sentence's mean length."""
     bot: dict[str, list[float]] = {}
     started = time.perf_counter()
     for question in questions:
@@ -252,10 +272,11 @@ def evaluate_squad(engine: Engine, questions: list[Question], baseline: bool = T
         rank = answer_rank(question.answers, passages) if output.answered else None
         first_context = bool(output.answered and output.passages and output.passages[0].section == question.context_id)
         _add_ranking(bot, rank, first_context)
-        bot.setdefault("answered", []).append(float(output.answered))
+        _add_reading(bot, question, output)
     seconds = time.perf_counter() - started
     report: dict[str, Any] = {"questions": len(questions), "passages": len(engine.index.chunks),
                               "metrics": {k: _mean(v) for k, v in bot.items()},
+                              "counts": {k: len(v) for k, v in bot.items()},
                               "ms_per_question": 1000 * seconds / max(1, len(questions))}
     if baseline:
         bm25 = BaselineBM25(engine.index.chunks)
@@ -268,6 +289,30 @@ def evaluate_squad(engine: Engine, questions: list[Question], baseline: bool = T
         report["baseline"] = {k: _mean(v) for k, v in base.items()}
         report["baseline_ms_per_question"] = 1000 * (time.perf_counter() - started) / max(1, len(questions))
     return report
+
+
+def _add_reading(metrics: dict[str, list[float]], question: Question, output: Answer) -> None:
+    answered = output.answered
+    metrics.setdefault("answered", []).append(float(answered))
+    metrics.setdefault("lead@1", []).append(float(answered and lead_holds(output.lead, question.answers)))
+    first = output.passages[0].text if output.passages else ""
+    metrics.setdefault("overlap_lead@1", []).append(
+        float(answered and lead_holds(overlap_lead(question.question, first), question.answers)))
+    if answered:
+        metrics.setdefault("answer_chars", []).append(float(len(output.lead)))
+    numeric = [a for a in question.answers if is_numeric(a)]
+    if numeric:
+        bold = bold_figure({"figure": output.figure, "figures": output.figures})
+        metrics.setdefault("figure@1", []).append(float(answered and figure_matches(bold, numeric)))
+
+
+def evaluate_nearmiss(engine: Engine, nearmiss: list[Question], intact: list[Question]) -> dict[str, Any]:
+    """The cut set (bot.squad.cut_answers): near-miss questions handled (declined or told "not given"), and the
+    cut contexts' other questions still answered."""
+    handled_ = [float(not engine.answer(q.question).answered) for q in nearmiss]
+    answered = [float(engine.answer(q.question).answered) for q in intact]
+    return {"nearmiss": len(nearmiss), "handled": _mean(handled_), "intact": len(intact),
+            "intact_answered": _mean(answered)}
 
 
 def _add_ranking(metrics: dict[str, list[float]], rank: int | None, first_context: bool) -> None:
@@ -286,6 +331,7 @@ def evaluate_offtopic(engine: Engine, questions: list[Question]) -> dict[str, An
 
 def format_squad_report(name: str, report: dict[str, Any]) -> str:
     keys = ("hit@1", "hit@3", "hit@5", "mrr", "right_text@1")
+    metrics, counts = report["metrics"], report.get("counts", {})
     lines = [f"{name}: {report['questions']} questions over {report['passages']} passages, "
              f"{report['ms_per_question']:.1f} ms/question (warm)",
              f"  {'':10s} " + " ".join(f"{k:>12s}" for k in keys) + f" {'answered':>12s}",
@@ -294,4 +340,11 @@ def format_squad_report(name: str, report: dict[str, Any]) -> str:
     if "baseline" in report:
         lines.append(f"  {'BM25':10s} " + " ".join(f"{report['baseline'][k]:12.3f}" for k in keys)
                      + f" {1.0:12.3f}   ({report['baseline_ms_per_question']:.1f} ms/question)")
+    lines.append(f"  read first: lead@1 {metrics['lead@1']:.3f} (overlap baseline {metrics['overlap_lead@1']:.3f}), "
+                 f"figure@1 {metrics.get('figure@1', 0.0):.3f} (n={counts.get('figure@1', 0)}), "
+                 f"quoted sentence {metrics.get('answer_chars', 0.0):.0f} characters on average")
+    if "nearmiss" in report:
+        near = report["nearmiss"]
+        lines.append(f"  near-miss (answers' sentences cut out): handled {near['handled']:.3f} (n={near['nearmiss']}), "
+                     f"the cut contexts' other questions answered {near['intact_answered']:.3f} (n={near['intact']})")
     return "\n".join(lines)

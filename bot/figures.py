@@ -35,6 +35,7 @@ class _Vocabulary:
     digits_only: frozenset[str]  # units that make a word after a Chinese numeral (十分, 四方)
     change: tuple[str, ...]  # words before a change's current value (提高到)
     asked: dict[str, str]  # a question's word → the kind of figure it asks for (多远 → length)
+    eras: tuple[str, ...]  # what a year may be counted from (民国, 公元前)
 
 
 @functools.cache
@@ -45,7 +46,8 @@ def vocabulary() -> _Vocabulary:
     qualifiers = data["qualifiers"]
     return _Vocabulary(kind_of_unit, tuple(qualifiers["before"]), tuple(qualifiers["after"]),
                        tuple(qualifiers["within"]), frozenset(data["digits_only"]), tuple(data["change"]),
-                       {str(word): kind for kind, asked in data["asked"].items() for word in asked})
+                       {str(word): kind for kind, asked in data["asked"].items() for word in asked},
+                       tuple(data["eras"]))
 
 
 def kind_of_unit(unit: str) -> str:
@@ -77,6 +79,7 @@ _DIGITS = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _CN_DIGIT = "零〇一二两三四五六七八九"
 _CN_NUMERAL = rf"[{_CN_DIGIT}十百千万亿]+"
 _MAGNITUDE = "[十百千万亿]"
+_AS_DURATION = "来|间|之久|以来|多|左右|历史"  # 300年来, 50年间: a number of years, not a year
 
 
 @functools.cache
@@ -92,7 +95,9 @@ def _pattern() -> re.Pattern[str]:
         # ranks: 第3位, 第1、第3和第5位, 第二十二届
         rf"(?P<rank>第{any_number}(?:[、,，和及与至到]第?{any_number})*(?:{unit})?)",
         # dates: 2021年5月1日, 公元前221年, 1990年代, 5月1日, 二〇二一年
-        rf"(?P<date>(?:公元前?\d{{1,4}}|\d{{4}}|[{_CN_DIGIT}]{{4}})年(?:代|\d{{1,2}}月(?:\d{{1,2}}[日号])?)?"
+        rf"(?P<date>(?:(?:{_alternation(words.eras)})\d{{1,4}}|\d{{3,4}}(?![-~～至到]\d)|[{_CN_DIGIT}]{{4}})年"
+        rf"(?:代|\d{{1,2}}月(?:\d{{1,2}}[日号])?)?(?!{_AS_DURATION})"
+        rf"|\d{{1,4}}年\d{{1,2}}月(?:\d{{1,2}}[日号])?"
         rf"|\d{{1,2}}月\d{{1,2}}[日号]|\d{{1,2}}世纪)",
         rf"(?P<formula>{number}(?:\+{number})+)",  # 1+1+1
         rf"(?P<ratio>{number}[:：比]{number})",  # 3:2
@@ -166,7 +171,7 @@ def _read(match: re.Match[str], text: str, folded: str) -> Figure | None:
                     or not any(c in _CN_DIGIT + "十" for c in numeral)):
         return None  # 一个 (an article, not an amount), 十分, 四方, 千万: words, not figures
     value = _value(re.split("[-~～至到]", numeral)[0])
-    if unit == "年" and not chinese and value is not None and 1000 <= value <= 2100 and numeral.isdigit():
+    if unit == "年" and not chinese and value is not None and 1000 <= value <= 2100 and not qualifier:
         return Figure(written, start, end, "date", "年", qualifier, value)
     kind = kind_of_unit(unit) if unit else "number"
     return Figure(written, start, end, kind, PERCENT if kind == "share" else unit, qualifier, value)
@@ -186,14 +191,17 @@ def _with_roles(figures: list[Figure], folded: str) -> list[Figure]:
     change = vocabulary().change
     result = []
     for i, figure in enumerate(figures):
+        if figure.kind == "date":  # 1949年至1952年 is a span of time, not a change
+            result.append(figure)
+            continue
         role = ""
         clause_start = max(folded.rfind(mark, 0, figure.start) for mark in "，,。；;！？") + 1
         if any(folded[clause_start:figure.start].endswith(word) for word in change):
             role = "current"
         nxt = figures[i + 1] if i + 1 < len(figures) else None
-        if nxt is not None and not re.search("[，,。；;！？]", folded[figure.end:nxt.start]):
-            if any(folded[figure.end:nxt.start].endswith(word) for word in change):
-                role = "earlier"
+        between = folded[figure.end:nxt.start] if nxt is not None else "，"
+        if not re.search("[，,。；;！？]", between) and any(between.endswith(word) for word in change):
+            role = "earlier"
         result.append(Figure(figure.text, figure.start, figure.end, figure.kind, figure.unit, figure.qualifier,
                              figure.value, role))
     return result

@@ -162,8 +162,9 @@ def _not_given(query: QueryAnalysis, hit: Hit, context: ReplyContext) -> list[Sp
     return [Span(said), Span(f"【{_heading(hit, context.sections)}】", "heading"), Span(f"\n{hit.chunk.text}\n\n")]
 
 
-def compose(question: str, result: SearchResult, context: ReplyContext) -> Answer:
-    """The answer to ``question`` from one search result: what is said, as spans, and the batch fields."""
+def compose(question: str, result: SearchResult, context: ReplyContext, repeat_of: str = "") -> Answer:
+    """The answer to ``question`` from one search result: what is said, as spans, and the batch fields. A
+    sentence equal to ``repeat_of`` is no answer: the question asked it of another subject (那苍南呢)."""
     sections = context.sections
     passages = [_passage(h, sections) for h in result.hits]
     by_id = {p.id: p for p in passages}
@@ -172,6 +173,8 @@ def compose(question: str, result: SearchResult, context: ReplyContext) -> Answe
         spans.append(Span(f"（你的问题太长，我只按前 {context.max_question_chars} 个字回答。）\n\n"))
     choice = choose(read(result), context.model, context.decide_given) if result.answered else None
     answered = choice is not None and choice.given and choice.sentence is not None
+    if answered and repeat_of and choice is not None and choice.sentence is not None:
+        answered = choice.sentence.quoted != repeat_of
     reason = result.abstain_reason or ("" if answered else "no_figure")
     lead = ""
     quoted: list[Hit] = []

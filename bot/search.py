@@ -25,7 +25,7 @@ from .embedding import Embedder
 from .figures import ASKS_EARLIER, DATE_UNITS, PERCENT, UNITS, asked_kinds
 from .index import Index
 from .lexical import WORD
-from .normalize import fold, fold_in_place, normalize_query
+from .normalize import fold, normalize_query
 from .ranking import PASSAGE_FEATURES, RankingModel, load_model, sigmoid
 from .subjects import subject_words
 
@@ -205,7 +205,8 @@ class Searcher:
         subject = tuple(dict.fromkeys(w for w, _ in subject_words(normalized)))
         return QueryAnalysis(normalized, words, expansions, truncated, asked_units, counted,
                              noun.group(1) if noun else "", asks_amount, kinds,
-                             bool(ASKS_EARLIER.search(normalized)), subject, self._word_weights([*words, *subject]))
+                             asks_amount and "date" not in kinds and bool(ASKS_EARLIER.search(normalized)), subject,
+                             self._word_weights([*words, *subject]))
 
     def _word_weights(self, words: list[str]) -> dict[str, float]:
         """Each question word's IDF over the passages (a word no passage has weighs the most)."""

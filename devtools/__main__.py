@@ -184,7 +184,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--squad", nargs="*", default=[], help="SQuAD-style JSON files (CMRC 2018, DRCD)")
     p.add_argument("--dev", default="tests/fixtures/dev.yaml", help="the article's set fitted on")
     p.add_argument("--heldout", default="tests/fixtures/heldout.yaml", help="the article's set only checked")
-    p.add_argument("--max-not-given", type=float, default=0.02,
+    p.add_argument("--max-not-given", type=float, default=0.01,
                    help="share of the fitted answerable questions asking a figure that the not-given threshold may "
                         "tell the figure is not given (default %(default)s)")
     p.add_argument("--output", default="bot/answer.json", help="where to write the model")

@@ -31,13 +31,19 @@ from bot.answer.model import FIGURE_FEATURES, GIVEN_FEATURES, SENTENCE_FEATURES,
 from bot.answer.reading import Reading, read
 from bot.config import Settings
 from bot.embedding import load_embedder
-from bot.evaluate import (figure_matches, is_numeric, lead_holds, nearmiss_settings, overlap_lead, read_form,
-                          squad_settings)
+from bot.evaluate import (
+    figure_matches,
+    is_numeric,
+    lead_holds,
+    nearmiss_settings,
+    overlap_lead,
+    read_form,
+    squad_settings,
+)
 from bot.index import load_index
 from bot.ranking import LinearModel
 from bot.search import Searcher, SearchResult
 from bot.squad import Question
-
 
 
 @dataclass
@@ -63,10 +69,7 @@ def in_fit_half(key: str) -> bool:
 
 def holds_answer(case: Case, sentence: str) -> bool:
     """The scorer's rule for a quoted sentence: a gold answer in it (article: the figure, else the evidence)."""
-    if not case.evidence:
-        return lead_holds(sentence, case.answers)
-    quoted = read_form(sentence)
-    return bool(quoted) and any(read_form(e)[:12] in quoted or quoted[:20] in read_form(e) for e in case.answers)
+    return article_lead(sentence, (), case.answers) if case.evidence else lead_holds(sentence, case.answers)
 
 
 def _case(searcher: Searcher, name: str, fit: bool, question: str, answers: tuple[str, ...],
@@ -111,25 +114,54 @@ def collect(settings: Settings, squad_files: list[Path], article_sets: dict[str,
     return cases
 
 
-def _question_weights(groups: list[str], sizes: list[int]) -> np.ndarray:
-    """Row weights: every question weighs the same whatever its number of rows, every set the same in all."""
-    per_set: dict[str, int] = {}
+def _set_weights(groups: list[str]) -> np.ndarray:
+    """Every set weighs the same in all, whatever its number of questions."""
+    size: dict[str, int] = {}
     for g in groups:
-        per_set[g] = per_set.get(g, 0) + 1
-    return np.concatenate([np.full(n, 1.0 / (n * per_set[g])) for g, n in zip(groups, sizes)])
+        size[g] = size.get(g, 0) + 1
+    return np.array([1.0 / size[g] for g in groups])
 
 
-def _fit_rows(x: list[np.ndarray], y: list[np.ndarray], groups: list[str], names: tuple[str, ...],
-              c: float) -> LinearModel:
+def _fit_choice(x: list[np.ndarray], y: list[np.ndarray], groups: list[str], names: tuple[str, ...],
+                l2: float) -> LinearModel:
+    """A conditional logit: per question, the softmax over its candidates (sentences, figures) of the linear
+    score should put its mass on the right ones. What counts is the choice within a question, so this fits that
+    instead of judging every candidate on its own; L2-penalised, on standardized features."""
+    from scipy.optimize import minimize
+
+    from .fit_ranking import _standardize
+
+    mean, scale = _standardize(np.vstack(x))
+    z = np.vstack([(rows - mean) / scale for rows in x]).astype(np.float64)
+    labels = np.concatenate(y).astype(np.float64)
+    starts = np.cumsum([0] + [len(rows) for rows in x])[:-1]
+    of = np.repeat(np.arange(len(x)), [len(rows) for rows in x])
+    weights = _set_weights(groups)
+    weights /= weights.sum()
+
+    def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
+        score = z @ beta
+        top = np.maximum.reduceat(score, starts)
+        e = np.exp(score - top[of])
+        total, right = np.add.reduceat(e, starts), np.add.reduceat(e * labels, starts)
+        share, right_share = e / total[of], e * labels / np.maximum(right[of], 1e-300)
+        value = -float(weights @ (np.log(np.maximum(right, 1e-300)) - np.log(total))) + l2 * float(beta @ beta)
+        return value, -((right_share - share) * weights[of]) @ z + 2 * l2 * beta
+
+    beta = minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B").x
+    return LinearModel(names, mean, scale, beta.astype(np.float32), 0.0)
+
+
+def _fit_binary(x: np.ndarray, y: np.ndarray, groups: list[str], names: tuple[str, ...], c: float) -> LinearModel:
+    """Logistic regression, every (set, label) group weighing the same."""
     from sklearn.linear_model import LogisticRegression
 
     from .fit_ranking import _standardize
 
-    xs, ys = np.vstack(x), np.concatenate(y)
-    weights = _question_weights(groups, [len(r) for r in y])
-    mean, scale = _standardize(xs)
-    fitted = LogisticRegression(C=c, max_iter=3000).fit((xs - mean) / scale, ys,
-                                                        sample_weight=weights * len(ys) / weights.sum())
+    mean, scale = _standardize(x)
+    weights = _set_weights(groups)
+    fitted = LogisticRegression(C=c, max_iter=3000).fit((x - mean) / scale, y,
+                                                        sample_weight=weights * len(y) / weights.sum())
     return LinearModel(names, mean, scale, fitted.coef_[0].astype(np.float32), float(fitted.intercept_[0]))
 
 
@@ -138,14 +170,16 @@ def _zero(names: tuple[str, ...]) -> LinearModel:
     return LinearModel(names, np.zeros(n, np.float32), np.ones(n, np.float32), np.zeros(n, np.float32), 0.0)
 
 
-def fit(cases: list[Case], max_not_given: float, c: float = 1.0) -> tuple[AnswerModel, dict[str, Any]]:
+def fit(cases: list[Case], max_not_given: float, c: float = 1.0,
+        l2: float = 1e-3) -> tuple[AnswerModel, dict[str, Any]]:
     fitted = [k for k in cases if k.fit and k.reading is not None and not k.nearmiss]
     chosen = [k for k in fitted if k.holds.any()]
-    sentence = _fit_rows([k.reading.sentence_x for k in chosen if k.reading], [k.holds for k in chosen],
-                         [k.set for k in chosen], SENTENCE_FEATURES, c)
+    sentence = _fit_choice([k.reading.sentence_x for k in chosen if k.reading], [k.holds for k in chosen],
+                           [k.set.split()[0] for k in chosen], SENTENCE_FEATURES, l2)
     with_figure = [k for k in fitted if k.matches.any()]
-    figure = _fit_rows([k.reading.figure_x(sentence.decision(k.reading.sentence_x)) for k in with_figure if k.reading],
-                       [k.matches for k in with_figure], [k.set for k in with_figure], FIGURE_FEATURES, c)
+    figure = _fit_choice([k.reading.figure_x(sentence.decision(k.reading.sentence_x)) for k in with_figure
+                          if k.reading], [k.matches for k in with_figure], [k.set.split()[0] for k in with_figure],
+                         FIGURE_FEATURES, l2)
     model = AnswerModel(sentence, figure, _zero(GIVEN_FEATURES), {})
 
     rows, labels, groups, answerable = [], [], [], []
@@ -158,7 +192,7 @@ def fit(cases: list[Case], max_not_given: float, c: float = 1.0) -> tuple[Answer
         groups.append(f"{k.set.split()[0]}:{k.nearmiss}")
         answerable.append(not k.nearmiss)
     x, y = np.vstack(rows), np.array(labels)
-    given = _fit_rows([r[None, :] for r in x], [np.array([v]) for v in y], groups, GIVEN_FEATURES, c)
+    given = _fit_binary(x, y, groups, GIVEN_FEATURES, c)
     # the threshold: at most max_not_given of the fitted answerable questions asking a figure are told "not given"
     positives = np.sort(given.decision(x[y]))
     threshold = float(positives[int(np.floor(max_not_given * len(positives)))]) - 1e-4 if len(positives) else 0.0

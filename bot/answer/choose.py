@@ -28,9 +28,10 @@ def asks_figure(reading: Reading) -> bool:
 
 
 def choose(reading: Reading, model: AnswerModel, decide_given: bool = True) -> Choice:
-    """The quoted sentence, the bold figure and the not-given decision, by the fitted models. For a question
-    asking a figure, the sentence quoted is the one holding the chosen figure (the figure model weighs the
-    sentence model's score with the figure's own features), so the bold figure is always in the quote."""
+    """The quoted sentence, the bold figure and the not-given decision, by the fitted models. The quoted
+    sentence is the sentence model's best; for a question asking a figure, the bold figure is the figure
+    model's best of that sentence, or where it gives none, the best figure shown, and then its sentence is
+    quoted: the bold figure is always in the quote."""
     if not reading.sentences:
         return Choice(None, None)
     sentence_scores = model.sentence.decision(reading.sentence_x)
@@ -44,9 +45,14 @@ def choose(reading: Reading, model: AnswerModel, decide_given: bool = True) -> C
     if not wanted:
         return Choice(reading.sentences[best_sentence], None, ranked, True, False)
     # asked what it was before a change (以前是多少) where no change is shown: there is no earlier value to give
-    no_earlier = reading.query.asks_earlier and not any(f.role == "earlier" for _, f in reading.figures)
+    query = reading.query
+    no_earlier = query.asks_earlier and query.asks_amount and "date" not in query.asked_kinds and not any(
+        f.role == "earlier" for _, f in reading.figures)
     given = not decide_given or (not no_earlier and float(
         model.given.decision(reading.given_x(sentence_scores, figure_scores))[0]) >= 0)
-    best = int(order[0])
+    in_best = [i for i in order if reading.figures[i][0] == best_sentence]
+    best = int(in_best[0]) if in_best else int(order[0])
     sentence_of_figure = reading.sentences[reading.figures[best][0]]
-    return Choice(sentence_of_figure, reading.figures[best][1] if given else None, ranked, given, True)
+    figure = reading.figures[best][1]
+    ranked = [figure] + [f for f in ranked if f != figure]
+    return Choice(sentence_of_figure, figure if given else None, ranked, given, True)

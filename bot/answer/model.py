@@ -27,6 +27,14 @@ SENTENCE_FEATURES = (
     "words",  # share of the question's words (IDF-weighted) written in the sentence
     "words_gap",  # words minus the best sentence's
     "characters",  # share of the question's characters in the sentence
+    "bigrams",  # share of the question's character pairs in the sentence
+    "trigrams",  # share of the question's runs of three characters in the sentence (its wording, in order)
+    "numbers",  # share of the question's own numbers (2005年 …) written in the sentence
+    "attribute",  # share of the question's words not in the passage's title (what is asked of the topic)
+    "attribute_bigrams",  # share of the question's character pairs not in the title
+    "attribute_gap",  # attribute minus the best sentence's
+    "asked_before",  # the question's words right before its question word (获得 in 获得第几名) are in the sentence
+    "asked_after",  # the question's words right after it (多少 人口 → 人口) are in the sentence
     "subject",  # share of the question's subject (its nouns, IDF-weighted) in the sentence
     "gives_kind",  # the question asks a kind of figure (money, date, rank …) and the sentence gives one
     "gives_unit",  # the question asks in a unit (多少家) and the sentence gives a figure in it
@@ -47,11 +55,19 @@ FIGURE_FEATURES = (
     "clause_words",  # share of the question's words (IDF-weighted) in the figure's clause
     "before_words",  # … in the few characters right before it (为涉农主体减负485万元 ← 减负)
     "after_words",  # … right after it (514个村社 ← 村社)
+    "clause_rarest",  # the rarest question word in the figure's clause, as a share of the rarest of the question
+    "before_rarest",  # … right before it (亲民党获得3席 ← 亲民党)
+    "after_rarest",  # … right after it
+    "clause_bigrams",  # share of the question's character pairs in the figure's clause
+    "window_bigrams",  # share of them within a few characters on either side of it
+    "asked_before",  # the question's words right before its question word stand right before the figure
+    "asked_after",  # the question's words right after its question word stand right after the figure
     "subject_clause",  # share of the question's subject in the figure's clause
     "distance",  # log of the characters between it and the nearest question word in its sentence
     "role_fits",  # the current value of a change, or the earlier one when the question asks what it was
     "role_misfits",  # the other way round
     "qualified",  # written with a qualifier (近, 超过, 以上 …)
+    "in_question",  # its number is written in the question itself (签约于1935年 … 多少年的合约): not the answer
     "order",  # its place among its sentence's figures (0 first)
 )
 # per question asking a figure: "the shown passages give the asked figure"
@@ -66,6 +82,13 @@ GIVEN_FEATURES = (
     "answerable",  # the search's answerability (bot/ranking.json)
     "coverage",  # share of the question's words found in the best passages
     "figures",  # log of the number of figures shown
+    "attribute",  # the largest share of the question's non-title words any shown sentence has
+    "trigrams",  # the largest share of the question's runs of three characters any shown sentence has
+    "asked_context",  # a shown sentence has the words around the question's question word
+    "window",  # the best figure's surroundings: share of the question's character pairs
+    "clause_rarest",  # the rarest question word in the best figure's clause (share of the rarest possible)
+    "best_gives",  # the best sentence (sentence model) gives a figure of an asked kind (any figure, if none asked)
+    "figure_in_best",  # the best figure stands in the best sentence
 )
 
 MODEL_FILE = "answer.json"

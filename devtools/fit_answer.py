@@ -32,12 +32,12 @@ from bot.answer.reading import Reading, read
 from bot.config import Settings
 from bot.embedding import load_embedder
 from bot.evaluate import (
+    article_lead,
     figure_matches,
     is_numeric,
     lead_holds,
     nearmiss_settings,
     overlap_lead,
-    read_form,
     squad_settings,
 )
 from bot.index import load_index

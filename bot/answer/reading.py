@@ -28,8 +28,8 @@ _QUESTION_WORD = re.compile(r"什么|哪|谁|多少|几|何|怎么|怎样|如何
 _PARTICLES = "的了是有为呢吗啊呀个些？?。 "
 _CLAUSE_MARK = re.compile(r"[，,；;：:、。！？!?]")
 _NEAR = 10  # characters before / after a figure read as "right before / after it"
-_FAR = 60.0
-_WINDOW = 12  # characters on either side of a figure read as its surroundings  # the distance of a figure with no question word in its sentence
+_FAR = 60.0  # the distance of a figure with no question word in its sentence
+_WINDOW = 12  # characters on either side of a figure read as its surroundings
 
 
 def passage_sentences(chunk: Chunk) -> list[str]:

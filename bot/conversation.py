@@ -131,8 +131,8 @@ def in_context(question: str, previous: dict[str, Any] | None) -> str:
     earlier = [tuple(pair) for pair in previous.get("subject", [])]
     substitute = _SUBSTITUTE.match(question.strip())
     asked = normalize_query(str(previous.get("question", "")))
-    if substitute and own and asked:  # 那苍南呢: the last question asked again of the new subject
-        return _asked_of(asked, substitute.group(1), own, earlier)
+    if substitute and asked and not _asks(substitute.group(1)):  # 那苍南呢: the last question, of 苍南
+        return _asked_of(asked, substitute.group(1), own or [(substitute.group(1), "thing")], earlier)
     new_kinds = {kind for _, kind in own}
     kept = [w for w, k in earlier if k not in new_kinds]
     return " ".join([question, *kept]).strip()
@@ -183,7 +183,9 @@ class Conversation:
         previous = self._recent(memory)
         asked = in_context(question, previous)
         # a new subject for the last question (那苍南呢) must not get the last answer again: that one is not about it
-        switched = previous is not None and asked != question and _SUBSTITUTE.match(question.strip()) is not None
+        substitute = _SUBSTITUTE.match(question.strip())
+        switched = previous is not None and asked != question and substitute is not None and not _asks(
+            substitute.group(1))
         answer = self.engine.answer(asked, repeat_of=str(previous.get("lead", "")) if previous and switched else "")
         if asked != question and not answer.answered and not _REFERS_BACK.search(question):
             alone = self.engine.answer(question)
@@ -202,8 +204,8 @@ class Conversation:
             return Response("smalltalk", localized([Span(text)], traditional), [], traditional, intent)
         limit = int(self.settings.max_questions_per_message)
         questions = split_questions(message, long_chars=int(self.settings.long_question_chars))
-        if len(message) > self.settings.max_question_chars and len(questions) > 1 and not any(map(_asks, questions)):
-            questions = [message]  # a long message that asks nothing is one question, cut (the reply says so)
+        if len(message) > self.settings.max_question_chars and len(questions) > 1:
+            questions = [message]  # a message over the length limit is one question, cut (the reply says so)
         asked, left_out = questions[:limit], questions[limit:]
         answers = [self.ask(q, memory) for q in asked]
         note = localized([Span(f"（这条消息里有 {len(questions)} 个问题，我回答了前 {limit} 个；没有回答的是："

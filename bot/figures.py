@@ -104,8 +104,8 @@ def _pattern() -> re.Pattern[str]:
         # shares written as fractions: 3/4, 近1/2, 三分之一, 百分之八十
         rf"(?P<fraction>{before}(?:{number}/{number}|{any_number}分之{any_number}){after})",
         # amounts: 超110家, 120多万册, 1.2万个, 不超过1500元, 80%以上, 3至5年, 两千多名
-        rf"(?P<amount>{before}(?:{number}(?:[-~～至到]{number})?{within}{_MAGNITUDE}*{within}"
-        rf"|{_CN_NUMERAL}(?:[多余几]{_MAGNITUDE}*)?)(?:{unit})?{after})",
+        rf"(?P<amount>{before}(?:{number}(?:[-~～至到]{number})?{within}{_MAGNITUDE}*{within}(?: ?{unit})?"
+        rf"|{_CN_NUMERAL}(?:[多余几]{_MAGNITUDE}*)?(?:{unit})?){after})",
     ]
     return re.compile("|".join(parts))
 
@@ -148,6 +148,7 @@ def _read(match: re.Match[str], text: str, folded: str) -> Figure | None:
     qualifier_before = next((q for q in words.before if body.startswith(q)), "")
     qualifier_after = next((q for q in words.after if body.endswith(q)), "")
     core = body[len(qualifier_before):len(body) - len(qualifier_after)]
+    core = core.replace(" ", "")
     unit = next((u for u in UNITS if core.endswith(u) and not (u.isascii() and u.isalpha()
                                                                 and core[:-len(u)][-1:].isalpha())), "")
     number = core[:len(core) - len(unit)]
@@ -166,7 +167,7 @@ def _read(match: re.Match[str], text: str, folded: str) -> Figure | None:
         return Figure(written, start, end, "share", PERCENT, qualifier, None)
     chinese = not number[:1].isdigit()
     numeral = re.sub("[多余来几]", "", number)
-    if chinese and (numeral in ("一", "两", "") or unit in words.digits_only
+    if chinese and (numeral in ("一", "") or numeral == "两" and not unit or unit in words.digits_only
                     or not (unit or any(c in _CN_DIGIT for c in numeral) and len(numeral) >= 2)
                     or not any(c in _CN_DIGIT + "十" for c in numeral)):
         return None  # 一个 (an article, not an amount), 十分, 四方, 千万: words, not figures

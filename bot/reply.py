@@ -194,14 +194,16 @@ def compose(question: str, result: SearchResult, context: ReplyContext, repeat_o
             spans += [Span(f"【{_heading(support, sections)}】", "heading"), Span(f"\n{support_text}\n\n")]
         spans += _source_spans(_sources(quoted, sections))
     elif choice is not None and result.shown:
-        hit = result.shown[choice.sentence.hit] if choice.sentence is not None else result.shown[0]
+        hit = result.shown[0]  # the closest passage: the one the search ranked first
         quoted = [hit]
         spans += _not_given(result.query, hit, context) + _source_spans(_sources(quoted, sections))
     else:
         spans.append(Span(f"抱歉，{context.scope}没有讲到这个问题。\n"
                           "可以换个说法再问，或者发送 /topics 看看我能回答哪些方面。"))
     traditional = looks_traditional(question[:context.max_question_chars])
-    figures = list(dict.fromkeys(f.text for f in choice.figures)) if choice is not None and answered else []
+    quoted_text = "".join(h.chunk.text for h in quoted)
+    figures = list(dict.fromkeys(f.text for f in choice.figures if f.text in quoted_text)) \
+        if choice is not None and answered else []
     return Answer(
         question=question, answered=answered, passages=passages, shown=[by_id[h.chunk.id] for h in quoted],
         lead=lead, figure=choice.figure.text if choice is not None and answered and choice.figure else None,

@@ -24,7 +24,7 @@ from .config import Settings
 from .embedding import Embedder
 from .figures import ASKS_EARLIER, DATE_UNITS, PERCENT, UNITS, asked_kinds
 from .index import Index
-from .lexical import WORD
+from .lexical import BIGRAM, WORD
 from .normalize import fold, normalize_query
 from .ranking import PASSAGE_FEATURES, RankingModel, load_model, sigmoid
 from .subjects import subject_words
@@ -39,6 +39,8 @@ _DATE_QUESTION = re.compile(r"什么时候|何时|哪一?年|哪一?天|几月|�
 _AMOUNT_WORD = re.compile(rf"(?:几|多少).*|[0-9零一二两三四五六七八九十百千万亿]+(?:{'|'.join(UNITS)})?")
 _ASPECT_PARTICLE = "了过着"  # 签了, 办过: the verb without its particle is what the article would say
 _MEASURE_WORDS = frozenset(u for u in UNITS if len(u) == 1)
+_CHINESE = re.compile(r"[\u3400-\u9fff]+")
+_MAX_PHRASES = 64  # phrases an abbreviation is tried against, at most, while it is read character by character
 _MAGNITUDE_AND_UNIT = re.compile(f"[多余十百千万亿]+(?:{'|'.join(UNITS)})?")
 # where a question names what it counts: right after 多少 / 几 and any magnitude (多少万人 → 人)
 # 第几 asks a rank, not an amount; 好几, 这几 say "several", they do not ask
@@ -63,11 +65,13 @@ class QueryAnalysis:
     normalized: str
     words: list[str]
     expansions: dict[str, float]  # article terms added for synonyms and typos → their weight
+    repairs: dict[str, list[str]] = field(default_factory=dict)  # an unknown word → the article terms it stands for
     truncated: bool = False
     asked_units: frozenset[str] = frozenset()  # units of the amount asked for (元 for 多少钱), if any
     counted: str = ""  # the word right after 多少 / 几 that named them (钱); "" if they were inferred
     noun: str = ""  # what 个 counts, as the question writes it (多少个村社 → 村社): "514个村社" gives it
     asks_amount: bool = False  # the question asks for a number (多少, 几个, 比例, 什么时候 …)
+    named_units: frozenset[str] = frozenset()  # units it names as what it counts (多少钱 → 元), asking one amount
     asked_kinds: frozenset[str] = frozenset()  # kinds of figure asked for (money, date, rank, length …)
     asks_earlier: bool = False  # asks for the value before a change (以前是多少)
     subject: tuple[str, ...] = ()  # the nouns the question is about (bot.subjects)
@@ -196,15 +200,19 @@ class Searcher:
                 for term in added:  # together the alternatives weigh as much as one word
                     expansions[term] = max(expansions.get(term, 0.0), weight / len(added))
         vocabulary, tokenizer = self.index.lexical.vocabulary, self.index.tokenizer
-        for word in words:  # an uncommon word the article does not use may be a typo of one it does
+        repairs: dict[str, list[str]] = {}
+        for word in words:  # an uncommon word the article does not use: a typo or an abbreviation of one it does
             if WORD + word not in vocabulary and tokenizer.frequency(word) < self.settings.pinyin_typo_max_frequency:
-                for term in self._homophones.get(pinyin_key(word), []):
+                repairs[word] = self._repairs(word)
+                for term in repairs[word]:
                     expansions[term] = weight
         asks_amount = bool(_QUANTITY_QUESTION.search(normalized))
         kinds = asked_kinds(normalized, asked_units) | ({"date"} if _DATE_QUESTION.search(normalized) else set())
         subject = tuple(dict.fromkeys(w for w, _ in subject_words(normalized)))
-        return QueryAnalysis(normalized, words, expansions, truncated, asked_units, counted,
-                             noun.group(1) if noun else "", asks_amount, kinds,
+        single = len(_AMOUNT_ASKED.findall(normalized)) <= 1  # 多少名…多少个: each part its own kind
+        named = asked_units if counted and single else frozenset()
+        return QueryAnalysis(normalized, words, expansions, repairs, truncated, asked_units, counted,
+                             noun.group(1) if noun else "", asks_amount, named, kinds,
                              asks_amount and "date" not in kinds and bool(ASKS_EARLIER.search(normalized)), subject,
                              self._word_weights([*words, *subject]))
 
@@ -214,6 +222,48 @@ class Searcher:
         return {w: float(lexical.idf[c]) if (c := lexical.vocabulary.get(WORD + w)) is not None
                 else lexical.unseen_idf() for w in words}
 
+    def _repairs(self, word: str) -> list[str]:
+        """The article terms an unknown word may stand for: a word that sounds the same (input-method typos:
+        有客 → 游客), also for a part of it (书防有 → 书房), or the words of an abbreviation (长护险 → 长期护理保险)."""
+        if not self._homophones:
+            return []
+        found = list(self._homophones.get(pinyin_key(word), []))
+        vocabulary = self.index.lexical.vocabulary
+        for size in range(len(word) - 1, 1, -1):
+            for start in range(len(word) - size + 1):
+                part = word[start:start + size]
+                if WORD + part not in vocabulary and self.index.tokenizer.frequency(part) < \
+                        self.settings.pinyin_typo_max_frequency:
+                    found += [t for t in self._homophones.get(pinyin_key(part), []) if t not in found]
+        return found or self._expand_abbreviation(word)
+
+    @functools.cached_property
+    def _words_by_character(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """Corpus words of two or more Chinese characters by their first character, and by every character."""
+        first: dict[str, list[str]] = {}
+        anywhere: dict[str, list[str]] = {}
+        for token in self.index.lexical.vocabulary:
+            word = token[len(WORD):]
+            if token.startswith(WORD) and len(word) >= 2 and _CHINESE.fullmatch(word):
+                first.setdefault(word[0], []).append(word)
+                for char in set(word):
+                    anywhere.setdefault(char, []).append(word)
+        return first, anywhere
+
+    def _expand_abbreviation(self, word: str) -> list[str]:
+        """长护险 → 长期护理保险: corpus words in a row, each opening with the abbreviation's next character (the
+        last may hold it anywhere: 保险 → 险), where the text joins them (their boundary character pairs occur)."""
+        if not 3 <= len(word) <= 4 or not _CHINESE.fullmatch(word):
+            return []
+        first, anywhere = self._words_by_character
+        vocabulary = self.index.lexical.vocabulary
+        phrases = [""]
+        for i, char in enumerate(word):
+            options = anywhere.get(char, []) if i == len(word) - 1 else first.get(char, [])
+            phrases = [p + w for p in phrases for w in options
+                       if not p or BIGRAM + p[-1] + w[0] in vocabulary][:_MAX_PHRASES]
+        return sorted(set(phrases) - {word}, key=len)[:3]
+
     def _asked_units(self, text: str) -> tuple[frozenset[str], str]:
         """The units of the amount a question asks for, and the word right after 多少 / 几 that named them
         (个 may come between: 几个人); else the last editor's word of two or more characters in a question
@@ -222,16 +272,24 @@ class Searcher:
         for amount in _AMOUNT_ASKED.finditer(text):
             rest = text[amount.end():]
             if rest.startswith("个"):  # 几个人: what follows names it; 几个省级以上人才: the editors' word does
-                word = self._unit_word.match(rest[1:]) or self._unit_word_anywhere.search(rest[1:])
+                word = self._unit_word.match(rest[1:])
+                if word and self._word_goes_on(rest[1:], word.group()):
+                    word = None
+                word = word or self._unit_word_anywhere.search(rest[1:])
                 if word:
                     return self._units_of[word.group()], word.group()
             word = self._unit_word.match(rest)
-            if word:
+            if word and not self._word_goes_on(rest, word.group()):
                 return self._units_of[word.group()], word.group()
         if not _QUANTITY_QUESTION.search(text):
             return frozenset(), ""
         words = self._unit_word_anywhere.findall(text)
         return (self._units_of[words[-1]] if words else frozenset()), ""
+
+    def _word_goes_on(self, text: str, unit: str) -> bool:
+        """Whether the unit at the start of ``text`` is the start of a longer word (多少国家, 几个校区: 国, 校 are
+        no units there) by jieba's dictionary of general Chinese."""
+        return len(unit) == 1 < len(text) and self.index.tokenizer.frequency(text[:2]) > 0
 
     def _weighted_tokens(self, query: QueryAnalysis) -> dict[str, float]:
         tokens: dict[str, float] = {}
@@ -404,5 +462,5 @@ class Searcher:
 
     def _expansion_found(self, word: str, query: QueryAnalysis, text: str) -> bool:
         related = [t for group in self._synonyms if word in group for t in group]
-        related += self._homophones.get(pinyin_key(word), [])
+        related += query.repairs.get(word, [])
         return any(t in text for t in related if t in query.expansions)

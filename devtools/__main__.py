@@ -116,6 +116,20 @@ def cmd_fit_answer(args: argparse.Namespace, settings: Settings, out: TextIO) ->
     return EXIT_OK
 
 
+def cmd_answer_quality(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """The shipped answer models on every set, fitted and checked halves apart: one table."""
+    from bot.answer.model import load_answer_model
+
+    from .fit_answer import collect, format_fit_report, report
+
+    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    article = {name: Path(path) for name, path in (("dev", args.dev), ("heldout", args.heldout)) if path}
+    cases = collect(settings, [Path(p) for p in args.squad], article, Path(args.work_dir) if args.work_dir else None,
+                    log)
+    print(format_fit_report(report(cases, load_answer_model())), file=out)
+    return EXIT_OK
+
+
 def cmd_quality_table(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """The quality table (Markdown) from eval reports; with --into, written between a file's markers."""
     from .quality_table import load_reports, quality_table, write_into
@@ -190,6 +204,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="bot/answer.json", help="where to write the model")
     p.add_argument("--work-dir", help="folder for the SQuAD sets' temporary indexes (default: system temp)")
     p.set_defaults(run=cmd_fit_answer)
+
+    p = sub.add_parser("answer-quality", help="what a person reads first (lead@1, figure@1, answered, near-miss "
+                                              "handled) of the shipped answer models, per set and half")
+    p.add_argument("--squad", nargs="*", default=[], help="SQuAD-style JSON files (CMRC 2018, DRCD)")
+    p.add_argument("--dev", default="tests/fixtures/dev.yaml", help="the article's set the models were fitted on")
+    p.add_argument("--heldout", default="tests/fixtures/heldout.yaml", help="the article's set only checked")
+    p.add_argument("--work-dir", help="folder for the SQuAD sets' temporary indexes (default: system temp)")
+    p.set_defaults(run=cmd_answer_quality)
 
     p = sub.add_parser("quality-table", help="the quality table (Markdown) from `python -m bot eval --json-out` "
                                              "reports, bot beside the BM25 baseline")

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from bot.answer.choose import asks_figure, choose
+from bot.answer.choose import asks_figure, choose, not_given_by_definition
 from bot.answer.model import FIGURE_FEATURES, GIVEN_FEATURES, SENTENCE_FEATURES, AnswerModel
 from bot.answer.reading import Reading, read
 from bot.config import Settings
@@ -183,8 +183,12 @@ def fit(cases: list[Case], max_not_given: float, c: float = 1.0,
     model = AnswerModel(sentence, figure, _zero(GIVEN_FEATURES), {})
 
     rows, labels, groups, answerable = [], [], [], []
+    ruled = 0  # answerable questions the definitions already call "not given" (bot.answer.choose)
     for k in cases:
         if not k.fit or k.reading is None or not k.reading.figures or not asks_figure(k.reading):
+            continue
+        if not_given_by_definition(k.reading):
+            ruled += not k.nearmiss
             continue
         s = sentence.decision(k.reading.sentence_x)
         rows.append(k.reading.given_x(s, figure.decision(k.reading.figure_x(s)))[0])
@@ -195,7 +199,8 @@ def fit(cases: list[Case], max_not_given: float, c: float = 1.0,
     given = _fit_binary(x, y, groups, GIVEN_FEATURES, c)
     # the threshold: at most max_not_given of the fitted answerable questions asking a figure are told "not given"
     positives = np.sort(given.decision(x[y]))
-    threshold = float(positives[int(np.floor(max_not_given * len(positives)))]) - 1e-4 if len(positives) else 0.0
+    allowed = max(0, int(np.floor(max_not_given * (len(positives) + ruled))) - ruled)
+    threshold = float(positives[min(allowed, len(positives) - 1)]) - 1e-4 if len(positives) else 0.0
     given = LinearModel(given.features, given.mean, given.scale, given.weights, given.bias - threshold)
     model = AnswerModel(sentence, figure, given, {})
     return model, report(cases, model)

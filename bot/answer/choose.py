@@ -27,6 +27,16 @@ def asks_figure(reading: Reading) -> bool:
     return reading.query.asks_amount or bool(reading.query.asked_kinds)
 
 
+def not_given_by_definition(reading: Reading) -> bool:
+    """The shown figures cannot be the answer whatever the model says: asked what it was before a change (以前是
+    多少) where no change is shown, or the question names what it counts (多少钱, 几家) and no shown figure is in
+    those units (nor a bare number, whose unit is the noun after it)."""
+    query, figures = reading.query, [f for _, f in reading.figures]
+    no_earlier = query.asks_earlier and not any(f.role == "earlier" for f in figures)
+    other_kind = bool(query.named_units) and not any(f.unit in query.named_units or f.kind == "number" for f in figures)
+    return no_earlier or other_kind
+
+
 def choose(reading: Reading, model: AnswerModel, decide_given: bool = True) -> Choice:
     """The quoted sentence, the bold figure and the not-given decision, by the fitted models. The quoted
     sentence is the sentence model's best; for a question asking a figure, the bold figure is the figure
@@ -44,11 +54,7 @@ def choose(reading: Reading, model: AnswerModel, decide_given: bool = True) -> C
     ranked = list(dict.fromkeys(reading.figures[i][1] for i in order))
     if not wanted:
         return Choice(reading.sentences[best_sentence], None, ranked, True, False)
-    # asked what it was before a change (以前是多少) where no change is shown: there is no earlier value to give
-    query = reading.query
-    no_earlier = query.asks_earlier and query.asks_amount and "date" not in query.asked_kinds and not any(
-        f.role == "earlier" for _, f in reading.figures)
-    given = not decide_given or (not no_earlier and float(
+    given = not decide_given or (not not_given_by_definition(reading) and float(
         model.given.decision(reading.given_x(sentence_scores, figure_scores))[0]) >= 0)
     in_best = [i for i in order if reading.figures[i][0] == best_sentence]
     best = int(in_best[0]) if in_best else int(order[0])

@@ -19,6 +19,7 @@ from ..ranking import LinearModel
 SENTENCE_FEATURES = (
     "passage_rank",  # 0 for the first shown passage, 1, 2 for the next
     "passage_score",  # the passage's rank probability over the first passage's
+    "passage_lacks",  # the rarest question word another shown passage has and this sentence's passage lacks
     "lexical",  # the sentence's BM25 against the question (0…~1)
     "lexical_gap",  # lexical minus the best sentence's
     "dense",  # cosine of sentence and question embeddings
@@ -87,6 +88,7 @@ GIVEN_FEATURES = (
     "asked_context",  # a shown sentence has the words around the question's question word
     "window",  # the best figure's surroundings: share of the question's character pairs
     "clause_rarest",  # the rarest question word in the best figure's clause (share of the rarest possible)
+    "passage_lacks",  # passage_lacks of the best figure's passage (乐清 is in another passage, not in this one)
     "best_gives",  # the best sentence (sentence model) gives a figure of an asked kind (any figure, if none asked)
     "figure_in_best",  # the best figure stands in the best sentence
 )

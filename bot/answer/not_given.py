@@ -31,5 +31,18 @@ def found_and_missing(query: QueryAnalysis, passage: str) -> tuple[str, str]:
     missing = question[start:].strip(_EDGE)
     topic = question[:start].strip(_EDGE) if before else ""
     if not topic and found:
-        topic = "、".join(dict.fromkeys(w for _, w in found if len(w) > 1))
+        topic = "、".join(_merged([w for _, w in found if len(w) > 1], text))
     return topic, missing
+
+
+def _merged(words: list[str], text: str) -> list[str]:
+    """Found words in question order, each once: a part of a longer one left out (金融 in 金融专员), and
+    neighbours the passage writes together joined (城市 书房 → 城市书房)."""
+    kept = [w for w in dict.fromkeys(words) if not any(w != o and w in o for o in words)]
+    merged: list[str] = []
+    for word in kept:
+        if merged and merged[-1] + word in text:
+            merged[-1] += word
+        else:
+            merged.append(word)
+    return merged

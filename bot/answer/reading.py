@@ -156,6 +156,7 @@ class Reading:
             float(np.maximum(column["asked_before"], column["asked_after"]).max()),
             figure["window_bigrams"],
             figure["clause_rarest"],
+            sentence["passage_lacks"],
             float(self.sentence_x[top, SENTENCE_FEATURES.index("gives_kind" if kinds else "has_figure")]),
             float(self.figures[best][0] == top),
         ]], dtype=np.float32)
@@ -181,6 +182,9 @@ def read(result: SearchResult) -> Reading:
     found = [_occurrences(text, weights) for text in folded]
     words_share = [_share({w for _, _, w in occ}, weights, total) for occ in found]
     top_score = result.shown[0].score if result.shown else 1.0
+    in_passage = [{w for w in weights if w in _matchable(hit.chunk.title + hit.chunk.text)} for hit in result.shown]
+    anywhere = set().union(*in_passage)
+    lacks = [_rarest(anywhere - words, weights) for words in in_passage]
     kinds, units = query.asked_kinds, query.asked_units
     rows = []
     for n, (sentence, text, occ) in enumerate(zip(sentences, folded, found)):
@@ -190,6 +194,7 @@ def read(result: SearchResult) -> Reading:
         rows.append([
             sentence.hit,
             result.shown[sentence.hit].score / top_score if top_score else 0.0,
+            lacks[sentence.hit],
             sentence.lexical, 0.0, sentence.dense, 0.0, sentence.coverage,
             words_share[n], 0.0,
             len(question_chars & set(text)) / len(question_chars) if question_chars else 0.0,

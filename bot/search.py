@@ -214,13 +214,15 @@ class Searcher:
         return QueryAnalysis(normalized, words, expansions, repairs, truncated, asked_units, counted,
                              noun.group(1) if noun else "", asks_amount, named, kinds,
                              asks_amount and "date" not in kinds and bool(ASKS_EARLIER.search(normalized)), subject,
-                             self._word_weights([*words, *subject]))
+                             self._word_weights([*words, *subject], expansions))
 
-    def _word_weights(self, words: list[str]) -> dict[str, float]:
-        """Each question word's IDF over the passages (a word no passage has weighs the most)."""
+    def _word_weights(self, words: list[str], expansions: dict[str, float]) -> dict[str, float]:
+        """Each question word's IDF over the passages (a word no passage has weighs the most); the article terms
+        added for it (synonyms: 花了 → 投入; typos; abbreviations) at their share of a word."""
         lexical = self.index.lexical
-        return {w: float(lexical.idf[c]) if (c := lexical.vocabulary.get(WORD + w)) is not None
-                else lexical.unseen_idf() for w in words}
+        weight = {w: float(lexical.idf[c]) if (c := lexical.vocabulary.get(WORD + w)) is not None
+                  else lexical.unseen_idf() for w in [*words, *expansions]}
+        return {w: weight[w] * expansions.get(w, 1.0) for w in weight}
 
     def _repairs(self, word: str) -> list[str]:
         """The article terms an unknown word may stand for: a word that sounds the same (input-method typos:

@@ -96,19 +96,20 @@ def cmd_fit_ranking(args: argparse.Namespace, settings: Settings, out: TextIO) -
 
 def cmd_fit_answer(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Fit bot/answer.json on the given sets; print how each set's fitted and checked halves do."""
-    from .fit_answer import collect, fit, format_fit_report
+    from .fit_answer import ARTICLE_WEIGHT, collect, fit, format_fit_report
 
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
     article = {name: Path(path) for name, path in (("dev", args.dev), ("heldout", args.heldout)) if path}
     cases = collect(settings, [Path(p) for p in args.squad], article, Path(args.work_dir) if args.work_dir else None,
                     log)
-    model, report = fit(cases, args.max_not_given)
+    model, report = fit(cases, args.max_not_given, l2=args.l2)
     model.about.update({
         "fitted_on": "even half (by context hash) of each SQuAD set and of its near-miss version (answers' "
                      "sentences cut out), dev",
         "checked_on": "odd half of each SQuAD set and near-miss version, heldout",
         "sets": [Path(p).name for p in args.squad] + [Path(p).name for p in article.values()],
-        "chunk_max_chars": settings.chunk_max_chars, "max_not_given": args.max_not_given, "report": report,
+        "chunk_max_chars": settings.chunk_max_chars, "max_not_given": args.max_not_given, "l2": args.l2,
+        "article_weight": ARTICLE_WEIGHT, "report": report,
     })
     model.save(Path(args.output))
     print(format_fit_report(report), file=out)
@@ -201,6 +202,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-not-given", type=float, default=0.01,
                    help="share of the fitted answerable questions asking a figure that the not-given threshold may "
                         "tell the figure is not given (default %(default)s)")
+    p.add_argument("--l2", type=float, default=0.01,
+                   help="L2 penalty of the sentence and figure choice models (higher: smoother weights)")
     p.add_argument("--output", default="bot/answer.json", help="where to write the model")
     p.add_argument("--work-dir", help="folder for the SQuAD sets' temporary indexes (default: system temp)")
     p.set_defaults(run=cmd_fit_answer)

@@ -114,12 +114,15 @@ def collect(settings: Settings, squad_files: list[Path], article_sets: dict[str,
     return cases
 
 
+ARTICLE_WEIGHT = 3.0  # the article's dev set weighs as much as this many encyclopedia sets: it is the content served
+
+
 def _set_weights(groups: list[str]) -> np.ndarray:
-    """Every set weighs the same in all, whatever its number of questions."""
+    """Every set weighs the same in all, whatever its number of questions; the article's set ARTICLE_WEIGHT times."""
     size: dict[str, int] = {}
     for g in groups:
         size[g] = size.get(g, 0) + 1
-    return np.array([1.0 / size[g] for g in groups])
+    return np.array([(ARTICLE_WEIGHT if g.startswith("dev") else 1.0) / size[g] for g in groups])
 
 
 def _fit_choice(x: list[np.ndarray], y: list[np.ndarray], groups: list[str], names: tuple[str, ...],
@@ -171,7 +174,7 @@ def _zero(names: tuple[str, ...]) -> LinearModel:
 
 
 def fit(cases: list[Case], max_not_given: float, c: float = 1.0,
-        l2: float = 1e-3) -> tuple[AnswerModel, dict[str, Any]]:
+        l2: float = 0.01) -> tuple[AnswerModel, dict[str, Any]]:
     fitted = [k for k in cases if k.fit and k.reading is not None and not k.nearmiss]
     chosen = [k for k in fitted if k.holds.any()]
     sentence = _fit_choice([k.reading.sentence_x for k in chosen if k.reading], [k.holds for k in chosen],

@@ -28,12 +28,16 @@ def asks_figure(reading: Reading) -> bool:
 
 
 def not_given_by_definition(reading: Reading) -> bool:
-    """The shown figures cannot be the answer whatever the model says: asked what it was before a change (以前是
-    多少) where no change is shown, or the question names what it counts (多少钱, 几家) and no shown figure is in
-    those units (nor a bare number, whose unit is the noun after it)."""
-    query, figures = reading.query, [f for _, f in reading.figures]
-    no_earlier = query.asks_earlier and not any(f.role == "earlier" for f in figures)
-    other_kind = bool(query.named_units) and not any(f.unit in query.named_units or f.kind == "number" for f in figures)
+    """The figures of the best passage's section cannot be the answer whatever the model says: asked what it
+    was before a change (以前是多少) where no change is shown, or the question names what it counts (多少钱, 几家)
+    and no figure there is in those units, nor a bare number or a figure right before the thing counted (its
+    unit is the noun after it: 514个村社, 3/4的市民)."""
+    query, figures = reading.query, reading.in_first_section()
+    no_earlier = query.asks_earlier and not any(f.role == "earlier" for f, _ in figures)
+    nouns = [n for n in (query.noun, query.counted) if len(n) >= 2]
+    other_kind = bool(query.named_units) and not any(
+        f.unit in query.named_units or f.kind == "number" or any(n in after[:6] for n in nouns)  # 3/4的市民
+        for f, after in figures)
     return no_earlier or other_kind
 
 

@@ -124,6 +124,13 @@ class Reading:
     _figure_base: np.ndarray  # figures × the FIGURE_FEATURES that do not depend on the sentence model
     answerable: float
     coverage: float
+    sections: list[str]  # the section of each shown passage
+
+    def in_first_section(self) -> list[tuple[Figure, str]]:
+        """The figures of the passages of the best passage's section (another section's answer other questions),
+        each with the few characters after it."""
+        return [(f, _matchable(self.sentences[n].text)[f.end:f.end + _NEAR]) for n, f in self.figures
+                if self.sections[self.sentences[n].hit] == self.sections[0]]
 
     def figure_x(self, sentence_scores: np.ndarray) -> np.ndarray:
         """Figures × FIGURE_FEATURES, given the sentence model's log-odds of each sentence."""
@@ -226,7 +233,8 @@ def read(result: SearchResult) -> Reading:
     base = [_figure_row(f, s.figures.index(f), folded[n], found[n], weights, total, subject, subject_total, query,
                         around, question_pairs) for n, f in figures for s in (sentences[n],)]
     figure_base = np.array(base, dtype=np.float32).reshape(len(base), len(FIGURE_FEATURES) - 2)
-    return Reading(query, sentences, x, figures, figure_base, result.answerable, result.coverage)
+    return Reading(query, sentences, x, figures, figure_base, result.answerable, result.coverage,
+                   [hit.chunk.section for hit in result.shown])
 
 
 def _figure_row(figure: Figure, order: int, text: str, occ: list[tuple[int, int, str]], weights: dict[str, float],

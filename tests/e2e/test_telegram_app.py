@@ -100,7 +100,7 @@ def test_a_number_the_article_does_not_give_shows_the_related_passage(engine: En
     [part] = telegram_messages(answer.spans)
     text = parse_telegram_html(part)[0]
     assert text == answer.reply  # Telegram shows the words `ask` prints
-    assert "但没有给出乐清社会大救助一共帮助了多少人" in text and "出处：《" in text  # names what is missing
+    assert "讲到了乐清社会大救助，但没有给出一共帮助了多少人" in text and "出处：《" in text  # names what is missing
 
 
 def test_traditional_question_gets_a_traditional_reply(api: FakeBotAPI, start: Callable[..., RunningBot]) -> None:

@@ -107,7 +107,7 @@ def test_questions_beyond_the_limit_are_named_not_answered(chat) -> None:
 
 def test_a_question_at_the_end_of_a_long_story_is_answered_from_its_question(chat) -> None:
     story = ("我舅舅去年得了重病，住院前后花了二十多万，家里本来就不宽裕，现在更是雪上加霜。他在温州打工好些年了，"
-             "一直交着医保。亲戚们都说温州这两年对困难群众看病有不少帮扶，可我们也搞不清楚到底怎么回事。"
+             "一直交着医保。亲戚们都说温州这两年对困难群众看病有不少帮扶，可具体的政策我们一点也说不清楚。"
              "我想替他问问清楚，免得错过了。大病保险能报多少？")
     response = chat.respond(story, {})
     assert len(response.answers) == 1 and response.answers[0].answered

@@ -213,7 +213,7 @@ class Searcher:
         named = asked_units if counted and single else frozenset()
         return QueryAnalysis(normalized, words, expansions, repairs, truncated, asked_units, counted,
                              noun.group(1) if noun else "", asks_amount, named, kinds,
-                             asks_amount and "date" not in kinds and bool(ASKS_EARLIER.search(normalized)), subject,
+                             self._asks_earlier(normalized, asks_amount, kinds), subject,
                              self._word_weights([*words, *subject], expansions))
 
     def _word_weights(self, words: list[str], expansions: dict[str, float]) -> dict[str, float]:
@@ -273,6 +273,8 @@ class Searcher:
         收入, not 村民), and stays a topic word."""
         for amount in _AMOUNT_ASKED.finditer(text):
             rest = text[amount.end():]
+            if amount.group().endswith("百") and rest.startswith(("分比", "分之")):  # 多少百分比: a share
+                return self._units_of[PERCENT], ""
             if rest.startswith("个"):  # 几个人: what follows names it; 几个省级以上人才: the editors' word does
                 word = self._unit_word.match(rest[1:])
                 if word and self._word_goes_on(rest[1:], word.group()):
@@ -287,6 +289,13 @@ class Searcher:
             return frozenset(), ""
         words = self._unit_word_anywhere.findall(text)
         return (self._units_of[words[-1]] if words else frozenset()), ""
+
+    @staticmethod
+    def _asks_earlier(text: str, asks_amount: bool, kinds: frozenset[str]) -> bool:
+        """It asks the value before a change (以前是多少, 整治前有几家): in its last clause, and not for a time
+        (多久以前, 什么时间之前 ask a time, not an earlier value)."""
+        last = re.split(r"[，,。；;]", text.rstrip("，,。；;？?！! "))[-1]
+        return asks_amount and not kinds & {"date", "duration"} and bool(ASKS_EARLIER.search(last))
 
     def _word_goes_on(self, text: str, unit: str) -> bool:
         """Whether the unit at the start of ``text`` is the start of a longer word (多少国家, 几个校区: 国, 校 are

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..figures import Figure
+from ..figures import Figure, kind_of_unit
+from ..search import QueryAnalysis
 from .model import AnswerModel
 from .reading import Reading, Sentence
 
@@ -34,11 +35,18 @@ def not_given_by_definition(reading: Reading) -> bool:
     unit is the noun after it: 514个村社, 3/4的市民)."""
     query, figures = reading.query, reading.in_first_section()
     no_earlier = query.asks_earlier and not any(f.role == "earlier" for f, _ in figures)
+    return no_earlier or bool(query.named_units) and not any(_may_count(f, after, query) for f, after in figures)
+
+
+def _may_count(figure: Figure, after: str, query: QueryAnalysis) -> bool:
+    """Whether ``figure`` may be the amount of what the question counts: in a named unit, or of the same kind
+    (2cm for 多少厘米), or a count where 个 counts anything (3名子女 for 几个孩子), or a bare number or a figure right
+    before the thing counted (its unit is the noun after it: 514个村社, 3/4的市民)."""
+    named = query.named_units
+    kinds = {kind_of_unit(u) for u in named} - {"count", "people"}
     nouns = [n for n in (query.noun, query.counted) if len(n) >= 2]
-    other_kind = bool(query.named_units) and not any(
-        f.unit in query.named_units or f.kind == "number" or any(n in after[:6] for n in nouns)  # 3/4的市民
-        for f, after in figures)
-    return no_earlier or other_kind
+    return (figure.unit in named or figure.kind == "number" or figure.kind in kinds
+            or "个" in named and figure.kind in ("count", "people") or any(n in after[:6] for n in nouns))
 
 
 def choose(reading: Reading, model: AnswerModel, decide_given: bool = True) -> Choice:

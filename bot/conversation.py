@@ -213,8 +213,8 @@ class Conversation:
             if left_out else []
         questions = asked
         if len(answers) == 1:
-            spans = answers[0].spans + ([Span("\n\n"), *note] if note else [])
-            return Response("answer", spans, answers, answers[0].traditional)
+            return Response("answer", answers[0].spans + ([Span("\n\n"), *note] if note else []), answers,
+                            answers[0].traditional)
         spans: list[Span] = []
         for number, (question, answer) in enumerate(zip(questions, answers), 1):
             spans += localized([Span(f"{number}. {question}\n", "strong")], traditional)

@@ -153,11 +153,11 @@ def evaluate(engine: Engine, path: Path) -> dict[str, Any]:
                 "top": [f"{p['section']} {p['score']:.2f} {p['text'][:40]}" for p in output["passages"][:3]],
             })
     seconds = time.perf_counter() - started
-    metrics = {key: _mean(values) for key, values in sorted(totals.items())}
+    means = {key: _mean(values) for key, values in sorted(totals.items())}
     return {
         "baseline": _baseline_on_items(engine, items),
         "questions": len(items),
-        "metrics": metrics,
+        "metrics": means,
         "counts": {key: len(values) for key, values in totals.items()},
         "max_passage_chars": max(lengths, default=0),
         "passages_over_limit": sum(1 for n in lengths if n > MAX_PASSAGE_CHARS),
@@ -218,9 +218,9 @@ def evaluate_followups(conversation: Any, path: Path) -> dict[str, Any]:
                                "failed": ["hit@1"], "evidence": item["evidence"], "answered": output["answered"],
                                "top": [f"{p['section']} {p['score']:.2f} {p['text'][:40]}"
                                        for p in output["passages"][:3]]})
-    metrics = {key: _mean(values) for key, values in sorted(totals.items()) if "[" not in key}
-    return {"questions": len(items), "metrics": metrics,
-            "counts": {key: len(totals[key]) for key in metrics}, "max_passage_chars": 0,
+    means = {key: _mean(values) for key, values in sorted(totals.items()) if "[" not in key}
+    return {"questions": len(items), "metrics": means,
+            "counts": {key: len(totals[key]) for key in means}, "max_passage_chars": 0,
             "passages_over_limit": 0, "ms_per_question": 0.0, "misses": misses}
 
 

@@ -167,8 +167,8 @@ class Searcher:
         self._gives_date = np.logical_or.reduce([none, *(self._gives[u] for u in DATE_UNITS if u in self._gives)])
         # a unit asked for by name counts itself (多少家 → 家); the editors' groups widen or redirect it
         self._units_of = {unit: frozenset([unit]) for unit in (PERCENT, *UNITS)}
-        for group in index.unit_groups:
-            self._units_of.update({fold(word): frozenset(group.units) for word in group.asked})
+        for unit_group in index.unit_groups:
+            self._units_of.update({fold(word): frozenset(unit_group.units) for word in unit_group.asked})
         self._unit_word = _alternation(self._units_of)
         self._unit_word_anywhere = _alternation(
             w for group in index.unit_groups for w in map(fold, group.asked) if len(w) >= 2)
@@ -407,11 +407,10 @@ class Searcher:
                 for i, row in zip(order[:top_k], rows)]
         coverage = self.word_coverage(found.query, hits[:3])
         answerable = self.answerability(found, scores, order, coverage)
-        coverage = coverage[0]
         shown = self.shown(hits)
         reason = self._abstain_reason(hits, answerable)
         found.timings["fuse"] += time.perf_counter() - started
-        return SearchResult(found.query, hits, not reason, coverage, answerable, reason, shown, found.timings)
+        return SearchResult(found.query, hits, not reason, coverage[0], answerable, reason, shown, found.timings)
 
     @staticmethod
     def answer_features(found: Candidates, scores: np.ndarray, order: np.ndarray,

@@ -22,7 +22,7 @@ from pypinyin import lazy_pinyin
 from .chunking import Chunk
 from .config import Settings
 from .embedding import Embedder
-from .figures import ASKS_EARLIER, DATE_UNITS, PERCENT, UNITS, asked_kinds
+from .figures import ASKS_CURRENT, ASKS_EARLIER, DATE_UNITS, PERCENT, UNITS, asked_kinds
 from .index import Index
 from .lexical import BIGRAM, WORD
 from .normalize import fold, normalize_query
@@ -74,6 +74,7 @@ class QueryAnalysis:
     named_units: frozenset[str] = frozenset()  # units it names as what it counts (多少钱 → 元), asking one amount
     asked_kinds: frozenset[str] = frozenset()  # kinds of figure asked for (money, date, rank, length …)
     asks_earlier: bool = False  # asks for the value before a change (以前是多少)
+    asks_current: bool = False  # asks for the value now or after a change (现在是多少, 提高到多少)
     subject: tuple[str, ...] = ()  # the nouns the question is about (bot.subjects)
     weights: dict[str, float] = field(default_factory=dict)  # each word and subject word → IDF (rarest if unseen)
 
@@ -213,7 +214,8 @@ class Searcher:
         named = asked_units if counted and single else frozenset()
         return QueryAnalysis(normalized, words, expansions, repairs, truncated, asked_units, counted,
                              noun.group(1) if noun else "", asks_amount, named, kinds,
-                             self._asks_earlier(normalized, asks_amount, kinds), subject,
+                             self._asks_earlier(normalized, asks_amount, kinds),
+                             bool(ASKS_CURRENT.search(normalized)), subject,
                              self._word_weights([*words, *subject], expansions))
 
     def _word_weights(self, words: list[str], expansions: dict[str, float]) -> dict[str, float]:

@@ -40,13 +40,30 @@ def not_given_by_definition(reading: Reading) -> bool:
 
 def _may_count(figure: Figure, after: str, query: QueryAnalysis) -> bool:
     """Whether ``figure`` may be the amount of what the question counts: in a named unit, or of the same kind
-    (2cm for 多少厘米), or a count where 个 counts anything (3名子女 for 几个孩子), or a bare number or a figure right
-    before the thing counted (its unit is the noun after it: 514个村社, 3/4的市民)."""
+    (2cm for 多少厘米), or a count where 个 names no noun and so counts anything (3名 for 几个), or a bare number or a
+    figure right before the thing counted (its unit is the noun after it: 514个村社, 3/4的市民; 超110家 is no
+    number of 座位)."""
     named = query.named_units
     kinds = {kind_of_unit(u) for u in named} - {"count", "people"}
     nouns = [n for n in (query.noun, query.counted) if len(n) >= 2]
+    anything = "个" in named and not query.noun  # 几个 with no noun after it counts anything (几个 → 3名)
     return (figure.unit in named or figure.kind == "number" or figure.kind in kinds
-            or "个" in named and figure.kind in ("count", "people") or any(n in after[:6] for n in nouns))
+            or anything and figure.kind in ("count", "people") or any(n in after[:6] for n in nouns))
+
+
+def _bold(reading: Reading, order: np.ndarray, best_sentence: int) -> int:
+    """The figure to set in bold, by the figure model's order: the best of the quoted sentence, else the best
+    shown. A question asking what it was before a change (以前是多少) gets a change's earlier value, one asking the
+    value now or after it (现在是多少, 提高到多少) the current value of a change in the sentence, where there is one:
+    that is what the words mean, whatever the scores."""
+    query, figures = reading.query, reading.figures
+    if query.asks_earlier:
+        earlier = [i for i in order if figures[i][1].role == "earlier"]
+        order = np.array(earlier) if earlier else order
+    in_best = [int(i) for i in order if figures[i][0] == best_sentence]
+    if query.asks_current and not query.asks_earlier:
+        in_best = [i for i in in_best if figures[i][1].role == "current"] or in_best
+    return in_best[0] if in_best else int(order[0])
 
 
 def choose(reading: Reading, model: AnswerModel, decide_given: bool = True) -> Choice:
@@ -68,8 +85,7 @@ def choose(reading: Reading, model: AnswerModel, decide_given: bool = True) -> C
         return Choice(reading.sentences[best_sentence], None, ranked, True, False)
     given = not decide_given or (not not_given_by_definition(reading) and float(
         model.given.decision(reading.given_x(sentence_scores, figure_scores))[0]) >= 0)
-    in_best = [i for i in order if reading.figures[i][0] == best_sentence]
-    best = int(in_best[0]) if in_best else int(order[0])
+    best = _bold(reading, order, best_sentence)
     sentence_of_figure = reading.sentences[reading.figures[best][0]]
     figure = reading.figures[best][1]
     ranked = [figure] + [f for f in ranked if f != figure]

@@ -65,8 +65,9 @@ FIGURE_FEATURES = (
     "asked_after",  # the question's words right after its question word stand right after the figure
     "subject_clause",  # share of the question's subject in the figure's clause
     "distance",  # log of the characters between it and the nearest question word in its sentence
-    "role_fits",  # the current value of a change, or the earlier one when the question asks what it was
+    "role_fits",  # the current value of a change asked now (现在, 提高到多少), the earlier one asked before (以前)
     "role_misfits",  # the other way round
+    "earlier",  # the earlier value of a change
     "qualified",  # written with a qualifier (近, 超过, 以上 …)
     "in_question",  # its number is written in the question itself (签约于1935年 … 多少年的合约): not the answer
     "order",  # its place among its sentence's figures (0 first)

@@ -249,7 +249,7 @@ def _figure_row(figure: Figure, order: int, text: str, occ: list[tuple[int, int,
     numbers = set(_NUMBER.findall(text[figure.start:figure.end]))
     distances = [figure.start - e if e <= figure.start else s - figure.end if s >= figure.end else 0
                  for s, e, _ in occ]
-    earlier = query.asks_earlier
+    earlier, current = query.asks_earlier, query.asks_current and not query.asks_earlier
     return [
         float(figure.kind in query.asked_kinds),
         float(bool(figure.unit) and figure.unit in query.asked_units),
@@ -267,8 +267,9 @@ def _figure_row(figure: Figure, order: int, text: str, occ: list[tuple[int, int,
         float(bool(around[1]) and around[1] in text[figure.end:figure.end + _NEAR]),
         _share(in_clause & set(subject), subject, subject_total),
         math.log1p(min(distances, default=_FAR)),
-        float(figure.role == ("earlier" if earlier else "current")),
-        float(figure.role == ("current" if earlier else "earlier")),
+        float(earlier and figure.role == "earlier" or current and figure.role == "current"),
+        float(earlier and figure.role == "current" or current and figure.role == "earlier"),
+        float(figure.role == "earlier"),
         float(bool(figure.qualifier)),
         float(bool(numbers) and numbers <= set(_NUMBER.findall(query.normalized))),
         float(order),

@@ -224,19 +224,8 @@ def figure_units(text: str) -> set[str]:
     return {f.unit for f in read_figures(text) if f.unit and f.kind not in ("rank", "formula")}
 
 
-def may_give(text: str, units: frozenset[str]) -> bool:
-    """Whether ``text`` has a figure that could be an amount in ``units``: one in those units, or a bare number
-    (its unit is the noun after it, which this does not read)."""
-    return any(f.kind == "number" or f.unit in units for f in read_figures(text))
-
-
-def gives_amount(text: str) -> bool:
-    """Whether ``text`` gives any amount, in digits or in Chinese numerals."""
-    return bool(read_figures(text))
-
-
 # a question asking for the value before a change (以前是多少, 从多少): the earlier figure is the one it wants
 ASKS_EARLIER = re.compile(r"以前|之前|原来|原先|此前|过去|当初|起初|[改整]\w{0,2}前|[从由](?:多少|几)")
 # one asking for the value now or after a change (现在是多少, 提高到多少): the current figure
-ASKS_CURRENT = re.compile(r"现在|目前|如今|眼下|(?:提高|提升|增加|增长|上升|扩大|发展|降低|下降|减少|缩小|压缩|猛增|[增降升减])"
-                          r"(?:到|至|为)了?(?:多少|几)")
+ASKS_CURRENT = re.compile(r"现在|目前|如今|眼下|(?:提高|提升|增加|增长|上升|扩大|发展|降低|下降|减少|缩小|压缩|猛增"
+                          r"|[增降升减])(?:到|至|为)了?(?:多少|几)")

@@ -1,4 +1,4 @@
-from bot.figures import asked_kinds, extract_figures, figure_units, may_give, read_figures
+from bot.figures import asked_kinds, extract_figures, figure_units, read_figures
 
 
 def test_article_figures_verbatim():
@@ -25,9 +25,10 @@ def test_units_say_what_an_amount_counts():
 
 
 def test_a_bare_number_may_be_any_amount():
-    assert may_give("推动6000多低收入农户增收", frozenset({"户"}))  # the unit is the noun after the number
-    assert may_give("新增托位1.1万个", frozenset({"个"}))
-    assert not may_give("建成城市书房超110家,藏书120多万册", frozenset({"元"}))
+    [bare] = read_figures("推动6000多低收入农户增收")  # the unit is the noun after the number
+    assert (bare.text, bare.kind, bare.unit) == ("6000多", "number", "")
+    assert [(f.kind, f.unit) for f in read_figures("新增托位1.1万个")] == [("count", "个")]
+    assert {f.kind for f in read_figures("建成城市书房超110家,藏书120多万册")} == {"count"}  # no money here
 
 
 def _read(text):

@@ -63,8 +63,8 @@ class Response:
         """The batch interface: one answer's fields (the first, with every one under ``answers`` when the
         message held several questions), or ``reason`` "smalltalk"; ``reply`` is always the whole reply."""
         if not self.answers:
-            return {"question": "", "answered": False, "answer": "", "passages": [], "figures": [], "sources": [],
-                    "reason": "smalltalk", "intent": self.intent, "reply": self.text}
+            return {"question": "", "answered": False, "answer": "", "figure": None, "passages": [], "figures": [],
+                    "sources": [], "reason": "smalltalk", "intent": self.intent, "reply": self.text}
         data = self.answers[0].to_json()
         if len(self.answers) > 1:
             data["answers"] = [answer.to_json() for answer in self.answers]

@@ -206,7 +206,14 @@ def cmd_eval(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 def _eval_squad(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """A SQuAD-style set: over a temporary index of its contexts (bot and BM25 baseline), or with
     --as-offtopic its questions against the configured knowledge."""
-    from .evaluate import evaluate_offtopic, evaluate_squad, format_squad_report, squad_settings
+    from .evaluate import (
+        evaluate_nearmiss,
+        evaluate_offtopic,
+        evaluate_squad,
+        format_squad_report,
+        nearmiss_settings,
+        squad_settings,
+    )
     from .squad import read_squad
 
     path = Path(args.file)
@@ -219,6 +226,9 @@ def _eval_squad(args: argparse.Namespace, settings: Settings, out: TextIO) -> in
         cache = Path(args.work_dir) if args.work_dir else None
         local, questions = squad_settings(path, settings, cache, progress=sys.stderr.isatty())
         report = evaluate_squad(Engine(local), questions, baseline=not args.no_baseline)
+        if not args.no_nearmiss:
+            cut, nearmiss, intact = nearmiss_settings(path, settings, cache, progress=sys.stderr.isatty())
+            report["nearmiss"] = evaluate_nearmiss(Engine(cut), nearmiss, intact)
         text = format_squad_report(path.name, report)
     report["file"] = path.name
     print(json.dumps(report, ensure_ascii=False) if args.json else text, file=out)
@@ -360,7 +370,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="interactive chat in the terminal, with the bot's replies")
     p.set_defaults(run=cmd_chat)
 
-    p = sub.add_parser("eval", help="score a question set (hit@k, MRR, figures, abstention) with misses")
+    p = sub.add_parser("eval", help="score a question set (hit@k, MRR, lead@1, figure@1, near-miss, abstention) "
+                                    "with misses")
     p.add_argument("file", help="question set YAML (see tests/fixtures/dev.yaml), or a SQuAD-style JSON file "
                                 "(CMRC 2018, DRCD): its contexts are indexed on their own and a BM25 baseline "
                                 "runs beside the bot")
@@ -369,6 +380,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--as-offtopic", action="store_true",
                    help="SQuAD file: ask its questions against the configured knowledge; print the share declined")
     p.add_argument("--no-baseline", action="store_true", help="SQuAD file: skip the BM25 baseline")
+    p.add_argument("--no-nearmiss", action="store_true",
+                   help="SQuAD file: skip the near-miss set (each context with one amount question's answer cut out)")
     p.add_argument("--work-dir", help="SQuAD file: folder for the temporary knowledge and index "
                                       "(default: the system temp folder; kept, so reruns re-embed nothing)")
     p.add_argument("--json-out", help="also write the report as JSON to this file")

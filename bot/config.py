@@ -176,8 +176,12 @@ SETTINGS: dict[str, Setting] = {
            "How often the memory of chats that changed is written to the store (one row per chat, off the "
            "event loop); replicas see each other's memory after this long.", minimum=0.1, maximum=3600),
         _s("max_questions_per_message", 3,
-           "Questions answered from one message (split at question marks); more are answered together as the last.",
+           "Questions answered from one message (split at question marks); the reply names the ones left out.",
            minimum=1, maximum=10),
+        _s("long_question_chars", 60,
+           "A question longer than this that asks only in its last clauses (a story told in clauses, then "
+           "大病保险能报多少) is asked from its first clause that asks; a message's pieces that only tell are "
+           "its story, not questions.", minimum=10, maximum=4000),
         # telegram
         _s("telegram_token", "", "Bot token from @BotFather. Environment only; never written to logs.",
            env="TELEGRAM_BOT_TOKEN", secret=True),

@@ -31,6 +31,9 @@ MEMORY_KEY = "last_question"  # in the chat's memory: {"subject": [...], "questi
 
 # where a message has more than one question: after a question mark, a full stop or semicolon, a newline
 _QUESTION_BREAK = re.compile(r"(?<=[？?！!。；;\n])")
+# how a piece of a message asks (a story's statements do not): question marks and question words
+_ASKING = re.compile(r"[？?]|多少|几|什么|啥|怎么|怎样|如何|哪|谁|何|吗|呢|是否|能否|有没有|是不是|可不可以|能不能")
+_CLAUSE_BREAK = re.compile(r"(?<=[，,、：:])")
 # what small talk is compared without: punctuation, spaces, emoji and symbols, sentence-final particles
 _NOT_WORDS = re.compile(r"[\W_]+")
 _PARTICLES = re.compile(r"[啊呀吖哈嘛呢吧哦噢喔啦嘞咯呗]+$")
@@ -60,8 +63,8 @@ class Response:
         """The batch interface: one answer's fields (the first, with every one under ``answers`` when the
         message held several questions), or ``reason`` "smalltalk"; ``reply`` is always the whole reply."""
         if not self.answers:
-            return {"question": "", "answered": False, "answer": "", "passages": [], "figures": [], "sources": [],
-                    "reason": "smalltalk", "intent": self.intent, "reply": self.text}
+            return {"question": "", "answered": False, "answer": "", "figure": None, "passages": [], "figures": [],
+                    "sources": [], "reason": "smalltalk", "intent": self.intent, "reply": self.text}
         data = self.answers[0].to_json()
         if len(self.answers) > 1:
             data["answers"] = [answer.to_json() for answer in self.answers]
@@ -90,15 +93,30 @@ def smalltalk_intent(message: str) -> str:
     return said.get(_fold_chat(message), "")
 
 
-def split_questions(message: str, limit: int) -> list[str]:
-    """The questions of one message, in order (at most ``limit``; the rest joins the last), without a
-    greeting in front, control and invisible characters dropped. Pieces with less than two characters of words
-    in them (？？, 😀, the b of <b>) are no questions."""
+def _asks(piece: str) -> bool:
+    return bool(_ASKING.search(normalize_query(piece)))
+
+
+def _from_its_question(piece: str, long_chars: int) -> str:
+    """A long piece that ends in a question after a story told in clauses (…住院花了二十多万，家里很困难，大病保险
+    能报多少): the question, from the first clause that asks."""
+    if len(piece) <= long_chars:
+        return piece
+    clauses = _CLAUSE_BREAK.split(piece)
+    first = next((i for i, clause in enumerate(clauses) if _asks(clause)), 0)
+    return "".join(clauses[first:]).strip() or piece
+
+
+def split_questions(message: str, limit: int = 0, long_chars: int = 60) -> list[str]:
+    """The questions of one message, in order (the first ``limit`` when it is set), without a greeting in
+    front, control and invisible characters dropped. Pieces with less than two characters of words in them
+    (？？, 😀, the b of <b>) are no questions; where some pieces ask and others only tell (a story, then the
+    question), the telling ones are the story, not questions, and a long piece is read from its question."""
     text = _GREETING_PREFIX.sub("", message.strip(), count=1) or message.strip()
     pieces = [clean(p) for p in _QUESTION_BREAK.split(text) if len(_fold_chat(p)) >= 2]
-    if len(pieces) > limit:
-        pieces = pieces[:limit - 1] + ["".join(pieces[limit - 1:])]
-    return pieces or [message]
+    asking = [p for p in pieces if _asks(p)]
+    questions = [_from_its_question(p, long_chars) for p in asking] if asking else pieces
+    return (questions[:limit] if limit else questions) or [message]
 
 
 def in_context(question: str, previous: dict[str, Any] | None) -> str:
@@ -112,14 +130,27 @@ def in_context(question: str, previous: dict[str, Any] | None) -> str:
         return question  # names its own subject: not held back by the last question
     earlier = [tuple(pair) for pair in previous.get("subject", [])]
     substitute = _SUBSTITUTE.match(question.strip())
-    if substitute and own:  # 那苍南呢: the new place replaces the old place; with no kind in common, everything
-        kinds = {kind for _, kind in own}
-        replaced = [(w, k) for w, k in earlier if k in kinds] or earlier
-        kept = [w for w, k in earlier if (w, k) not in replaced]
-        return " ".join([substitute.group(1), *kept, previous.get("rest", "")]).strip()
+    asked = normalize_query(str(previous.get("question", "")))
+    if substitute and asked and not _asks(substitute.group(1)):  # 那苍南呢: the last question, of 苍南
+        return _asked_of(asked, substitute.group(1), own or [(substitute.group(1), "thing")], earlier)
     new_kinds = {kind for _, kind in own}
     kept = [w for w, k in earlier if k not in new_kinds]
     return " ".join([question, *kept]).strip()
+
+
+def _asked_of(asked: str, subject: str, own: list[tuple[str, str]], earlier: list[tuple[str, ...]]) -> str:
+    """The last question (瑞安金融专员发了多少贷款) asked of a new subject (苍南): the old subject of the same kind
+    is replaced (a place by a place, other places dropped; a thing replaces the first thing only, so what was
+    asked of it stays: 大病保险报销比例 → 托育报销比例); with no kind in common, the new subject comes first."""
+    kinds = {kind for _, kind in own}
+    same = [w for w, k in earlier if k in kinds and w in asked]
+    if not same:
+        return f"{subject}{asked}"
+    replaced = asked.replace(same[0], subject, 1)
+    if "thing" not in kinds:
+        for word in same[1:]:
+            replaced = replaced.replace(word, "")
+    return replaced
 
 
 class Conversation:
@@ -144,13 +175,18 @@ class Conversation:
         subject = subject_words(asked)
         rest = "".join(w for w, f in tagged(asked) if f.startswith("v"))
         memory[MEMORY_KEY] = {"subject": [list(pair) for pair in subject], "rest": rest,
-                              "question": asked, "at": self.clock()}
+                              "question": asked, "lead": answer.lead, "at": self.clock()}
 
     def ask(self, question: str, memory: MutableMapping[str, Any]) -> Answer:
         """One question in the chat's context: asked alone when it stands alone or its context is declined
         while it alone is answered."""
-        asked = in_context(question, self._recent(memory))
-        answer = self.engine.answer(asked)
+        previous = self._recent(memory)
+        asked = in_context(question, previous)
+        # a new subject for the last question (那苍南呢) must not get the last answer again: that one is not about it
+        substitute = _SUBSTITUTE.match(question.strip())
+        switched = previous is not None and asked != question and substitute is not None and not _asks(
+            substitute.group(1))
+        answer = self.engine.answer(asked, repeat_of=str(previous.get("lead", "")) if previous and switched else "")
         if asked != question and not answer.answered and not _REFERS_BACK.search(question):
             alone = self.engine.answer(question)
             if alone.answered:
@@ -166,14 +202,21 @@ class Conversation:
             _, replies = _smalltalk()
             text = replies[intent].format(scope=self.engine.state.source)
             return Response("smalltalk", localized([Span(text)], traditional), [], traditional, intent)
-        # a message over the length limit is one question, cut (and the reply says so), not many
-        limit = 1 if len(message) > self.settings.max_question_chars else int(self.settings.max_questions_per_message)
-        questions = split_questions(message, limit)
-        answers = [self.ask(q, memory) for q in questions]
+        limit = int(self.settings.max_questions_per_message)
+        questions = split_questions(message, long_chars=int(self.settings.long_question_chars))
+        if len(message) > self.settings.max_question_chars and len(questions) > 1:
+            questions = [message]  # a message over the length limit is one question, cut (the reply says so)
+        asked, left_out = questions[:limit], questions[limit:]
+        answers = [self.ask(q, memory) for q in asked]
+        note = localized([Span(f"（这条消息里有 {len(questions)} 个问题，我回答了前 {limit} 个；没有回答的是："
+                               + "、".join(f"“{q}”" for q in left_out) + "。请分开再问。）")], traditional) \
+            if left_out else []
+        questions = asked
         if len(answers) == 1:
-            return Response("answer", answers[0].spans, answers, answers[0].traditional)
+            return Response("answer", answers[0].spans + ([Span("\n\n"), *note] if note else []), answers,
+                            answers[0].traditional)
         spans: list[Span] = []
         for number, (question, answer) in enumerate(zip(questions, answers), 1):
             spans += localized([Span(f"{number}. {question}\n", "strong")], traditional)
             spans += answer.spans + [Span("\n\n")]
-        return Response("answer", spans, answers, traditional)
+        return Response("answer", spans + note, answers, traditional)

@@ -45,7 +45,7 @@ class Engine:
         searcher = Searcher(index, self.embedder, self.settings)
         source = describe_content(index.sections)
         context = ReplyContext({s["id"]: s for s in index.sections}, source, self.settings.max_question_chars,
-                               index.build_id)
+                               index.build_id, bool(self.settings.abstain_without_figure))
         return State(index, searcher, source, context)
 
     @property
@@ -56,9 +56,11 @@ class Engine:
     def index(self) -> Index:
         return self._state.index
 
-    def answer(self, question: str) -> Answer:
+    def answer(self, question: str, repeat_of: str = "") -> Answer:
+        """The answer to ``question``; ``repeat_of``: a sentence it must not quote again (the last answer, when a
+        follow-up asks the same of another subject)."""
         state = self._state  # one consistent index for the whole question, even if a reload happens meanwhile
-        return compose(question, state.searcher.search(question), state.reply_context)
+        return compose(question, state.searcher.search(question), state.reply_context, repeat_of)
 
     def reload(self) -> bool:
         """Load the current build if it is newer; False if already loaded. A bad build raises, old one stays."""

@@ -22,13 +22,61 @@ from .embedding import load_embedder
 from .engine import Engine
 from .index import build_index
 from .normalize import to_simplified
-from .squad import Question, answer_rank, read_squad, write_knowledge
+from .reply import Answer
+from .squad import Context, Question, answer_rank, cut_answers, read_squad, write_knowledge
 
 MAX_PASSAGE_CHARS = 300
 
 
 def _norm(text: str) -> str:
     return to_simplified(re.sub(r"\s+", "", text or ""))
+
+
+# -- what a person reads first: the quoted sentence, the bold figure, an honest "not given" ------------------
+# The same rules as the team's scorer (answer_score.py), so the figures can be compared.
+
+_READ_FORM = re.compile(r"[\s,，]")
+_SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]?")
+MAX_FIGURE_CHARS = 24  # a bold "figure" longer than this is a phrase, not a figure
+
+
+def read_form(text: str | None) -> str:
+    """How answers are compared: whitespace and commas removed, Traditional folded to Simplified."""
+    return to_simplified(_READ_FORM.sub("", text or ""))
+
+
+def is_numeric(answer: str) -> bool:
+    return re.search(r"\d", answer) is not None
+
+
+def lead_holds(lead: str, answers: list[str] | tuple[str, ...]) -> bool:
+    """lead@1: the quoted sentence contains a gold answer."""
+    quoted = read_form(lead)
+    return bool(quoted) and any(read_form(a) in quoted for a in answers)
+
+
+def figure_matches(figure: str | None, answers: list[str] | tuple[str, ...]) -> bool:
+    """figure@1: the bold figure and a gold answer contain one another, and it is no longer than a figure."""
+    bold = read_form(figure)
+    return 0 < len(bold) <= MAX_FIGURE_CHARS and any(read_form(a) in bold or bold in read_form(a) for a in answers)
+
+
+def overlap_lead(question: str, passage: str) -> str:
+    """The trivial baseline: the first passage's sentence sharing most characters with the question."""
+    asked = set(read_form(question))
+    sentences = [t for t in _SENTENCE.findall(passage) if t.strip()]
+    return max(sentences, key=lambda t: len(asked & set(read_form(t))) / (1 + 0.002 * len(t)), default="")
+
+
+def bold_figure(output: dict[str, Any]) -> str:
+    """The figure a reader sees in bold: ``figure``, else the first of ``figures``."""
+    figure = output.get("figure")
+    return figure if figure is not None else next(iter(output.get("figures") or []), "")
+
+
+def handled(output: dict[str, Any]) -> bool:
+    """A near-miss question is handled when declined or told the figure is not given."""
+    return not output.get("answered") or output.get("reason") == "no_figure"
 
 
 def _mean(values: list[float]) -> float:
@@ -48,7 +96,16 @@ def score_item(item: dict[str, Any], output: dict[str, Any], k: int = 3) -> dict
     kind = item["kind"]
     if kind == "unanswerable":
         add("abstain_" + item.get("unanswerable", "offtopic"), 0.0 if answered else 1.0)
+        add("nearmiss_handled", float(handled(output)))
         return metrics
+    if kind != "multi" and "q" in item:
+        lead = output.get("answer", "") if answered else ""
+        first = (output.get("passages") or [{}])[0].get("text", "")
+        figures, evidence = item.get("figures") or [], item.get("evidence") or []
+        add("lead@1", float(article_lead(lead, figures, evidence)))
+        add("overlap_lead@1", float(answered and article_lead(overlap_lead(item["q"], first), figures, evidence)))
+        if item.get("figures"):
+            add("figure@1", float(answered and figure_matches(bold_figure(output), item["figures"])))
     add("answered", 1.0 if answered else 0.0)
     ranks = []
     for evidence in (_norm(e) for e in item["evidence"]):
@@ -66,6 +123,14 @@ def score_item(item: dict[str, Any], output: dict[str, Any], k: int = 3) -> dict
     return metrics
 
 
+def article_lead(lead: str, figures: list[str] | tuple[str, ...], evidence: list[str] | tuple[str, ...]) -> bool:
+    """lead@1 on the article's sets: the quoted sentence has the expected figure, else the evidence."""
+    if figures:
+        return lead_holds(lead, figures)
+    quoted = read_form(lead)
+    return bool(quoted) and any(read_form(e)[:12] in quoted or quoted[:20] in read_form(e) for e in evidence)
+
+
 def evaluate(engine: Engine, path: Path) -> dict[str, Any]:
     items = yaml.safe_load(path.read_text(encoding="utf-8"))
     totals: dict[str, list[float]] = {}
@@ -79,7 +144,7 @@ def evaluate(engine: Engine, path: Path) -> dict[str, Any]:
         for key, values in metrics.items():
             totals.setdefault(key, []).extend(values)
         failed = [key for key, values in metrics.items()
-                  if key in ("hit@1", "multi_cover@5", "figure_in_reply", "answered")
+                  if key in ("hit@1", "multi_cover@5", "figure_in_reply", "answered", "lead@1", "figure@1")
                   or key.startswith("abstain_") if min(values) < 1.0]
         if failed:
             misses.append({
@@ -88,11 +153,11 @@ def evaluate(engine: Engine, path: Path) -> dict[str, Any]:
                 "top": [f"{p['section']} {p['score']:.2f} {p['text'][:40]}" for p in output["passages"][:3]],
             })
     seconds = time.perf_counter() - started
-    metrics = {key: _mean(values) for key, values in sorted(totals.items())}
+    means = {key: _mean(values) for key, values in sorted(totals.items())}
     return {
         "baseline": _baseline_on_items(engine, items),
         "questions": len(items),
-        "metrics": metrics,
+        "metrics": means,
         "counts": {key: len(values) for key, values in totals.items()},
         "max_passage_chars": max(lengths, default=0),
         "passages_over_limit": sum(1 for n in lengths if n > MAX_PASSAGE_CHARS),
@@ -153,9 +218,9 @@ def evaluate_followups(conversation: Any, path: Path) -> dict[str, Any]:
                                "failed": ["hit@1"], "evidence": item["evidence"], "answered": output["answered"],
                                "top": [f"{p['section']} {p['score']:.2f} {p['text'][:40]}"
                                        for p in output["passages"][:3]]})
-    metrics = {key: _mean(values) for key, values in sorted(totals.items()) if "[" not in key}
-    return {"questions": len(items), "metrics": metrics,
-            "counts": {key: len(totals[key]) for key in metrics}, "max_passage_chars": 0,
+    means = {key: _mean(values) for key, values in sorted(totals.items()) if "[" not in key}
+    return {"questions": len(items), "metrics": means,
+            "counts": {key: len(totals[key]) for key in means}, "max_passage_chars": 0,
             "passages_over_limit": 0, "ms_per_question": 0.0, "misses": misses}
 
 
@@ -173,17 +238,32 @@ def squad_settings(path: Path, settings: Settings, root: Path | None = None,
     """Index the set's contexts (each a section of its own article) and return settings that load that index,
     with the set's questions."""
     contexts, questions = read_squad(path)
-    work = squad_work_dir(path, settings, root)
+    return index_contexts(contexts, squad_work_dir(path, settings, root), settings, progress), questions
+
+
+def index_contexts(contexts: list[Context], work: Path, settings: Settings, progress: bool = False) -> Settings:
+    """``contexts`` written as knowledge under ``work`` and indexed there; settings that load that index."""
     knowledge_dir, index_dir = work / "knowledge", work / "index"
     write_knowledge(contexts, knowledge_dir)
     local = settings.replace(knowledge_dir=str(knowledge_dir), index_dir=str(index_dir))
     build_index(local, load_embedder, progress=progress)
-    return local, questions
+    return local
+
+
+def nearmiss_settings(path: Path, settings: Settings, root: Path | None = None,
+                      progress: bool = False) -> tuple[Settings, list[Question], list[Question]]:
+    """The set's near-miss version (bot.squad.cut_answers) indexed beside it: settings, the questions whose
+    figure was cut out, and the cut contexts' other questions."""
+    cut, nearmiss, intact = cut_answers(*read_squad(path))
+    work = squad_work_dir(path, settings, root).with_name(squad_work_dir(path, settings, root).name + "-cut")
+    return index_contexts(cut, work, settings, progress), nearmiss, intact
 
 
 def evaluate_squad(engine: Engine, questions: list[Question], baseline: bool = True) -> dict[str, Any]:
     """hit@1/3/5, MRR, right-text@1 (first passage from the question's own context), answered and ms/question
-    of the bot, and the same ranking figures of the textbook BM25 over the same passages."""
+    of the bot, and the same ranking figures of the textbook BM25 over the same passages; what is read first:
+    lead@1 (the quoted sentence holds a gold answer) beside the overlap baseline, figure@1 (the bold figure
+    is the gold amount, on questions whose answer is one) and the quoted sentence's mean length."""
     bot: dict[str, list[float]] = {}
     started = time.perf_counter()
     for question in questions:
@@ -192,10 +272,11 @@ def evaluate_squad(engine: Engine, questions: list[Question], baseline: bool = T
         rank = answer_rank(question.answers, passages) if output.answered else None
         first_context = bool(output.answered and output.passages and output.passages[0].section == question.context_id)
         _add_ranking(bot, rank, first_context)
-        bot.setdefault("answered", []).append(float(output.answered))
+        _add_reading(bot, question, output)
     seconds = time.perf_counter() - started
     report: dict[str, Any] = {"questions": len(questions), "passages": len(engine.index.chunks),
                               "metrics": {k: _mean(v) for k, v in bot.items()},
+                              "counts": {k: len(v) for k, v in bot.items()},
                               "ms_per_question": 1000 * seconds / max(1, len(questions))}
     if baseline:
         bm25 = BaselineBM25(engine.index.chunks)
@@ -208,6 +289,30 @@ def evaluate_squad(engine: Engine, questions: list[Question], baseline: bool = T
         report["baseline"] = {k: _mean(v) for k, v in base.items()}
         report["baseline_ms_per_question"] = 1000 * (time.perf_counter() - started) / max(1, len(questions))
     return report
+
+
+def _add_reading(metrics: dict[str, list[float]], question: Question, output: Answer) -> None:
+    answered = output.answered
+    metrics.setdefault("answered", []).append(float(answered))
+    metrics.setdefault("lead@1", []).append(float(answered and lead_holds(output.lead, question.answers)))
+    first = output.passages[0].text if output.passages else ""
+    metrics.setdefault("overlap_lead@1", []).append(
+        float(answered and lead_holds(overlap_lead(question.question, first), question.answers)))
+    if answered:
+        metrics.setdefault("answer_chars", []).append(float(len(output.lead)))
+    numeric = [a for a in question.answers if is_numeric(a)]
+    if numeric:
+        bold = bold_figure({"figure": output.figure, "figures": output.figures})
+        metrics.setdefault("figure@1", []).append(float(answered and figure_matches(bold, numeric)))
+
+
+def evaluate_nearmiss(engine: Engine, nearmiss: list[Question], intact: list[Question]) -> dict[str, Any]:
+    """The cut set (bot.squad.cut_answers): near-miss questions handled (declined or told "not given"), and the
+    cut contexts' other questions still answered."""
+    handled_ = [float(not engine.answer(q.question).answered) for q in nearmiss]
+    answered = [float(engine.answer(q.question).answered) for q in intact]
+    return {"nearmiss": len(nearmiss), "handled": _mean(handled_), "intact": len(intact),
+            "intact_answered": _mean(answered)}
 
 
 def _add_ranking(metrics: dict[str, list[float]], rank: int | None, first_context: bool) -> None:
@@ -226,6 +331,7 @@ def evaluate_offtopic(engine: Engine, questions: list[Question]) -> dict[str, An
 
 def format_squad_report(name: str, report: dict[str, Any]) -> str:
     keys = ("hit@1", "hit@3", "hit@5", "mrr", "right_text@1")
+    metrics, counts = report["metrics"], report.get("counts", {})
     lines = [f"{name}: {report['questions']} questions over {report['passages']} passages, "
              f"{report['ms_per_question']:.1f} ms/question (warm)",
              f"  {'':10s} " + " ".join(f"{k:>12s}" for k in keys) + f" {'answered':>12s}",
@@ -234,4 +340,11 @@ def format_squad_report(name: str, report: dict[str, Any]) -> str:
     if "baseline" in report:
         lines.append(f"  {'BM25':10s} " + " ".join(f"{report['baseline'][k]:12.3f}" for k in keys)
                      + f" {1.0:12.3f}   ({report['baseline_ms_per_question']:.1f} ms/question)")
+    lines.append(f"  read first: lead@1 {metrics['lead@1']:.3f} (overlap baseline {metrics['overlap_lead@1']:.3f}), "
+                 f"figure@1 {metrics.get('figure@1', 0.0):.3f} (n={counts.get('figure@1', 0)}), "
+                 f"quoted sentence {metrics.get('answer_chars', 0.0):.0f} characters on average")
+    if "nearmiss" in report:
+        near = report["nearmiss"]
+        lines.append(f"  near-miss (answers' sentences cut out): handled {near['handled']:.3f} (n={near['nearmiss']}), "
+                     f"the cut contexts' other questions answered {near['intact_answered']:.3f} (n={near['intact']})")
     return "\n".join(lines)

@@ -1,117 +1,231 @@
-"""Figures quoted verbatim from passages: amounts with units, percentages, ratios, rankings, formulas.
+"""Figures read out of text as written: amounts with their qualifier and unit, shares, dates, ranks, formulas.
 
-Citizens ask for "the number"; the reply lists these first, exactly as the article writes them (with
-qualifiers such as 超/近/多/余/以上), so a figure can be quoted without re-reading the passage.
+One typed model of a figure (``Figure``) from passage to reply: its text exactly as the article writes it
+(不超过1500元 keeps 不超过, 120多万册 keeps 多), where it stands, its value, unit and kind (money, people, share,
+date, rank, length, area, volume, weight …), its qualifier, and its role in a change (从65%提高到80%: 65% the
+earlier value, 80% the current one). Units, qualifiers and change words are data (``bot/figures.yaml``);
+Chinese numerals (三十三话, 两千多名) are read with cn2an. Text is read folded in place (3個 and ３个 are
+figures like 3个) and quoted as written.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import cn2an
+import yaml
 
 from .normalize import fold_in_place
 
-_NUMBER = r"\d+(?:\.\d+)?"
-_QUALIFIER = r"(?:超过|超|近|约|逾)?"
-_MAGNITUDE = r"[十百千万亿]*"
-# the units amounts are written in, longest first where one is the end of another (人次 before 人)
-UNITS = tuple(
-    "人次|平方米|公里|小时|元|人|名|家|个|册|户|位|届|秒|倍|年|项|村|县|期|亩|米|天|次|所|座|条|件|套|张|台|批|类|岁|分钟|月|日"
-    .split("|")
-)
 PERCENT = "%"
+
+
+@dataclass(frozen=True)
+class _Vocabulary:
+    """bot/figures.yaml, read once."""
+
+    kind_of_unit: dict[str, str]  # unit → its kind
+    before: tuple[str, ...]  # qualifiers written before the number (不超过, 近)
+    after: tuple[str, ...]  # after the unit (以上, 左右)
+    within: tuple[str, ...]  # between number and unit (多, 余)
+    digits_only: frozenset[str]  # units that make a word after a Chinese numeral (十分, 四方)
+    change: tuple[str, ...]  # words before a change's current value (提高到)
+    asked: dict[str, str]  # a question's word → the kind of figure it asks for (多远 → length)
+    eras: tuple[str, ...]  # what a year may be counted from (民国, 公元前)
+
+
+@functools.cache
+def vocabulary() -> _Vocabulary:
+    data: dict[str, Any] = yaml.safe_load(resources.files(__package__).joinpath("figures.yaml")
+                                          .read_text(encoding="utf-8"))
+    kind_of_unit = {str(unit): kind for kind, units in data["units"].items() for unit in units}
+    qualifiers = data["qualifiers"]
+    return _Vocabulary(kind_of_unit, tuple(qualifiers["before"]), tuple(qualifiers["after"]),
+                       tuple(qualifiers["within"]), frozenset(data["digits_only"]), tuple(data["change"]),
+                       {str(word): kind for kind, asked in data["asked"].items() for word in asked},
+                       tuple(data["eras"]))
+
+
+def kind_of_unit(unit: str) -> str:
+    """The kind of figure counted in ``unit`` (元 → money, % → share); "number" for an unknown one."""
+    return "share" if unit == PERCENT else vocabulary().kind_of_unit.get(unit, "number")
+
+
+@functools.cache
+def _asked_words() -> re.Pattern[str]:
+    return re.compile(_alternation(list(vocabulary().asked)))
+
+
+def asked_kinds(question: str, units: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The kinds of figure a (folded) question asks for: those of the units it asks in, and those its words
+    ask for (多远 → length, 哪一年 → date, 第几 → rank)."""
+    words = vocabulary().asked
+    return frozenset({kind_of_unit(u) for u in units} | {words[m.group()] for m in _asked_words().finditer(question)})
+
+
+def _alternation(words: tuple[str, ...] | list[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+
+
+# every unit the reader knows (knowledge/units.yaml may only name these), longest first
+UNITS: tuple[str, ...] = tuple(sorted(vocabulary().kind_of_unit, key=len, reverse=True))
 DATE_UNITS = ("年", "月", "日")
-_UNITS = "|".join(UNITS)
-_FIGURE = re.compile(
-    "|".join(
-        [
-            rf"第{_NUMBER}(?:[、,，和及与至到]第?{_NUMBER})*(?:位|名)",  # rankings: 第1、第3和第5位
-            rf"{_NUMBER}(?:\+{_NUMBER})+",  # formulas such as 1+1+1
-            rf"{_QUALIFIER}{_NUMBER}/{_NUMBER}",  # fractions: 3/4, 近1/2
-            rf"{_QUALIFIER}{_NUMBER}%(?:以上|以下|左右)?",  # percentages
-            rf"{_QUALIFIER}{_NUMBER}(?:多|余)?{_MAGNITUDE}(?:多|余)?(?:{_UNITS})?(?:以上|以下|左右)?",
-        ]
-    )
-)
+
+_DIGITS = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_CN_DIGIT = "零〇一二两三四五六七八九"
+_CN_NUMERAL = rf"[{_CN_DIGIT}十百千万亿]+"
+_MAGNITUDE = "[十百千万亿]"
+_AS_DURATION = "来|间|之久|以来|多|左右|历史"  # 300年来, 50年间: a number of years, not a year
 
 
-_UNIT_AT_END = re.compile(rf"({PERCENT}|{_UNITS})(?:以上|以下|左右)?$")
+@functools.cache
+def _pattern() -> re.Pattern[str]:
+    words = vocabulary()
+    unit = rf"(?:{_alternation(list(words.kind_of_unit))})(?![a-zA-Z])"
+    before = rf"(?:{_alternation(words.before)})?"
+    after = rf"(?:{_alternation(words.after)})?"
+    within = rf"(?:{_alternation(words.within)})?"
+    number = rf"(?:{_DIGITS})"
+    any_number = rf"(?:{_DIGITS}|{_CN_NUMERAL})"
+    parts = [
+        # ranks: 第3位, 第1、第3和第5位, 第二十二届
+        rf"(?P<rank>第{any_number}(?:[、,，和及与至到]第?{any_number})*(?:{unit})?)",
+        # dates: 2021年5月1日, 公元前221年, 1990年代, 5月1日, 二〇二一年
+        rf"(?P<date>(?:(?:{_alternation(words.eras)})\d{{1,4}}|\d{{3,4}}(?![-~～至到]\d)|[{_CN_DIGIT}]{{4}})年"
+        rf"(?:代|\d{{1,2}}月(?:\d{{1,2}}[日号])?)?(?!{_AS_DURATION})"
+        rf"|\d{{1,4}}年\d{{1,2}}月(?:\d{{1,2}}[日号])?"
+        rf"|\d{{1,2}}月\d{{1,2}}[日号]|\d{{1,2}}世纪)",
+        rf"(?P<formula>{number}(?:\+{number})+)",  # 1+1+1
+        rf"(?P<ratio>{number}[:：比]{number})",  # 3:2
+        # shares written as fractions: 3/4, 近1/2, 三分之一, 百分之八十
+        rf"(?P<fraction>{before}(?:{number}/{number}|{any_number}分之{any_number}){after})",
+        # amounts: 超110家, 120多万册, 1.2万个, 不超过1500元, 80%以上, 3至5年, 两千多名
+        rf"(?P<amount>{before}(?:{number}(?:[-~～至到]{number})?{within}{_MAGNITUDE}*{within}(?: ?{unit})?"
+        rf"|{_CN_NUMERAL}(?:[多余几]{_MAGNITUDE}*)?(?:{unit})?){after})",
+    ]
+    return re.compile("|".join(parts))
 
 
-def _unit(figure: str) -> str | None:
-    """What an amount is counted in: its unit, % for a share (80%, 3/4), "" for a bare number whose unit
-    the text leaves to the noun after it (6000多低收入农户); None for rankings and formulas (第1位, 1+1+1)."""
-    figure = fold_in_place(figure)
-    if figure.startswith("第") or "+" in figure:
+@dataclass(frozen=True)
+class Figure:
+    """One figure of a text, as written."""
+
+    text: str  # verbatim, qualifier and unit included
+    start: int  # where it stands in the text it was read from
+    end: int
+    kind: str  # money, people, share, date, rank, duration, length, area, volume, weight, count, number, formula …
+    unit: str  # what it is counted in ("%" for shares, "" for a bare number)
+    qualifier: str  # 不超过, 近, 多, 以上 … ("" for none)
+    value: float | None  # the number (None where it has none: a list of ranks, a formula)
+    role: str = ""  # in a change (从65%提高到80%): "earlier" or "current"; "" otherwise
+
+
+def _value(number: str) -> float | None:
+    """The value of digits with their magnitude (1.2万 → 12000) or of a Chinese numeral (两千 → 2000)."""
+    number = number.replace(",", "")
+    try:
+        if number and number[0].isdigit():
+            digits = re.match(r"[\d.]+", number)
+            value = float(digits.group()) if digits else 0.0
+            for magnitude in number[digits.end() if digits else 0:]:
+                value *= {"十": 10, "百": 100, "千": 1000, "万": 1e4, "亿": 1e8}.get(magnitude, 1)
+            return value
+        return float(cn2an.cn2an(number, "smart")) if number else None
+    except Exception:  # noqa: BLE001 - cn2an raises plain errors of several kinds on what is no numeral
         return None
-    if "/" in figure:
-        return PERCENT
-    unit = _UNIT_AT_END.search(figure)
-    return unit.group(1) if unit else ""
 
 
-def figure_units(text: str) -> set[str]:
-    """The units the amounts in ``text`` are given in (元 for 1.3亿元, 人次 for 1400多万人次, % for 80% and
-    3/4), so the search can prefer the sentence that gives the kind of amount a question asks for."""
-    return {unit for unit in map(_unit, extract_figures(text)) if unit}
+def _read(match: re.Match[str], text: str, folded: str) -> Figure | None:
+    words = vocabulary()
+    group = match.lastgroup or "amount"
+    start, end = match.span()
+    written = text[start:end]
+    body = folded[start:end]
+    qualifier_before = next((q for q in words.before if body.startswith(q)), "")
+    qualifier_after = next((q for q in words.after if body.endswith(q)), "")
+    core = body[len(qualifier_before):len(body) - len(qualifier_after)]
+    core = core.replace(" ", "")
+    unit = next((u for u in UNITS if core.endswith(u) and not (u.isascii() and u.isalpha()
+                                                                and core[:-len(u)][-1:].isalpha())), "")
+    number = core[:len(core) - len(unit)]
+    within = next((q for q in words.within if q in number), "")
+    qualifier = qualifier_before or within or qualifier_after
+    if group == "rank":
+        first = re.search(r"\d+", number)
+        return Figure(written, start, end, "rank", "", qualifier, float(first.group()) if first else _value(number[1:]))
+    if group == "date":
+        return Figure(written, start, end, "date", "年", "", _value(re.sub(r"\D", "", number.split("年")[0])))
+    if group == "formula":
+        return Figure(written, start, end, "formula", "", "", None)
+    if group == "ratio":
+        return Figure(written, start, end, "ratio", "", "", None)
+    if group == "fraction":
+        return Figure(written, start, end, "share", PERCENT, qualifier, None)
+    chinese = not number[:1].isdigit()
+    numeral = re.sub("[多余来几]", "", number)
+    if chinese and (numeral in ("一", "") or numeral == "两" and not unit or unit in words.digits_only
+                    or not (unit or any(c in _CN_DIGIT for c in numeral) and len(numeral) >= 2)
+                    or not any(c in _CN_DIGIT + "十" for c in numeral)):
+        return None  # 一个 (an article, not an amount), 十分, 四方, 千万: words, not figures
+    value = _value(re.split("[-~～至到]", numeral)[0])
+    if unit == "年" and not chinese and value is not None and 1000 <= value <= 2100 and not qualifier:
+        return Figure(written, start, end, "date", "年", qualifier, value)
+    kind = kind_of_unit(unit) if unit else "number"
+    return Figure(written, start, end, kind, PERCENT if kind == "share" else unit, qualifier, value)
 
 
-def may_give(text: str, units: frozenset[str]) -> bool:
-    """Whether ``text`` has a figure that could be an amount in ``units``: one in those units (in digits or
-    in Chinese numerals: 四千名), or a bare number (its unit is the noun after it, which this does not read)."""
-    if any(unit == "" or unit in units for unit in map(_unit, extract_figures(text))):
-        return True
-    return any(m.group(1) in units for m in _CHINESE_AMOUNT.finditer(fold_in_place(text)))
+@functools.lru_cache(maxsize=8192)  # the same passages come back answer after answer: read each once
+def read_figures(text: str) -> tuple[Figure, ...]:
+    """Every figure of ``text`` in order, with its role in a change (earlier / current value)."""
+    folded = fold_in_place(text)
+    figures = [f for m in _pattern().finditer(folded) if (f := _read(m, text, folded)) is not None]
+    return tuple(_with_roles(figures, folded))
 
 
-# amounts written in Chinese numerals (四千名, 五年, 十亿年前, 正德十三年): not listed as figures, but an amount
-_CHINESE_AMOUNT = re.compile(rf"[零一二两三四五六七八九十百千万亿]+(?:多|余)?({_UNITS}|世纪|代)")
-
-
-def gives_amount(text: str) -> bool:
-    """Whether ``text`` gives any amount, in digits or in Chinese numerals."""
-    return bool(extract_figures(text)) or _CHINESE_AMOUNT.search(fold_in_place(text)) is not None
+def _with_roles(figures: list[Figure], folded: str) -> list[Figure]:
+    """From 65% 提高至 80%: the figure right after a change word is the current value; a figure followed,
+    within its clause, by a change word and then another figure is the earlier one."""
+    change = vocabulary().change
+    result = []
+    for i, figure in enumerate(figures):
+        if figure.kind == "date":  # 1949年至1952年 is a span of time, not a change
+            result.append(figure)
+            continue
+        role = ""
+        clause_start = max(folded.rfind(mark, 0, figure.start) for mark in "，,。；;！？") + 1
+        if any(folded[clause_start:figure.start].endswith(word) for word in change):
+            role = "current"
+        nxt = figures[i + 1] if i + 1 < len(figures) else None
+        between = folded[figure.end:nxt.start] if nxt is not None else "，"
+        if not re.search("[，,。；;！？]", between) and any(between.endswith(word) for word in change):
+            role = "earlier"
+        result.append(Figure(figure.text, figure.start, figure.end, figure.kind, figure.unit, figure.qualifier,
+                             figure.value, role))
+    return result
 
 
 def extract_figures(text: str) -> list[str]:
     """Every figure in ``text``, verbatim, in order of appearance, without repeats."""
-    return list(_figures(text))
-
-
-@functools.lru_cache(maxsize=4096)  # the same passages come back answer after answer: read each once
-def _figures(text: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(text[start:end] for start, end in figure_spans(text)))
+    return list(dict.fromkeys(f.text for f in read_figures(text)))
 
 
 def figure_spans(text: str) -> list[tuple[int, int]]:
-    """Where the figures are (read in the folded text, so 3個 and ３个 are figures like 3个), so chunking never
-    cuts through one and a reply quotes them as written."""
-    return [m.span() for m in _FIGURE.finditer(fold_in_place(text))]
+    """Where the figures are, so chunking never cuts through one and a reply quotes them as written."""
+    return [(f.start, f.end) for f in read_figures(text)]
 
 
-# a change written as 从65%提高到80% / 由16家发展到102家: the figure after the change word is the current one,
-# the one before it the earlier one
-_CHANGE_WORD = r"(?:提高|提升|增加|增长|上升|扩大|发展|降低|下降|减少|缩小|压缩|达|增|升|降|减)?(?:到|至)|达到|增至"
-_BEFORE_CHANGE = re.compile(rf"^[^，,。；;]{{0,6}}?(?:{_CHANGE_WORD})")
-_AFTER_CHANGE = re.compile(rf"(?:{_CHANGE_WORD})$")
-# a question asking for the value before a change (以前是多少): the earlier figure is the one it wants
-ASKS_EARLIER = re.compile(r"以前|之前|原来|原先|此前|过去|当初|起初|[改整]\w{0,2}前")
+def figure_units(text: str) -> set[str]:
+    """The units the amounts in ``text`` are given in (元 for 1.3亿元, 人次 for 1400多万人次, % for 80% and 3/4),
+    so the search can prefer the sentence that gives the kind of amount a question asks for."""
+    return {f.unit for f in read_figures(text) if f.unit and f.kind not in ("rank", "formula")}
 
 
-def ranked_figures(sentence: str, asked_units: frozenset[str] = frozenset(), earlier: bool = False) -> list[str]:
-    """The figures of one sentence, the one a question most likely wants first: in the asked unit, then the
-    current value of a change over the earlier one (80% before 65% in 从65%提高到80%; the other way round when
-    the question asks what it was ``earlier``), then in order."""
-    ranked: list[tuple[bool, int, int, str]] = []
-    seen: set[str] = set()
-    for order, match in enumerate(_FIGURE.finditer(fold_in_place(sentence))):
-        figure = sentence[match.start():match.end()]  # read folded (3個), quoted as written
-        if figure in seen:
-            continue
-        seen.add(figure)
-        before, after = sentence[max(0, match.start() - 4):match.start()], sentence[match.end():]
-        when = 0 if _AFTER_CHANGE.search(before) else 2 if _BEFORE_CHANGE.match(after) else 1
-        when = 2 - when if earlier else when
-        in_asked_unit = _unit(figure) in asked_units if asked_units else True
-        ranked.append((not in_asked_unit, when, order, figure))
-    return [item[3] for item in sorted(ranked)]
+# a question asking for the value before a change (以前是多少, 从多少): the earlier figure is the one it wants
+ASKS_EARLIER = re.compile(r"以前|之前|原来|原先|此前|过去|当初|起初|[改整]\w{0,2}前|[从由](?:多少|几)")
+# one asking for the value now or after a change (现在是多少, 提高到多少): the current figure
+ASKS_CURRENT = re.compile(r"现在|目前|如今|眼下|(?:提高|提升|增加|增长|上升|扩大|发展|降低|下降|减少|缩小|压缩|猛增"
+                          r"|[增降升减])(?:到|至|为)了?(?:多少|几)")

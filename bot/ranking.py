@@ -63,11 +63,11 @@ class LinearModel:
                 "bias": round(float(self.bias), 6)}
 
     @classmethod
-    def from_json(cls, data: dict, expected: tuple[str, ...], where: str) -> LinearModel:
+    def from_json(cls, data: dict, expected: tuple[str, ...], where: str, refit: str = "fit-ranking") -> LinearModel:
         features = data.get("features") or {}
         if tuple(features) != expected:
             raise ValueError(f"{where}: features {list(features)} differ from the code's {list(expected)}; "
-                             "refit with `python -m devtools fit-ranking`")
+                             f"refit with `python -m devtools {refit}`")
         column = lambda key: np.array([float(features[n][key]) for n in expected], dtype=np.float32)  # noqa: E731
         scale = column("scale")
         if not np.all(scale > 0):

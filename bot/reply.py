@@ -13,13 +13,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .chunking import split_sentences
-from .figures import ASKS_EARLIER, extract_figures, figure_units, ranked_figures
+from .answer.choose import choose
+from .answer.model import AnswerModel, load_answer_model
+from .answer.not_given import found_and_missing
+from .answer.reading import Sentence, read
+from .figures import Figure
 from .knowledge import citation
 from .normalize import fold, looks_traditional
 from .render import Span, localized, plain
-from .search import Hit, SearchResult
-from .subjects import subject_words
+from .search import Hit, QueryAnalysis, SearchResult
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,8 @@ class Answer:
     passages: list[Passage]  # every passage the search ranked, best first (the batch interface lists them)
     shown: list[Passage]  # the passages the reply quotes from
     lead: str  # the quotable sentence that answers the question ("" when declined)
-    figures: list[str]  # figures of the shown passages, the asked one first
+    figure: str | None  # the figure in bold, as written (with qualifier and unit); None when none is asked
+    figures: list[str]  # figures of the shown passages, the likeliest answer first
     sources: list[Source]
     traditional: bool
     truncated: bool
@@ -72,6 +75,7 @@ class Answer:
             "answer": self.lead,
             "passages": [{"text": p.text, "section": p.section, "title": p.heading, "article": p.article,
                           "score": round(p.score, 4), "id": p.id} for p in self.passages],
+            "figure": self.figure,
             "figures": self.figures,
             "sources": [{"article": s.article, "authors": list(s.authors)} for s in self.sources],
             "reply": self.reply,
@@ -90,58 +94,26 @@ class ReplyContext:
     scope: str  # the loaded content in a few words, for declines (e.g. '《…》')
     max_question_chars: int
     build: str = ""
+    decide_given: bool = True  # say "not given" when the shown passages lack the asked figure (a setting)
+    model: AnswerModel = field(default_factory=load_answer_model)
 
 
-@dataclass(frozen=True)
-class _Lead:
-    sentence: str
-    figure: str  # the figure to set in bold ("" when the question asks for none or the sentence has none)
-
-
-def _lead(hit: Hit, asked_units: frozenset[str], asks_amount: bool, earlier: bool) -> _Lead:
-    """The best-matching sentence of the best passage; a question asking for an amount is answered by a
-    sentence that gives one (in the asked unit where one does), and that figure is set in bold (the current
-    one of a change: 80% in 从65%提高到80%, or the earlier one when the question asks what it was before)."""
-    sentences = [s.strip() for s in split_sentences(hit.chunk.text)] or [hit.chunk.text]
-    scores = hit.sentence_scores if len(hit.sentence_scores) == len(sentences) else [0.0] * len(sentences)
-    gives = [figure_units(s) & asked_units if asked_units else bool(extract_figures(s)) for s in sentences]
-    amounts = [bool(extract_figures(s)) for s in sentences]
-    best = max(range(len(sentences)),
-               key=lambda i: (asks_amount and bool(gives[i]), asks_amount and amounts[i], scores[i], -i))
-    sentence = sentences[best]
-    figures = ranked_figures(sentence, asked_units, earlier) if asks_amount else []
-    return _Lead(sentence, figures[0] if figures else "")
-
-
-def _support(shown: Sequence[Hit], lead: _Lead, question: str) -> tuple[Hit | None, str]:
+def _support(shown: Sequence[Hit], lead_hit: Hit, lead: str, query: QueryAnalysis) -> tuple[Hit | None, str]:
     """The one passage shown under the quotable sentence, and its text. A passage of another section comes
-    first when it names a subject of the question the best passage lacks (the question asks about two things:
-    瑞安的专项贷款和文成侨家乐的收入); else the rest of the best passage around the sentence; else the next
+    first when it names a subject of the question the lead's passage lacks (the question asks about two things:
+    瑞安的专项贷款和文成侨家乐的收入); else the rest of the lead's passage around the sentence; else the next
     passage of the same section."""
-    first = shown[0]
-    others = [h for h in shown[1:] if h.chunk.section != first.chunk.section]
-    if others:  # (tagging the question's words costs more than the rest of the reply: only when it can matter)
-        missing = [w for w, _ in subject_words(question) if w not in fold(first.chunk.text)]
+    others = [h for h in shown if h.chunk.section != lead_hit.chunk.section]
+    if others:
+        missing = [w for w in query.subject if w not in fold(lead_hit.chunk.text)]
         for hit in others:
             if any(w in fold(hit.chunk.text) for w in missing):
                 return hit, hit.chunk.text
-    rest = first.chunk.text.replace(lead.sentence, "", 1).strip()
+    rest = lead_hit.chunk.text.replace(lead, "", 1).strip()
     if rest:
-        return first, rest
-    return next(((h, h.chunk.text) for h in shown[1:] if h.chunk.section == first.chunk.section), (None, ""))
-
-
-def _figures(shown: Sequence[Hit], lead: _Lead, asked_units: frozenset[str]) -> list[str]:
-    """Figures of the shown passages: the lead's bold one, the lead sentence's others, then the rest in the
-    order of how well their sentences matched the question (the asked unit first)."""
-    ranked: list[tuple[int, float, int, str]] = []
-    for rank, hit in enumerate(shown):
-        for sentence, score in zip(split_sentences(hit.chunk.text), hit.sentence_scores):
-            in_lead = sentence.strip() == lead.sentence
-            for figure in ranked_figures(sentence, asked_units):
-                ranked.append((0 if figure == lead.figure else 1 if in_lead else 2, -score, rank, figure))
-    ranked.sort(key=lambda item: (item[0], not (figure_units(item[3]) & asked_units), item[1], item[2]))
-    return list(dict.fromkeys(item[3] for item in ranked))
+        return lead_hit, rest
+    return next(((h, h.chunk.text) for h in shown if h is not lead_hit and h.chunk.section == lead_hit.chunk.section),
+                (None, ""))
 
 
 def _heading(hit: Hit, sections: Mapping[str, Mapping[str, Any]]) -> str:
@@ -165,58 +137,77 @@ def _sources(hits: Sequence[Hit], sections: Mapping[str, Mapping[str, Any]]) -> 
     return list(seen)
 
 
-def _with_bold(sentence: str, figure: str) -> list[Span]:
-    """The sentence with its first occurrence of ``figure`` as a figure span."""
-    at = sentence.find(figure) if figure else -1
-    if at < 0:
-        return [Span(sentence)]
-    return [Span(sentence[:at]), Span(figure, "figure"), Span(sentence[at + len(figure):])]
+def _with_bold(sentence: Sentence, figure: Figure | None) -> list[Span]:
+    """The quoted sentence with ``figure`` (one of its own) as a figure span."""
+    text, offset = sentence.quoted, len(sentence.text) - len(sentence.text.lstrip())
+    if figure is None:
+        return [Span(text)]
+    start, end = figure.start - offset, figure.end - offset
+    return [Span(text[:start]), Span(text[start:end], "figure"), Span(text[end:])]
 
 
 def _source_spans(sources: Sequence[Source]) -> list[Span]:
     return [Span("出处：" + "、".join(map(str, sources)), "source")] if sources else []
 
 
-def compose(question: str, result: SearchResult, context: ReplyContext) -> Answer:
-    """The answer to ``question`` from one search result: what is said, as spans, and the batch fields."""
+def _not_given(query: QueryAnalysis, hit: Hit, context: ReplyContext) -> list[Span]:
+    """The passage is on topic but does not give the asked figure: say what it talks about and what it does not
+    give (…讲到了城市书房，但没有给出一次能借几本书), then the passage."""
+    article = str(context.sections.get(hit.chunk.section, {}).get("article") or "")
+    where = f"《{article}》" if article else context.scope
+    topic, missing = found_and_missing(query, hit.chunk.text)
+    if query.asks_earlier and missing:
+        missing = "以前的数字"
+    said = (f"{where}讲到了{topic or '相关内容'}，但没有给出{missing or '你问的这个数字'}。相关的原文是：\n\n")
+    return [Span(said), Span(f"【{_heading(hit, context.sections)}】", "heading"), Span(f"\n{hit.chunk.text}\n\n")]
+
+
+def compose(question: str, result: SearchResult, context: ReplyContext, repeat_of: str = "") -> Answer:
+    """The answer to ``question`` from one search result: what is said, as spans, and the batch fields. A
+    sentence equal to ``repeat_of`` is no answer: the question asked it of another subject (那苍南呢)."""
     sections = context.sections
     passages = [_passage(h, sections) for h in result.hits]
     by_id = {p.id: p for p in passages}
     spans: list[Span] = []
     if result.query.truncated:
         spans.append(Span(f"（你的问题太长，我只按前 {context.max_question_chars} 个字回答。）\n\n"))
-    lead = _Lead("", "")
+    choice = choose(read(result), context.model, context.decide_given) if result.answered else None
+    answered = choice is not None and choice.given and choice.sentence is not None
+    if answered and repeat_of and choice is not None and choice.sentence is not None:
+        answered = choice.sentence.quoted != repeat_of
+    reason = result.abstain_reason or ("" if answered else "no_figure")
+    lead = ""
     quoted: list[Hit] = []
     quote: list[Span] = []
-    if result.answered:
-        first = result.shown[0]
-        lead = _lead(first, result.query.asked_units, result.query.asks_amount,
-                     bool(ASKS_EARLIER.search(result.query.normalized)))
-        support, support_text = _support(result.shown, lead, result.query.normalized)
-        quoted = [first] + ([support] if support is not None and support is not first else [])
-        sentence = _with_bold(lead.sentence, lead.figure)
-        quote = sentence + [Span("\n\n")] + _source_spans(_sources([first], sections))  # the sentence's own article
+    if choice is not None and answered and choice.sentence is not None:
+        lead_hit = result.shown[choice.sentence.hit]
+        lead = choice.sentence.quoted
+        support, support_text = _support(result.shown, lead_hit, lead, result.query)
+        quoted = [lead_hit] + ([support] if support is not None and support is not lead_hit else [])
+        sentence = _with_bold(choice.sentence, choice.figure)
+        quote = sentence + [Span("\n\n")] + _source_spans(_sources([lead_hit], sections))  # the sentence's own article
         spans += sentence
-        if support is None or support.chunk.section != first.chunk.section:
-            spans.append(Span(f"（{_heading(first, sections)}）"))
+        if support is None or support.chunk.section != lead_hit.chunk.section:
+            spans.append(Span(f"（{_heading(lead_hit, sections)}）"))
         spans.append(Span("\n\n"))
         if support is not None:
             spans += [Span(f"【{_heading(support, sections)}】", "heading"), Span(f"\n{support_text}\n\n")]
         spans += _source_spans(_sources(quoted, sections))
-    elif result.abstain_reason == "no_figure" and result.shown:
-        quoted = result.shown[:1]
-        spans += [Span(f"{context.scope}讲到了相关内容，但没有给出你问的这个数字。相关的原文是：\n\n"),
-                  Span(f"【{_heading(quoted[0], sections)}】", "heading"), Span(f"\n{quoted[0].chunk.text}\n\n")]
-        spans += _source_spans(_sources(quoted, sections))
+    elif choice is not None and result.shown:
+        hit = result.shown[0]  # the closest passage: the one the search ranked first
+        quoted = [hit]
+        spans += _not_given(result.query, hit, context) + _source_spans(_sources(quoted, sections))
     else:
         spans.append(Span(f"抱歉，{context.scope}没有讲到这个问题。\n"
                           "可以换个说法再问，或者发送 /topics 看看我能回答哪些方面。"))
     traditional = looks_traditional(question[:context.max_question_chars])
+    quoted_text = "".join(h.chunk.text for h in quoted)
+    figures = list(dict.fromkeys(f.text for f in choice.figures if f.text in quoted_text)) \
+        if choice is not None and answered else []
     return Answer(
-        question=question, answered=result.answered, passages=passages, shown=[by_id[h.chunk.id] for h in quoted],
-        lead=lead.sentence, figures=_figures(quoted, lead, result.query.asked_units) if result.answered else [],
-        sources=_sources(quoted, sections), traditional=traditional, truncated=result.query.truncated,
-        spans=localized(spans, traditional), quote=localized(quote, traditional), build=context.build,
-        reason=result.abstain_reason,
+        question=question, answered=answered, passages=passages, shown=[by_id[h.chunk.id] for h in quoted],
+        lead=lead, figure=choice.figure.text if choice is not None and answered and choice.figure else None,
+        figures=figures, sources=_sources(quoted, sections), traditional=traditional,
+        truncated=result.query.truncated, spans=localized(spans, traditional), quote=localized(quote, traditional),
+        build=context.build, reason=reason,
     )
-

@@ -22,24 +22,25 @@ from pypinyin import lazy_pinyin
 from .chunking import Chunk
 from .config import Settings
 from .embedding import Embedder
-from .figures import DATE_UNITS, PERCENT, UNITS, gives_amount, may_give
+from .figures import ASKS_CURRENT, ASKS_EARLIER, DATE_UNITS, PERCENT, UNITS, asked_kinds
 from .index import Index
-from .lexical import WORD
-from .normalize import fold, fold_in_place, normalize_query
+from .lexical import BIGRAM, WORD
+from .normalize import fold, normalize_query
 from .ranking import PASSAGE_FEATURES, RankingModel, load_model, sigmoid
+from .subjects import subject_words
 
 _QUANTITY_QUESTION = re.compile(
     r"多少|(?<![好这那])几[个位家人年次岁天万亿名所座条项倍成届]|多大|多久|多长|多高|多远|多重|比例|占比|百分之几|"
     r"什么时候|何时|哪一?年|how (many|much)"
 )
-# an amount or a share, then the thing it counts, a few words at most between: 514个村社, 3/4的温州市民
-_AMOUNT_OF = r"\d(?:\.\d+)?(?:[多余]?[十百千万亿]*[多余]?个?|/\d+|%)[\u3400-\u9fff]{{0,4}}?(?:{})"
 _COUNTED_NOUN = re.compile(r"(?<!第)(?:多少|(?<![好这那])几)个([\u3400-\u9fff]{2})")
 _DATE_QUESTION = re.compile(r"什么时候|何时|哪一?年|哪一?天|几月|哪个月|几号|几日|什么时间|年份|日期|when")
 # words that only say a number is asked or given (几届, 多少钱, 一千个): what is counted, not what about
 _AMOUNT_WORD = re.compile(rf"(?:几|多少).*|[0-9零一二两三四五六七八九十百千万亿]+(?:{'|'.join(UNITS)})?")
 _ASPECT_PARTICLE = "了过着"  # 签了, 办过: the verb without its particle is what the article would say
 _MEASURE_WORDS = frozenset(u for u in UNITS if len(u) == 1)
+_CHINESE = re.compile(r"[\u3400-\u9fff]+")
+_MAX_PHRASES = 64  # phrases an abbreviation is tried against, at most, while it is read character by character
 _MAGNITUDE_AND_UNIT = re.compile(f"[多余十百千万亿]+(?:{'|'.join(UNITS)})?")
 # where a question names what it counts: right after 多少 / 几 and any magnitude (多少万人 → 人)
 # 第几 asks a rank, not an amount; 好几, 这几 say "several", they do not ask
@@ -53,6 +54,8 @@ class Hit:
     dense: float
     lexical: float
     sentence_scores: list[float] = field(default_factory=list)  # lexical score of each sentence, in order
+    sentence_dense: list[float] = field(default_factory=list)  # cosine of each sentence with the question
+    sentence_coverage: list[float] = field(default_factory=list)  # share of the question's tokens it contains
 
 
 @dataclass
@@ -62,11 +65,18 @@ class QueryAnalysis:
     normalized: str
     words: list[str]
     expansions: dict[str, float]  # article terms added for synonyms and typos → their weight
+    repairs: dict[str, list[str]] = field(default_factory=dict)  # an unknown word → the article terms it stands for
     truncated: bool = False
     asked_units: frozenset[str] = frozenset()  # units of the amount asked for (元 for 多少钱), if any
     counted: str = ""  # the word right after 多少 / 几 that named them (钱); "" if they were inferred
     noun: str = ""  # what 个 counts, as the question writes it (多少个村社 → 村社): "514个村社" gives it
     asks_amount: bool = False  # the question asks for a number (多少, 几个, 比例, 什么时候 …)
+    named_units: frozenset[str] = frozenset()  # units it names as what it counts (多少钱 → 元), asking one amount
+    asked_kinds: frozenset[str] = frozenset()  # kinds of figure asked for (money, date, rank, length …)
+    asks_earlier: bool = False  # asks for the value before a change (以前是多少)
+    asks_current: bool = False  # asks for the value now or after a change (现在是多少, 提高到多少)
+    subject: tuple[str, ...] = ()  # the nouns the question is about (bot.subjects)
+    weights: dict[str, float] = field(default_factory=dict)  # each word and subject word → IDF (rarest if unseen)
 
 
 @dataclass
@@ -77,6 +87,8 @@ class Candidates:
     ids: np.ndarray
     features: np.ndarray
     sentence_lexical: np.ndarray  # each candidate's sentences in turn
+    sentence_dense: np.ndarray  # the same sentences' cosine with the question
+    sentence_coverage: np.ndarray  # the same sentences' share of the question's tokens
     counts: np.ndarray  # how many sentences each candidate has
     chunk_dense: np.ndarray
     unseen: float  # share of the question's token weight no passage has
@@ -90,7 +102,7 @@ class SearchResult:
     answered: bool
     coverage: float
     answerable: float  # the fitted probability that the best passages answer the question
-    # why the bot abstains: "" (it answers), "off_topic", or "no_figure" (the topic is there, the number is not)
+    # why the bot abstains: "" (it answers) or "off_topic" (the answer step may still find the figure not given)
     abstain_reason: str = ""
     shown: list[Hit] = field(default_factory=list)  # the hits a reply may quote (see Searcher.shown)
     timings: dict[str, float] = field(default_factory=dict)
@@ -156,8 +168,8 @@ class Searcher:
         self._gives_date = np.logical_or.reduce([none, *(self._gives[u] for u in DATE_UNITS if u in self._gives)])
         # a unit asked for by name counts itself (多少家 → 家); the editors' groups widen or redirect it
         self._units_of = {unit: frozenset([unit]) for unit in (PERCENT, *UNITS)}
-        for group in index.unit_groups:
-            self._units_of.update({fold(word): frozenset(group.units) for word in group.asked})
+        for unit_group in index.unit_groups:
+            self._units_of.update({fold(word): frozenset(unit_group.units) for word in unit_group.asked})
         self._unit_word = _alternation(self._units_of)
         self._unit_word_anywhere = _alternation(
             w for group in index.unit_groups for w in map(fold, group.asked) if len(w) >= 2)
@@ -189,12 +201,72 @@ class Searcher:
                 for term in added:  # together the alternatives weigh as much as one word
                     expansions[term] = max(expansions.get(term, 0.0), weight / len(added))
         vocabulary, tokenizer = self.index.lexical.vocabulary, self.index.tokenizer
-        for word in words:  # an uncommon word the article does not use may be a typo of one it does
+        repairs: dict[str, list[str]] = {}
+        for word in words:  # an uncommon word the article does not use: a typo or an abbreviation of one it does
             if WORD + word not in vocabulary and tokenizer.frequency(word) < self.settings.pinyin_typo_max_frequency:
-                for term in self._homophones.get(pinyin_key(word), []):
+                repairs[word] = self._repairs(word)
+                for term in repairs[word]:
                     expansions[term] = weight
-        return QueryAnalysis(normalized, words, expansions, truncated, asked_units, counted,
-                             noun.group(1) if noun else "", bool(_QUANTITY_QUESTION.search(normalized)))
+        asks_amount = bool(_QUANTITY_QUESTION.search(normalized))
+        kinds = asked_kinds(normalized, asked_units) | ({"date"} if _DATE_QUESTION.search(normalized) else set())
+        subject = tuple(dict.fromkeys(w for w, _ in subject_words(normalized)))
+        single = len(_AMOUNT_ASKED.findall(normalized)) <= 1  # 多少名…多少个: each part its own kind
+        named = asked_units if counted and single else frozenset()
+        return QueryAnalysis(normalized, words, expansions, repairs, truncated, asked_units, counted,
+                             noun.group(1) if noun else "", asks_amount, named, kinds,
+                             self._asks_earlier(normalized, asks_amount, kinds),
+                             bool(ASKS_CURRENT.search(normalized)), subject,
+                             self._word_weights([*words, *subject], expansions))
+
+    def _word_weights(self, words: list[str], expansions: dict[str, float]) -> dict[str, float]:
+        """Each question word's IDF over the passages (a word no passage has weighs the most); the article terms
+        added for it (synonyms: 花了 → 投入; typos; abbreviations) at their share of a word."""
+        lexical = self.index.lexical
+        weight = {w: float(lexical.idf[c]) if (c := lexical.vocabulary.get(WORD + w)) is not None
+                  else lexical.unseen_idf() for w in [*words, *expansions]}
+        return {w: weight[w] * expansions.get(w, 1.0) for w in weight}
+
+    def _repairs(self, word: str) -> list[str]:
+        """The article terms an unknown word may stand for: a word that sounds the same (input-method typos:
+        有客 → 游客), also for a part of it (书防有 → 书房), or the words of an abbreviation (长护险 → 长期护理保险)."""
+        if not self._homophones:
+            return []
+        found = list(self._homophones.get(pinyin_key(word), []))
+        vocabulary = self.index.lexical.vocabulary
+        for size in range(len(word) - 1, 1, -1):
+            for start in range(len(word) - size + 1):
+                part = word[start:start + size]
+                if WORD + part not in vocabulary and self.index.tokenizer.frequency(part) < \
+                        self.settings.pinyin_typo_max_frequency:
+                    found += [t for t in self._homophones.get(pinyin_key(part), []) if t not in found]
+        return found or self._expand_abbreviation(word)
+
+    @functools.cached_property
+    def _words_by_character(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """Corpus words of two or more Chinese characters by their first character, and by every character."""
+        first: dict[str, list[str]] = {}
+        anywhere: dict[str, list[str]] = {}
+        for token in self.index.lexical.vocabulary:
+            word = token[len(WORD):]
+            if token.startswith(WORD) and len(word) >= 2 and _CHINESE.fullmatch(word):
+                first.setdefault(word[0], []).append(word)
+                for char in set(word):
+                    anywhere.setdefault(char, []).append(word)
+        return first, anywhere
+
+    def _expand_abbreviation(self, word: str) -> list[str]:
+        """长护险 → 长期护理保险: corpus words in a row, each opening with the abbreviation's next character (the
+        last may hold it anywhere: 保险 → 险), where the text joins them (their boundary character pairs occur)."""
+        if not 3 <= len(word) <= 4 or not _CHINESE.fullmatch(word):
+            return []
+        first, anywhere = self._words_by_character
+        vocabulary = self.index.lexical.vocabulary
+        phrases = [""]
+        for i, char in enumerate(word):
+            options = anywhere.get(char, []) if i == len(word) - 1 else first.get(char, [])
+            phrases = [p + w for p in phrases for w in options
+                       if not p or BIGRAM + p[-1] + w[0] in vocabulary][:_MAX_PHRASES]
+        return sorted(set(phrases) - {word}, key=len)[:3]
 
     def _asked_units(self, text: str) -> tuple[frozenset[str], str]:
         """The units of the amount a question asks for, and the word right after 多少 / 几 that named them
@@ -203,17 +275,34 @@ class Searcher:
         收入, not 村民), and stays a topic word."""
         for amount in _AMOUNT_ASKED.finditer(text):
             rest = text[amount.end():]
+            if amount.group().endswith("百") and rest.startswith(("分比", "分之")):  # 多少百分比: a share
+                return self._units_of[PERCENT], ""
             if rest.startswith("个"):  # 几个人: what follows names it; 几个省级以上人才: the editors' word does
-                word = self._unit_word.match(rest[1:]) or self._unit_word_anywhere.search(rest[1:])
+                word = self._unit_word.match(rest[1:])
+                if word and self._word_goes_on(rest[1:], word.group()):
+                    word = None
+                word = word or self._unit_word_anywhere.search(rest[1:])
                 if word:
                     return self._units_of[word.group()], word.group()
             word = self._unit_word.match(rest)
-            if word:
+            if word and not self._word_goes_on(rest, word.group()):
                 return self._units_of[word.group()], word.group()
         if not _QUANTITY_QUESTION.search(text):
             return frozenset(), ""
         words = self._unit_word_anywhere.findall(text)
         return (self._units_of[words[-1]] if words else frozenset()), ""
+
+    @staticmethod
+    def _asks_earlier(text: str, asks_amount: bool, kinds: frozenset[str]) -> bool:
+        """It asks the value before a change (以前是多少, 整治前有几家): in its last clause, and not for a time
+        (多久以前, 什么时间之前 ask a time, not an earlier value)."""
+        last = re.split(r"[，,。；;]", text.rstrip("，,。；;？?！! "))[-1]
+        return asks_amount and not kinds & {"date", "duration"} and bool(ASKS_EARLIER.search(last))
+
+    def _word_goes_on(self, text: str, unit: str) -> bool:
+        """Whether the unit at the start of ``text`` is the start of a longer word (多少国家, 几个校区: 国, 校 are
+        no units there) by jieba's dictionary of general Chinese."""
+        return len(unit) == 1 < len(text) and self.index.tokenizer.frequency(text[:2]) > 0
 
     def _weighted_tokens(self, query: QueryAnalysis) -> dict[str, float]:
         tokens: dict[str, float] = {}
@@ -257,6 +346,7 @@ class Searcher:
         firsts = np.cumsum(counts) - counts
         sentence_lexical = sentence_index.scores(tokens)[rows]
         sentence_dense = np.maximum(self.index.sentence_vectors[rows].astype(np.float32) @ vector, 0)
+        sentence_coverage = sentence_index.coverage(tokens)[rows]
         chunk_dense = np.maximum(self.index.chunk_vectors[ids] @ vector, 0)
         best = lambda values: np.maximum.reduceat(values, firsts) if len(ids) else values  # noqa: E731
         asks_amount = query.asks_amount
@@ -269,7 +359,7 @@ class Searcher:
             best(sentence_lexical),
             best(sentence_dense),
             lexical_index.coverage(tokens)[ids],
-            best(sentence_index.coverage(tokens)[rows]),
+            best(sentence_coverage),
             self._title_share(query, ids),
             lexical[ids] - (lexical[ids].max() if len(ids) else 0),
             chunk_dense - (chunk_dense.max() if len(ids) else 0),
@@ -278,8 +368,8 @@ class Searcher:
             best(gives_unit.astype(np.float32)),
         ]).astype(np.float32) if len(ids) else np.zeros((0, len(PASSAGE_FEATURES)), np.float32)
         timings["fuse"] = clock() - started  # features and ranking: the bench's "fuse" part
-        return Candidates(query, ids, features, sentence_lexical, counts, chunk_dense,
-                          lexical_index.unseen_share(tokens), timings)
+        return Candidates(query, ids, features, sentence_lexical, sentence_dense, sentence_coverage, counts,
+                          chunk_dense, lexical_index.unseen_share(tokens), timings)
 
     @staticmethod
     def _top(scores: np.ndarray, n: int) -> list[int]:
@@ -310,17 +400,19 @@ class Searcher:
         scores = self.model.passage.decision(found.features) if len(found.ids) else np.zeros(0)
         order = np.lexsort((found.ids, -scores))
         firsts = np.cumsum(found.counts) - found.counts
+        rows = [slice(firsts[i], firsts[i] + found.counts[i]) for i in order[:top_k]]
         hits = [Hit(self.index.chunks[found.ids[i]], score=float(sigmoid(scores[i])),
                     dense=float(found.chunk_dense[i]), lexical=float(found.features[i, 0]),
-                    sentence_scores=found.sentence_lexical[firsts[i]:firsts[i] + found.counts[i]].tolist())
-                for i in order[:top_k]]
+                    sentence_scores=found.sentence_lexical[row].tolist(),
+                    sentence_dense=found.sentence_dense[row].tolist(),
+                    sentence_coverage=found.sentence_coverage[row].tolist())
+                for i, row in zip(order[:top_k], rows)]
         coverage = self.word_coverage(found.query, hits[:3])
         answerable = self.answerability(found, scores, order, coverage)
-        coverage = coverage[0]
         shown = self.shown(hits)
-        reason = self._abstain_reason(found.query, hits, shown, answerable)
+        reason = self._abstain_reason(hits, answerable)
         found.timings["fuse"] += time.perf_counter() - started
-        return SearchResult(found.query, hits, not reason, coverage, answerable, reason, shown, found.timings)
+        return SearchResult(found.query, hits, not reason, coverage[0], answerable, reason, shown, found.timings)
 
     @staticmethod
     def answer_features(found: Candidates, scores: np.ndarray, order: np.ndarray,
@@ -339,31 +431,10 @@ class Searcher:
         features = self.answer_features(found, scores, order, coverage)
         return float(sigmoid(self.model.answerable.decision(features[None, :])[0]))
 
-    def _abstain_reason(self, query: QueryAnalysis, hits: list[Hit], shown_hits: list[Hit], answerable: float) -> str:
-        settings = self.settings
-        if not hits or answerable < settings.abstain_min_score:
-            return "off_topic"
-        if settings.abstain_without_figure and query.asks_amount:
-            shown = [h.chunk.text for h in shown_hits]
-            if not any(map(gives_amount, shown)):
-                return "no_figure"
-            # named what it counts (多少钱, 多少个座位) and the best passage's section gives other amounts, never
-            # that one (another section's amounts answer another question)
-            same = [h.chunk.text for h in shown_hits if h.chunk.section == hits[0].chunk.section]
-            single = len(_AMOUNT_ASKED.findall(query.normalized)) <= 1  # 多少名…多少个: each part its own kind
-            if query.counted and single and not any(self._gives_asked(text, query) for text in same):
-                return "no_figure"
-        return ""
-
-    @staticmethod
-    def _gives_asked(text: str, query: QueryAnalysis) -> bool:
-        """Whether ``text`` gives the kind of amount asked: in a unit that counts it, or an amount or share
-        written right before the thing counted (多少个村社 → 514个村社, 多少市民 → 3/4的市民)."""
-        if may_give(text, query.asked_units):
-            return True
-        nouns = [n for n in (query.noun, query.counted) if len(n) >= 2]
-        return bool(nouns) and re.search(_AMOUNT_OF.format("|".join(map(re.escape, nouns))),
-                                         fold_in_place(text)) is not None
+    def _abstain_reason(self, hits: list[Hit], answerable: float) -> str:
+        """Off-topic: the content does not cover the question. (Whether the shown passages give the asked
+        figure is decided by the answer step, bot/answer, which reads their figures.)"""
+        return "off_topic" if not hits or answerable < self.settings.abstain_min_score else ""
 
     def shown(self, hits: list[Hit]) -> list[Hit]:
         """The hits a reply shows: the first, and the next ones about as likely to hold the answer."""
@@ -403,5 +474,5 @@ class Searcher:
 
     def _expansion_found(self, word: str, query: QueryAnalysis, text: str) -> bool:
         related = [t for group in self._synonyms if word in group for t in group]
-        related += self._homophones.get(pinyin_key(word), [])
+        related += query.repairs.get(word, [])
         return any(t in text for t in related if t in query.expansions)

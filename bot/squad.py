@@ -93,3 +93,43 @@ def answer_rank(answers: tuple[str, ...], passages: list[str]) -> int | None:
     """1-based rank of the first passage containing a gold answer, or None."""
     gold = [squeeze(a) for a in answers]
     return next((i + 1 for i, p in enumerate(passages) if any(g in squeeze(p) for g in gold)), None)
+
+
+# -- near-miss sets: the topic is there, the asked figure is not ------------------------------------------------
+
+_ASKS_FIGURE = re.compile(r"多少|几[个位家人年次岁天万亿名所座条项倍成届月日号]|多大|多久|多长|多高|多远|多重|比例|"
+                          r"哪一?年|什么时候|何时|几月|幾")
+_NUMERAL = re.compile(r"[0-9零一二两兩三四五六七八九十百千万萬亿億]")
+_SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]?[」”’』）)]*")
+MIN_CUT_CHARS = 80  # a context shorter than this once its answer is cut says too little to be on topic
+
+
+def _in_context_order(questions: list[Question]) -> dict[str, list[Question]]:
+    by_context: dict[str, list[Question]] = {}
+    for question in questions:
+        by_context.setdefault(question.context_id, []).append(question)
+    return by_context
+
+
+def cut_answers(contexts: list[Context], questions: list[Question]) -> tuple[list[Context], list[Question],
+                                                                             list[Question]]:
+    """A near-miss set: in each context, one question asking an amount or a date (its gold answers numerals)
+    is chosen (by a stable hash), and every sentence holding one of its answers is cut out. Returns the cut
+    contexts (same ids), the chosen questions (now the figure is not given) and the context's other questions
+    whose answers survived (they must still be answered). Contexts left under MIN_CUT_CHARS are dropped."""
+    by_context = _in_context_order(questions)
+    cut, nearmiss, intact = [], [], []
+    for context in contexts:
+        asked = [q for q in by_context.get(context.id, [])
+                 if _ASKS_FIGURE.search(q.question) and all(_NUMERAL.search(a) for a in q.answers)]
+        if not asked:
+            continue
+        chosen = min(asked, key=lambda q: hashlib.sha256(q.question.encode("utf-8")).hexdigest())
+        rest = "".join(s for s in _SENTENCE.findall(context.text)
+                       if s.strip() and not any(a in s for a in chosen.answers))
+        if len(rest) < MIN_CUT_CHARS or any(a in rest for a in chosen.answers):
+            continue
+        cut.append(Context(context.id, context.title, rest))
+        nearmiss.append(chosen)
+        intact += [q for q in by_context[context.id] if q is not chosen and any(a in rest for a in q.answers)]
+    return cut, nearmiss, intact

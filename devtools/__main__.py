@@ -115,6 +115,45 @@ def cmd_bench_store(args: argparse.Namespace, settings: Settings, out: TextIO) -
     return EXIT_OK
 
 
+def _answer_cases(args: argparse.Namespace, settings: Settings) -> list[Any]:
+    """The sets of fit-answer and answer-quality, asked through the search (bot.answer's input)."""
+    from .fit_answer import collect
+
+    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    article = {name: Path(path) for name, path in (("dev", args.dev), ("heldout", args.heldout)) if path}
+    return collect(settings, [Path(p) for p in args.squad], article, Path(args.work_dir) if args.work_dir else None,
+                   log)
+
+
+def cmd_fit_answer(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Fit bot/answer.json on the given sets; print how each set's fitted and checked halves do."""
+    from .fit_answer import ARTICLE_WEIGHT, fit, format_fit_report
+
+    model, report = fit(_answer_cases(args, settings), args.max_not_given, l2=args.l2)
+    model.about.update({
+        "fitted_on": "even half (by context hash) of each SQuAD set and of its near-miss version (answers' "
+                     "sentences cut out), dev",
+        "checked_on": "odd half of each SQuAD set and near-miss version, heldout",
+        "sets": [Path(p).name for p in [*args.squad, args.dev, args.heldout] if p],
+        "chunk_max_chars": settings.chunk_max_chars, "max_not_given": args.max_not_given, "l2": args.l2,
+        "article_weight": ARTICLE_WEIGHT, "report": report,
+    })
+    model.save(Path(args.output))
+    print(format_fit_report(report), file=out)
+    print(f"wrote {args.output}", file=out)
+    return EXIT_OK
+
+
+def cmd_answer_quality(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """The shipped answer models on every set, fitted and checked halves apart: one table."""
+    from bot.answer.model import load_answer_model
+
+    from .fit_answer import format_fit_report, report
+
+    print(format_fit_report(report(_answer_cases(args, settings), load_answer_model())), file=out)
+    return EXIT_OK
+
+
 def cmd_quality_table(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """The quality table (Markdown) from eval reports; with --into, written between a file's markers."""
     from .quality_table import load_reports, quality_table, write_into
@@ -127,6 +166,14 @@ def cmd_quality_table(args: argparse.Namespace, settings: Settings, out: TextIO)
         write_into(Path(args.into), table)
     print(table, file=out)
     return EXIT_OK
+
+
+def _answer_sets(p: argparse.ArgumentParser) -> None:
+    """The sets fit-answer fits on and checks on, and answer-quality measures."""
+    p.add_argument("--squad", nargs="*", default=[], help="SQuAD-style JSON files (CMRC 2018, DRCD)")
+    p.add_argument("--dev", default="tests/fixtures/dev.yaml", help="the article's set fitted on")
+    p.add_argument("--heldout", default="tests/fixtures/heldout.yaml", help="the article's set only checked")
+    p.add_argument("--work-dir", help="folder for the SQuAD sets' temporary indexes (default: system temp)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -189,6 +236,22 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="bot/ranking.json", help="where to write the model")
     p.add_argument("--work-dir", help="folder for the SQuAD sets' temporary indexes (default: system temp)")
     p.set_defaults(run=cmd_fit_ranking)
+
+    p = sub.add_parser("fit-answer", help="fit the answer models: quoted sentence, bold figure, not given "
+                                          "(bot/answer.json)")
+    _answer_sets(p)
+    p.add_argument("--max-not-given", type=float, default=0.01,
+                   help="share of the fitted answerable questions asking a figure that the not-given threshold may "
+                        "tell the figure is not given (default %(default)s)")
+    p.add_argument("--l2", type=float, default=0.01,
+                   help="L2 penalty of the sentence and figure choice models (higher: smoother weights)")
+    p.add_argument("--output", default="bot/answer.json", help="where to write the model")
+    p.set_defaults(run=cmd_fit_answer)
+
+    p = sub.add_parser("answer-quality", help="what a person reads first (lead@1, figure@1, answered, near-miss "
+                                              "handled) of the shipped answer models, per set and half")
+    _answer_sets(p)
+    p.set_defaults(run=cmd_answer_quality)
 
     p = sub.add_parser("quality-table", help="the quality table (Markdown) from `python -m bot eval --json-out` "
                                              "reports, bot beside the BM25 baseline")

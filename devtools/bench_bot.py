@@ -44,10 +44,10 @@ def part_bot(bench: Bench) -> dict[str, Any]:
         answer_seconds: list[float] = []
         answer = engine.answer
 
-        def timed_answer(question: str) -> Any:  # the engine's share of the bot's work
+        def timed_answer(question: str, repeat_of: str = "") -> Any:  # the engine's share of the bot's work
             started = time.perf_counter()
             try:
-                return answer(question)
+                return answer(question, repeat_of)
             finally:
                 answer_seconds.append(time.perf_counter() - started)
 

@@ -77,7 +77,7 @@ def _ask(searcher: Searcher, name: str, question: str, answers: list[str] | None
     gold = [_norm(a) for a in answers or []]
     holds = np.array([any(g in _norm(searcher.index.chunks[i].text) for g in gold) for i in found.ids], dtype=bool)
 
-    def coverage_of(order: np.ndarray) -> float:
+    def coverage_of(order: np.ndarray) -> tuple[float, float]:
         from bot.search import Hit
         hits = [Hit(searcher.index.chunks[found.ids[i]], 0.0, 0.0, 0.0) for i in order[:3]]
         return searcher.word_coverage(found.query, hits)
@@ -175,7 +175,7 @@ def _answer_features(a: Asked, scores: np.ndarray, order: np.ndarray, coverage: 
 
 def _report(asked: list[Asked], model: RankingModel, x_answer: np.ndarray) -> dict[str, Any]:
     """hit@1 / hit@3 (among candidates; an answered question only) and answered / declined per set and half."""
-    answer_p = sigmoid(model.answerable.decision(x_answer))
+    answer_p = np.asarray(sigmoid(model.answerable.decision(x_answer)))
     table: dict[str, dict[str, list[float]]] = {}
     for a, p in zip(asked, answer_p):
         key = f"{a.set} [{'fit' if a.fit else 'check'}]"

@@ -15,22 +15,40 @@ from typing import Any
 START, END = "<!-- quality-table -->", "<!-- /quality-table -->"
 
 
+def _reading(metrics: dict[str, Any], report: dict[str, Any]) -> str:
+    """lead@1 (overlap baseline) | figure@1 | near-miss handled: what a person reads first."""
+    if "lead@1" not in metrics:
+        return " | | |"
+    counts = report.get("counts", {})
+    figure = f"{metrics['figure@1']:.3f} (n={counts.get('figure@1', 0)})" if "figure@1" in metrics else ""
+    near = report.get("nearmiss")
+    if near:
+        handled = f"{near['handled']:.3f} (n={near['nearmiss']}); others answered {near['intact_answered']:.3f}"
+    elif "nearmiss_handled" in metrics:
+        handled = f"{metrics['nearmiss_handled']:.3f} (n={counts.get('nearmiss_handled', 0)})"
+    else:
+        handled = ""
+    return f" {metrics['lead@1']:.3f} ({metrics.get('overlap_lead@1', 0.0):.3f}) | {figure} | {handled} |"
+
+
 def _row(name: str, report: dict[str, Any]) -> str:
     if "declined" in report:  # --as-offtopic
         return (f"| {name} asked against `knowledge/` (off-topic) | {report['questions']} | | "
-                f"declined {report['declined']:.3f} | |")
+                f"declined {report['declined']:.3f} | | | | |")
     metrics, base = report["metrics"], report.get("baseline", {})
     answered = metrics.get("answered", 0.0)
     offtopic = metrics.get("abstain_offtopic")
     declined = f"; off-topic declined {offtopic:.3f}" if offtopic is not None else ""
     bot = f"{metrics['hit@1']:.3f} / {metrics['hit@3']:.3f}"
     baseline = f"{base['hit@1']:.3f} / {base['hit@3']:.3f}" if base else ""
-    return f"| {name} | {report['questions']} | {bot} | {answered:.3f}{declined} | {baseline} |"
+    row = f"| {name} | {report['questions']} | {bot} | {answered:.3f}{declined} | {baseline} |"
+    return row + _reading(metrics, report)
 
 
 def quality_table(reports: list[tuple[str, dict[str, Any]]]) -> str:
-    lines = ["| set | questions | bot hit@1 / hit@3 | answered | BM25 hit@1 / hit@3 |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = ["| set | questions | bot hit@1 / hit@3 | answered | BM25 hit@1 / hit@3 | lead@1 (overlap) | figure@1 "
+             "| near-miss handled |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     lines += [_row(name, report) for name, report in reports]
     return "\n".join(lines)
 

@@ -79,3 +79,39 @@ def test_chat_command_follows_up_and_ask_json_marks_small_talk(real_settings, mo
     assert main(["--set", index, "ask", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["reason"] == "smalltalk" and not data["answered"] and data["reply"]
+
+
+def test_a_new_subject_for_the_last_question_is_asked_the_same_and_never_gets_the_last_answer(chat) -> None:
+    memory: dict = {}
+    first = chat.respond("瑞安金融专员发放了多少专项贷款", memory).answers[0]
+    assert first.figure == "超30亿元"
+    other = chat.respond("那苍南呢？", memory).answers[0]
+    assert other.lead != first.lead and other.figure != "超30亿元"
+    if not other.answered:  # the article gives no loans for 苍南: said so, naming 苍南
+        assert other.reason == "no_figure" and "苍南" in other.reply
+
+
+def test_asking_for_an_earlier_value_where_there_was_no_change_says_there_is_none(chat) -> None:
+    memory: dict = {}
+    chat.respond("温州的城市书房有多少家？", memory)
+    earlier = chat.respond("以前是多少？", memory).answers[0]
+    assert not earlier.answered and earlier.reason == "no_figure" and "没有给出以前的数字" in earlier.reply
+
+
+def test_questions_beyond_the_limit_are_named_not_answered(chat) -> None:
+    message = "城市书房有多少家？托位新增多少个？大病保险报销比例是多少？瑞安下派了多少名金融专员？"
+    response = chat.respond(message, {})
+    assert len(response.answers) == chat.settings.max_questions_per_message == 3
+    assert "没有回答的是：“瑞安下派了多少名金融专员？”" in response.text
+
+
+def test_a_question_at_the_end_of_a_long_story_is_answered_from_its_question(chat) -> None:
+    story = ("我舅舅去年得了重病，住院前后花了二十多万，家里本来就不宽裕，现在更是雪上加霜。他在温州打工好些年了，"
+             "一直交着医保。亲戚们都说温州这两年对困难群众看病有不少帮扶，可具体的政策我们一点也说不清楚。"
+             "我想替他问问清楚，免得错过了。大病保险能报多少？")
+    response = chat.respond(story, {})
+    assert len(response.answers) == 1 and response.answers[0].answered
+    assert response.answers[0].shown[0].section == "s7"
+    assert split_questions(story) == ["大病保险能报多少？"]
+    told_in_clauses = "我舅舅得了重病，住院花了二十多万，家里很困难，一直交着医保，听说温州有大病保险，那大病保险能报多少"
+    assert split_questions(told_in_clauses, long_chars=30) == ["那大病保险能报多少"]

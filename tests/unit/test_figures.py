@@ -1,4 +1,4 @@
-from bot.figures import extract_figures, figure_units, may_give
+from bot.figures import asked_kinds, extract_figures, figure_units, read_figures
 
 
 def test_article_figures_verbatim():
@@ -25,6 +25,49 @@ def test_units_say_what_an_amount_counts():
 
 
 def test_a_bare_number_may_be_any_amount():
-    assert may_give("推动6000多低收入农户增收", frozenset({"户"}))  # the unit is the noun after the number
-    assert may_give("新增托位1.1万个", frozenset({"个"}))
-    assert not may_give("建成城市书房超110家,藏书120多万册", frozenset({"元"}))
+    [bare] = read_figures("推动6000多低收入农户增收")  # the unit is the noun after the number
+    assert (bare.text, bare.kind, bare.unit) == ("6000多", "number", "")
+    assert [(f.kind, f.unit) for f in read_figures("新增托位1.1万个")] == [("count", "个")]
+    assert {f.kind for f in read_figures("建成城市书房超110家,藏书120多万册")} == {"count"}  # no money here
+
+
+def _read(text):
+    return {f.text: f for f in read_figures(text)}
+
+
+def test_a_qualifier_stays_with_its_number():
+    figures = _read("养老机构床位费每月不超过1500元,补贴不到300元,近1/2的居民,约200万人,超110家,80%以上,9亿多元,480余万人")
+    assert set(figures) == {"不超过1500元", "不到300元", "近1/2", "约200万人", "超110家", "80%以上", "9亿多元", "480余万人"}
+    assert figures["不超过1500元"].qualifier == "不超过" and figures["不超过1500元"].value == 1500
+    assert figures["480余万人"].value == 4_800_000 and figures["480余万人"].kind == "people"
+
+
+def test_units_of_volume_weight_area_length_money_and_time_are_known():
+    kinds = {f.text: f.kind for f in read_figures(
+        "年供水5000立方米,回收12吨,节水300升,改造2.5万平方米,湿地30公顷,农田800亩,管网120公里,投资1.2亿元,工期18个月,"
+        "每天运行24小时,水温18摄氏度")}
+    assert kinds == {"5000立方米": "volume", "12吨": "weight", "300升": "volume", "2.5万平方米": "area",
+                     "30公顷": "area", "800亩": "area", "120公里": "length", "1.2亿元": "money",
+                     "18个月": "duration", "24小时": "duration", "18摄氏度": "temperature"}
+
+
+def test_chinese_numerals_dates_and_ranks_are_figures_but_words_are_not():
+    figures = _read("漫画连载了三十三话,两千多名学生报名,2021年5月1日开馆,民国37年迁址,排名第3位,二〇二一年竣工,"
+                    "一名干部结对,十分重要,三分之一的村")
+    assert figures["三十三话"].value == 33 and figures["两千多名"].qualifier == "多"
+    assert figures["2021年5月1日"].kind == "date" and figures["民国37年"].kind == "date"
+    assert figures["第3位"].kind == "rank" and figures["二〇二一年"].kind == "date"
+    assert figures["三分之一"].kind == "share"
+    assert "一名" not in figures and "十分" not in figures  # an article and an adverb, not amounts
+
+
+def test_a_change_has_an_earlier_and_a_current_value_but_a_span_of_years_has_neither():
+    roles = {f.text: f.role for f in read_figures("报销比例由65%提高至80%,民宿从整治前的16家猛增至102家,1949年至1952年间")}
+    assert roles == {"65%": "earlier", "80%": "current", "16家": "earlier", "102家": "current",
+                     "1949年": "", "1952年": ""}
+
+
+def test_the_kind_a_question_asks_for():
+    assert asked_kinds("珠穆朗玛峰有多高") == {"length"} and asked_kinds("他哪一年出生") == {"date"}
+    assert asked_kinds("排名第几") == {"rank"} and asked_kinds("占比多少", frozenset({"%"})) == {"share"}
+    assert asked_kinds("城市书房在哪里") == frozenset()

@@ -81,11 +81,11 @@ def test_unit_groups_are_validated(knowledge_copy):
     (knowledge_copy / "units.yaml").write_text(
         "groups:\n"
         "  - {units: [元], asked: [钱, 资金]}\n"
-        "  - {units: [斤], asked: [重量]}\n"
+        "  - {units: [坨], asked: [重量]}\n"
         "  - {units: [元], asked: [钱]}\n"
         "  - {units: [], asked: [比例]}\n", encoding="utf-8")
     problems = _problems(knowledge_copy)
-    assert any(p.startswith("units.yaml: field 'groups' item 2: 'units' 斤 not among the units") for p in problems)
+    assert any(p.startswith("units.yaml: field 'groups' item 2: 'units' 坨 not among the units") for p in problems)
     assert "units.yaml: field 'groups' item 3: 'asked' word '钱' is also in item 1" in problems
     assert "units.yaml: field 'groups' item 4 needs non-empty lists 'units' and 'asked'" in problems
 

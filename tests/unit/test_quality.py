@@ -13,7 +13,7 @@ from bot.chunking import chunk_knowledge
 from bot.cli import main
 from bot.engine import Engine
 from bot.errors import ConfigError, SquadError
-from bot.figures import extract_figures, figure_units, gives_amount
+from bot.figures import extract_figures, figure_units, read_figures
 from bot.index import build_index
 from bot.knowledge import load_knowledge
 from bot.normalize import fold, fold_in_place
@@ -126,7 +126,7 @@ def test_content_and_questions_fold_the_same_way():
 def test_figures_in_traditional_and_chinese_numerals_are_read():
     assert extract_figures("全市５１４個村社，1.3億元") == ["５１４個", "1.3億元"]  # quoted as written
     assert figure_units("覆蓋514個村社") == {"个"}
-    assert gives_amount("修訂了四次") and gives_amount("四千名工作人員") and not gives_amount("沒有數字")
+    assert read_figures("修訂了四次") and read_figures("四千名工作人員") and not read_figures("沒有數字")
 
 
 def test_the_readme_and_docs_show_the_table_the_committed_reports_give():

@@ -1,0 +1,92 @@
+"""The answer step's decisions for one question: the sentence quoted first, the figure in bold, and whether the
+shown passages give the asked figure at all. Each is a fitted model's choice (bot/answer.json).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..figures import Figure, kind_of_unit
+from ..search import QueryAnalysis
+from .model import AnswerModel
+from .reading import Reading, Sentence
+
+
+@dataclass(frozen=True)
+class Choice:
+    sentence: Sentence | None  # the sentence quoted first (None when nothing is shown)
+    figure: Figure | None  # the figure set in bold: only for a question asking a figure that is given
+    figures: list[Figure] = field(default_factory=list)  # every shown figure, the likeliest answer first
+    given: bool = True  # False: the question asks a figure the shown passages do not give
+    asks_figure: bool = False
+
+
+def asks_figure(reading: Reading) -> bool:
+    """The question asks for a figure: an amount, a share, a date, a rank (多少, 几, 比例, 哪一年, 第几)."""
+    return reading.query.asks_amount or bool(reading.query.asked_kinds)
+
+
+def not_given_by_definition(reading: Reading) -> bool:
+    """The figures of the best passage's section cannot be the answer whatever the model says: asked what it
+    was before a change (以前是多少) where no change is shown, or the question names what it counts (多少钱, 几家)
+    and no figure there is in those units, nor a bare number or a figure right before the thing counted (its
+    unit is the noun after it: 514个村社, 3/4的市民)."""
+    query, figures = reading.query, reading.in_first_section()
+    no_earlier = query.asks_earlier and not any(f.role == "earlier" for f, _ in figures)
+    return no_earlier or bool(query.named_units) and not any(_may_count(f, after, query) for f, after in figures)
+
+
+def _may_count(figure: Figure, after: str, query: QueryAnalysis) -> bool:
+    """Whether ``figure`` may be the amount of what the question counts: in a named unit, or of the same kind
+    (2cm for 多少厘米), or a count where 个 names no noun and so counts anything (3名 for 几个), or a bare number or a
+    figure right before the thing counted (its unit is the noun after it: 514个村社, 3/4的市民; 超110家 is no
+    number of 座位)."""
+    named = query.named_units
+    kinds = {kind_of_unit(u) for u in named} - {"count", "people"}
+    nouns = [n for n in (query.noun, query.counted) if len(n) >= 2]
+    anything = "个" in named and not query.noun  # 几个 with no noun after it counts anything (几个 → 3名)
+    return (figure.unit in named or figure.kind == "number" or figure.kind in kinds
+            or anything and figure.kind in ("count", "people") or any(n in after[:6] for n in nouns))
+
+
+def _bold(reading: Reading, order: np.ndarray, best_sentence: int) -> int:
+    """The figure to set in bold, by the figure model's order: the best of the quoted sentence, else the best
+    shown. A question asking what it was before a change (以前是多少) gets a change's earlier value, one asking the
+    value now or after it (现在是多少, 提高到多少) the current value of a change in the sentence, where there is one:
+    that is what the words mean, whatever the scores."""
+    query, figures = reading.query, reading.figures
+    if query.asks_earlier:
+        earlier = [i for i in order if figures[i][1].role == "earlier"]
+        order = np.array(earlier) if earlier else order
+    in_best = [int(i) for i in order if figures[i][0] == best_sentence]
+    if query.asks_current and not query.asks_earlier:
+        in_best = [i for i in in_best if figures[i][1].role == "current"] or in_best
+    return in_best[0] if in_best else int(order[0])
+
+
+def choose(reading: Reading, model: AnswerModel, decide_given: bool = True) -> Choice:
+    """The quoted sentence, the bold figure and the not-given decision, by the fitted models. The quoted
+    sentence is the sentence model's best; for a question asking a figure, the bold figure is the figure
+    model's best of that sentence, or where it gives none, the best figure shown, and then its sentence is
+    quoted: the bold figure is always in the quote."""
+    if not reading.sentences:
+        return Choice(None, None)
+    sentence_scores = model.sentence.decision(reading.sentence_x)
+    best_sentence = int(np.argmax(sentence_scores))
+    wanted = asks_figure(reading)
+    if not reading.figures:
+        return Choice(reading.sentences[best_sentence], None, [], not (wanted and decide_given), wanted)
+    figure_scores = model.figure.decision(reading.figure_x(sentence_scores))
+    order = np.argsort(-figure_scores, kind="stable")
+    ranked = list(dict.fromkeys(reading.figures[i][1] for i in order))
+    if not wanted:
+        return Choice(reading.sentences[best_sentence], None, ranked, True, False)
+    given = not decide_given or (not not_given_by_definition(reading) and float(
+        model.given.decision(reading.given_x(sentence_scores, figure_scores))[0]) >= 0)
+    best = _bold(reading, order, best_sentence)
+    sentence_of_figure = reading.sentences[reading.figures[best][0]]
+    figure = reading.figures[best][1]
+    ranked = [figure] + [f for f in ranked if f != figure]
+    return Choice(sentence_of_figure, figure if given else None, ranked, given, True)

@@ -197,12 +197,21 @@ SETTINGS: dict[str, Setting] = {
            "minute; more are dropped without a reply, so one user's flood does not slow the others. 0 turns "
            "it off.", minimum=0, maximum=100000),
         _s("telegram_rate_limiter", True, "Keep within Telegram's own sending limits (python-telegram-bot's limiter)."),
-        _s("telegram_send_retries", 3,
-           "Retries of a Bot API request that failed with a network error, timeout, server error or flood "
-           "control (429), before the bot gives up on it and logs the error; 0 tries once.", minimum=0, maximum=20),
+        _s("telegram_send_deadline", 60.0,
+           "A Bot API request that failed with a network error, timeout, server error or flood control (429) is "
+           "retried until it goes out or this many seconds have passed since its first try; then the bot gives "
+           "up on it and logs the error. So the API down for a while costs a late answer, not a lost one. "
+           "0 tries once.", minimum=0, maximum=86400),
         _s("telegram_retry_delay", 0.5,
-           "Seconds before the first retry of a failed Bot API request; doubles with each retry (a 429's "
-           "retry_after is waited instead).", minimum=0, maximum=300),
+           "Seconds before the first retry of a failed Bot API request; doubles with each retry up to "
+           "telegram_retry_max_delay (a 429's retry_after is waited instead).", minimum=0, maximum=300),
+        _s("telegram_retry_max_delay", 4.0,
+           "Longest wait between two retries of a failed Bot API request (seconds): after an outage, a waiting "
+           "answer goes out at most this long after the API is back.", minimum=0, maximum=3600),
+        _s("telegram_send_retries", 3,
+           "Retries of the requests `serve` makes while starting (deleteWebhook, setWebhook) and of a request "
+           "python-telegram-bot's own limiter sees answered with flood control (429); every other retry is bounded "
+           "by telegram_send_deadline.", minimum=0, maximum=20),
         _s("telegram_read_timeout", 10.0,
            "Seconds to wait for Telegram's answer to a Bot API request before it counts as timed out and is "
            "retried (getUpdates waits this long on top of its long-polling time). A send that timed out may "

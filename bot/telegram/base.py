@@ -28,7 +28,7 @@ from ..config import Settings, available_cores
 from ..engine import Engine
 from ..normalize import looks_traditional, to_traditional
 from ..render import MAX_MESSAGE_UTF16
-from ..store import Store
+from ..store import RateLimiter, Store
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,11 @@ class BotCore:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+    def rate_limiter(self, scope: str, limit: int) -> RateLimiter:
+        """A per-user limit of ``limit`` events of ``scope`` a minute, counted in the store (so every replica
+        on it counts together), in this process when there is none or it fails."""
+        return RateLimiter(scope, limit, self.store, retry_seconds=float(self.settings.store_retry_seconds))
 
     def hash_user(self, user_id: int) -> str:
         """Short salted hash of a user id for log lines (raw ids are never logged); the same hash as the

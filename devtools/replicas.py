@@ -219,20 +219,21 @@ class ServeProcess:
         return self._reap(timeout)
 
     def _reap(self, timeout: float) -> int:
-        if self.process.returncode is None:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
-                if pid:
-                    self.process.returncode = os.waitstatus_to_exitcode(status)
-                    self.peak_mb = round(usage.ru_maxrss / 1024, 1)
-                    break
-                time.sleep(0.05)
+        """Wait for the end (killing it after ``timeout``); its exit code, and its peak memory from wait4."""
+        code: int | None = self.process.returncode
+        deadline = time.monotonic() + timeout
+        while code is None and time.monotonic() < deadline:
+            pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
+            if pid:
+                code = self.process.returncode = os.waitstatus_to_exitcode(status)
+                self.peak_mb = round(usage.ru_maxrss / 1024, 1)
             else:
-                self.process.kill()
-                self.process.wait()
+                time.sleep(0.05)
+        if code is None:
+            self.process.kill()
+            code = self.process.wait()
         self._output.close()
-        return int(self.process.returncode)
+        return code
 
     def tail(self, characters: int = 3000) -> str:
         self._output.flush()

@@ -46,7 +46,7 @@ class UserState:
     traditional: bool | None = None  # the script of their last question; None before they asked one
 
 
-# chat_data stays a plain dict: it is persisted (the conversation memory, the open "what was wrong?" prompts)
+# chat_data stays a plain dict: it is persisted as JSON (the conversation memory)
 Context = CallbackContext[ExtBot[Any], UserState, dict[Any, Any], dict[Any, Any]]
 CONTEXT_TYPES = ContextTypes(user_data=UserState)
 

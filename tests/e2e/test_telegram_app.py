@@ -28,8 +28,8 @@ from bot.errors import KnowledgeError
 from bot.index import build_index
 from bot.logsafe import REDACTED, install_redaction, redact
 from bot.render import MAX_MESSAGE_UTF16, telegram_messages
-from bot.telegram.cards import summary_of
 from bot.store import RateLimiter
+from bot.telegram.cards import summary_of
 from bot.telegram.serve import serve
 from bot.telegram.topics import load_examples
 from bot.telegram.wiring import webhook_options

@@ -24,6 +24,7 @@ from .errors import ArticleImportError, ArticleRemoveError, BotError, ConfigErro
 from .heartbeat import problem as heartbeat_problem
 from .index import build_index, check_model, read_manifest, verify_build
 from .knowledge import load_knowledge
+from .normalize import replace_surrogates
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
@@ -140,7 +141,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     UTF-8 is reported (a JSON error object with --json) and the batch goes on."""
     conversation = Conversation(Engine(settings), settings)
     if args.question:
-        lines: Iterable[bytes] = [" ".join(args.question).encode("utf-8")]
+        # bytes of the command line that are not UTF-8 arrive as lone surrogates: replaced, like a message's
+        lines: Iterable[bytes] = [replace_surrogates(" ".join(args.question)).encode("utf-8")]
     else:
         source = getattr(sys.stdin, "buffer", None)
         lines = source if source is not None else (line.encode("utf-8") for line in sys.stdin)

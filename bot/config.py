@@ -165,7 +165,7 @@ SETTINGS: dict[str, Setting] = {
            "How long a chat's last question is remembered, so a follow-up (接待了多少人次？ 那苍南呢？) is asked in "
            "its context; 0 turns follow-ups off.", minimum=0, maximum=10080),
         _s("conversation_store", "data/conversations.pickle",
-           "Each chat's memory (its last question, the 👎 prompts) across restarts: set, it is kept in the store "
+           "Each chat's memory (its last question) across restarts and replicas: set, it is kept in the store "
            "(feedback_db or database_url) under a hashed chat key, and an old python-telegram-bot pickle file at "
            "this path is imported once (plain values only) and renamed aside; empty keeps it in the process only.",
            optional=True),
@@ -174,7 +174,8 @@ SETTINGS: dict[str, Setting] = {
            "(not read, then deleted).", minimum=0.01, maximum=3650),
         _s("conversation_flush_seconds", 1.0,
            "How often the memory of chats that changed is written to the store (one row per chat, off the "
-           "event loop); replicas see each other's memory after this long.", minimum=0.1, maximum=3600),
+           "event loop) when polling; in webhook mode it is also written before each update is acknowledged, so "
+           "replicas see it at once.", minimum=0.1, maximum=3600),
         _s("max_questions_per_message", 3,
            "Questions answered from one message (split at question marks); the reply names the ones left out.",
            minimum=1, maximum=10),
@@ -194,19 +195,30 @@ SETTINGS: dict[str, Setting] = {
         _s("webhook_secret", "", "Secret token Telegram sends with each webhook request; others are rejected.",
            env="TELEGRAM_WEBHOOK_SECRET", secret=True),
         _s("admin_ids", [], "Telegram user ids allowed to use /reload and /stats.", minimum=1),
-        _s("rate_limit_per_minute", 20, "Questions one user may ask per minute; 0 turns the limit off.",
+        _s("rate_limit_per_minute", 20,
+           "Questions one user may ask per minute, counted in the store (every replica together); over it the "
+           "user is told once to wait. 0 turns this limit off (questions still count as updates, below).",
            minimum=0, maximum=100000),
         _s("update_rate_limit_per_minute", 30,
            "Updates of every kind (commands, button presses, inline queries, questions) one user may send per "
-           "minute; more are dropped without a reply, so one user's flood does not slow the others. 0 turns "
-           "it off.", minimum=0, maximum=100000),
+           "minute, counted in the store; more are dropped, the user told once with this limit named, so one "
+           "user's flood does not slow the others. 0 turns it off.", minimum=0, maximum=100000),
         _s("telegram_rate_limiter", True, "Keep within Telegram's own sending limits (python-telegram-bot's limiter)."),
-        _s("telegram_send_retries", 3,
-           "Retries of a Bot API request that failed with a network error, timeout, server error or flood "
-           "control (429), before the bot gives up on it and logs the error; 0 tries once.", minimum=0, maximum=20),
+        _s("telegram_send_deadline", 60.0,
+           "A Bot API request that failed with a network error, timeout, server error or flood control (429) is "
+           "retried until it goes out or this many seconds have passed since its first try; then the bot gives "
+           "up on it and logs the error. So the API down for a while costs a late answer, not a lost one. "
+           "0 tries once.", minimum=0, maximum=86400),
         _s("telegram_retry_delay", 0.5,
-           "Seconds before the first retry of a failed Bot API request; doubles with each retry (a 429's "
-           "retry_after is waited instead).", minimum=0, maximum=300),
+           "Seconds before the first retry of a failed Bot API request; doubles with each retry up to "
+           "telegram_retry_max_delay (a 429's retry_after is waited instead).", minimum=0, maximum=300),
+        _s("telegram_retry_max_delay", 4.0,
+           "Longest wait between two retries of a failed Bot API request (seconds): after an outage, a waiting "
+           "answer goes out at most this long after the API is back.", minimum=0, maximum=3600),
+        _s("telegram_send_retries", 3,
+           "Retries of the requests `serve` makes while starting (deleteWebhook, setWebhook) and of a request "
+           "python-telegram-bot's own limiter sees answered with flood control (429); every other retry is bounded "
+           "by telegram_send_deadline.", minimum=0, maximum=20),
         _s("telegram_read_timeout", 10.0,
            "Seconds to wait for Telegram's answer to a Bot API request before it counts as timed out and is "
            "retried (getUpdates waits this long on top of its long-polling time). A send that timed out may "
@@ -227,7 +239,8 @@ SETTINGS: dict[str, Setting] = {
            "asking.",
            minimum=0, maximum=86400),
         _s("inline_cache_size", 256,
-           "Inline answers kept in memory (the most recently asked; a new index build is never served from it).",
+           "Inline answers kept in memory, by each process (the most recently asked; a new index build is never "
+           "served from it).",
            minimum=0, maximum=100000),
         _s("answer_threads", 0,
            "Worker threads computing the bot's answers (CPU-bound); 0 means the cores available.",

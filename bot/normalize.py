@@ -20,6 +20,7 @@ import opencc
 _INVISIBLE = re.compile(
     r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _SPACE = re.compile(r"\s+")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @cache
@@ -44,6 +45,12 @@ def looks_traditional(text: str) -> bool:
 def clean(text: str) -> str:
     """Drop control and invisible characters, fold runs of whitespace to one space."""
     return _SPACE.sub(" ", _INVISIBLE.sub("", text)).strip()
+
+
+def replace_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (half of a UTF-16 pair, as a broken client may send, which no UTF-8
+    socket, database or log can carry) replaced by U+FFFD, the replacement character."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def fold(text: str) -> str:

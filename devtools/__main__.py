@@ -154,6 +154,19 @@ def cmd_answer_quality(args: argparse.Namespace, settings: Settings, out: TextIO
     return EXIT_OK
 
 
+def cmd_bench_faults(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Issue 19's fault figures on real serve processes: start-up and memory with many chats stored, /help
+    under load, two replicas with one killed."""
+    from .bench_faults import run_fault_bench
+
+    results = run_fault_bench(settings, args.chats, args.help_chats, args.ask_chats, not args.no_replicas, out,
+                              lambda message: print(message, file=sys.stderr, flush=True))
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(results, indent=1), encoding="utf-8")
+    return EXIT_OK
+
+
 def cmd_quality_table(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """The quality table (Markdown) from eval reports; with --into, written between a file's markers."""
     from .quality_table import load_reports, quality_table, write_into
@@ -223,6 +236,17 @@ def parser() -> argparse.ArgumentParser:
                                           "touched)")
     p.add_argument("--output", help="also write the figures as JSON to this file")
     p.set_defaults(run=cmd_bench_store)
+
+    p = sub.add_parser("bench-faults", help="real serve processes: start-up time and peak memory with many chats "
+                                            "stored, /help latency under load, two replicas with one killed")
+    p.add_argument("--chats", type=_positive(int), default=100_000, help="chats stored (default %(default)s)")
+    p.add_argument("--help-chats", type=_positive(int), default=200,
+                   help="chats sending /help at the same moment (default %(default)s)")
+    p.add_argument("--ask-chats", type=_positive(int), default=50,
+                   help="chats asking a question during the second /help burst (default %(default)s)")
+    p.add_argument("--no-replicas", action="store_true", help="leave out the two-replica run (needs PostgreSQL)")
+    p.add_argument("--output", help="also write the figures as JSON to this file")
+    p.set_defaults(run=cmd_bench_faults)
 
     p = sub.add_parser("fit-ranking", help="fit the ranking and answerability models (bot/ranking.json)")
     p.add_argument("--squad", nargs="*", default=[], help="SQuAD-style JSON files (CMRC 2018, DRCD)")

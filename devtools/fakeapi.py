@@ -8,10 +8,16 @@ HTML, over-long text, oversized callback data, edits of unknown or unchanged mes
 inline results and start parameters), lets tests enqueue realistic incoming updates (messages,
 button presses, inline queries, start links), records every call, and can inject one-shot faults
 (5xx, flood control, slow answers, dropped connections, non-JSON bodies) to exercise the bot's
-retry paths.
+retry paths, or an outage (every request dropped for some seconds).
 
 A request that hits an injected fault has no side effect, exactly as a retry expects: a failed
 ``sendMessage`` stored nothing, a failed ``getUpdates`` confirmed nothing.
+
+Webhook mode as Telegram runs it: once ``setWebhook`` names a URL (and a test has said where that
+URL's host is reachable, ``route_webhook``), each update is POSTed there with the secret token header,
+up to ``max_connections`` at a time, oldest first; an update whose delivery fails (no connection, no
+answer within the timeout, a status other than 2xx) stays pending and is delivered again after a pause
+that doubles with each failure, until it is acknowledged. ``deliveries`` records every attempt.
 
 Standard library only; one lock guards all state, so it is safe under the many concurrent
 connections of the benchmark.
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import http.client
 import itertools
 import json
 import queue
@@ -31,6 +38,7 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
@@ -342,6 +350,21 @@ class Call:
         return self.status == 200 and self.fault in (None, "slow")
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One attempt to deliver an update to the webhook: the HTTP status answered (0: no answer, the
+    connection failed or timed out) and, for a failure, what went wrong."""
+
+    update_id: int
+    time: float
+    status: int
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
 @dataclass
 class _Injection:
     method: str
@@ -371,9 +394,17 @@ class _Response:
     content_type: str = "application/json"
 
 
+def _json_bytes(payload: Any) -> bytes:
+    """JSON as Telegram sends it: UTF-8, with a lone surrogate (a broken client's text) as a ``\\ud800``
+    escape, which UTF-8 cannot carry."""
+    try:
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(payload, separators=(",", ":")).encode("ascii")
+
+
 def _json_response(status: int, payload: JSONDict, fault: str | None = None) -> _Response:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return _Response(status, body, fault)
+    return _Response(status, _json_bytes(payload), fault)
 
 
 def _error_payload(status: int, description: str, parameters: JSONDict | None = None) -> JSONDict:
@@ -498,9 +529,11 @@ class FakeBotAPI:
     """In-process fake of api.telegram.org for one bot; see the module docstring."""
 
     def __init__(self, token: str = "123456:TEST-TOKEN", bot_username: str = "wenzhou_qa_bot",
-                 inline: bool = True):
+                 inline: bool = True, webhook_retry_delay: float = 0.2, webhook_timeout: float = 60.0):
         """``inline`` is whether the bot has inline mode on (@BotFather's /setinline); when off, inline
-        queries cannot be sent to it."""
+        queries cannot be sent to it. A failed webhook delivery is tried again after
+        ``webhook_retry_delay`` seconds, doubling with each failure of that update up to 16 times that
+        (Telegram's own pauses are longer); a delivery not answered within ``webhook_timeout`` failed."""
         self.token = token
         self.bot_username = bot_username
         self.bot_user: JSONDict = {
@@ -530,6 +563,20 @@ class FakeBotAPI:
         self._next_update_id = 1
         self._allowed_updates: list[str] = []
         self._webhook_url = ""
+        self._webhook_secret = ""
+        self._webhook_connections = 40
+        self._webhook_route = ""
+        self._webhook_error = ""
+        self.webhook_retry_delay = webhook_retry_delay
+        self.webhook_timeout = webhook_timeout
+        self._in_flight: set[int] = set()  # update ids being delivered to the webhook now
+        self._retry_at: dict[int, float] = {}  # update id → when its next delivery may start
+        self._failed_deliveries: Counter[int] = Counter()
+        self._deliveries: list[Delivery] = []
+        self._delivery_thread: threading.Thread | None = None
+        self._delivery_pool: ThreadPoolExecutor | None = None
+        self._down_until = 0.0  # an outage: every request is dropped until then
+        self._outage_when_fetched = 0.0  # seconds of outage to start once getUpdates hands out updates
         self._commands: dict[str, list[JSONDict]] = {}
         self._chats: dict[int, JSONDict] = {}
         self._messages: dict[tuple[int, int], JSONDict] = {}
@@ -558,6 +605,10 @@ class FakeBotAPI:
                 name="FakeBotAPI", daemon=True,
             )
             self._thread.start()
+            self._delivery_pool = ThreadPoolExecutor(max_workers=100, thread_name_prefix="FakeBotAPI-webhook")
+            self._delivery_thread = threading.Thread(target=self._deliver_forever, name="FakeBotAPI-deliveries",
+                                                     daemon=True)
+            self._delivery_thread.start()
         return self
 
     def stop(self) -> None:
@@ -579,7 +630,12 @@ class FakeBotAPI:
                     pass  # already closed by the client
             server.server_close()
             thread.join(timeout=2)
-            self._server = self._thread = None
+            if self._delivery_thread is not None:
+                self._delivery_thread.join(timeout=2)
+            if self._delivery_pool is not None:
+                self._delivery_pool.shutdown(wait=False, cancel_futures=True)
+            self._server = self._thread = self._delivery_thread = None
+            self._delivery_pool = None
 
     def __enter__(self) -> Self:
         return self.start()
@@ -807,6 +863,106 @@ class FakeBotAPI:
         with self._lock:
             self._injections.append(_Injection(method, fault, times))
 
+    def outage(self, seconds: float, when_fetched: bool = False) -> None:
+        """Drop every request (the connection closes unanswered) for ``seconds``: from now, or, with
+        ``when_fetched``, from the moment the next getUpdates hands out updates (the API goes down as a
+        question is fetched)."""
+        with self._lock:
+            if when_fetched:
+                self._outage_when_fetched = seconds
+            else:
+                self._down_until = time.monotonic() + seconds
+
+    # ---- test-side: webhook delivery ----------------------------------------------------------
+
+    def route_webhook(self, address: str) -> None:
+        """Deliver webhook updates to ``address`` (``http://127.0.0.1:PORT``) instead of the https URL's
+        host: what Telegram reaches at the public host is a TLS-terminating proxy, here that address. The
+        URL's path is kept. Until a route is given, updates wait, as for a webhook Telegram cannot reach."""
+        with self._lock:
+            self._webhook_route = address.rstrip("/")
+            self._updates_changed.notify_all()
+
+    def deliveries(self, update_id: int | None = None) -> list[Delivery]:
+        """Every webhook delivery attempt so far (of one update), oldest first."""
+        with self._lock:
+            return [d for d in self._deliveries if update_id is None or d.update_id == update_id]
+
+    def wait_delivered(self, update_id: int, timeout: float = 10.0) -> None:
+        """Block until the webhook has acknowledged ``update_id``; AssertionError after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not any(d.update_id == update_id and d.ok for d in self._deliveries):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    tried = [d.status for d in self._deliveries if d.update_id == update_id]
+                    raise AssertionError(f"update {update_id} was not delivered within {timeout}s; attempts: {tried}")
+                self._updates_changed.wait(remaining)
+
+    def _deliver_forever(self) -> None:
+        """Hand each pending update to a delivery thread when the webhook can take it (see the module's notes)."""
+        while not self._stopping.is_set():
+            with self._lock:
+                update, wait = self._next_delivery()
+                if update is None:
+                    self._updates_changed.wait(wait)
+                    continue
+                self._in_flight.add(update["update_id"])
+                target = self._webhook_route + (urlsplit(self._webhook_url).path or "/")
+                secret = self._webhook_secret
+            if self._delivery_pool is not None:
+                self._delivery_pool.submit(self._deliver, update, target, secret)
+
+    def _next_delivery(self) -> tuple[JSONDict | None, float]:
+        """(the oldest update due for delivery, None) or (None, seconds until one may be due)."""
+        if not (self._webhook_url and self._webhook_route) or len(self._in_flight) >= self._webhook_connections:
+            return None, 0.5
+        now = time.monotonic()
+        wait = 0.5
+        for update in self._updates:
+            update_id = update["update_id"]
+            if update_id in self._in_flight or not self._is_allowed(update):
+                continue
+            due = self._retry_at.get(update_id, 0.0)
+            if due <= now:
+                return update, 0.0
+            wait = min(wait, due - now)
+        return None, max(wait, 0.005)
+
+    def _deliver(self, update: JSONDict, url: str, secret: str) -> None:
+        update_id, status, error = update["update_id"], 0, ""
+        headers = {"Content-Type": "application/json"}
+        if secret:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        parts = urlsplit(url)
+        try:
+            connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port,
+                                                    timeout=self.webhook_timeout)
+            try:
+                connection.request("POST", parts.path, _json_bytes(update), headers)
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+            finally:
+                connection.close()
+        except (OSError, http.client.HTTPException) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        acknowledged = 200 <= status < 300
+        if not acknowledged and not error:
+            error = f"Wrong response from the webhook: {status}"
+        with self._lock:
+            self._in_flight.discard(update_id)
+            self._deliveries.append(Delivery(update_id, time.monotonic(), status, error))
+            if acknowledged:
+                self._updates = [u for u in self._updates if u["update_id"] != update_id]
+                self._retry_at.pop(update_id, None)
+            else:
+                self._failed_deliveries[update_id] += 1
+                pause = self.webhook_retry_delay * 2 ** min(self._failed_deliveries[update_id] - 1, 4)
+                self._retry_at[update_id] = time.monotonic() + pause
+                self._webhook_error = error
+            self._updates_changed.notify_all()
+
     # ---- request handling -----------------------------------------------------------------
 
     def _handle(self, path: str, params: JSONDict) -> _Response:
@@ -817,7 +973,9 @@ class FakeBotAPI:
             return _json_response(404, _error_payload(404, "Not Found"))
         token, requested = match.groups()
         method, handler = self._methods.get(requested.lower(), (requested, None))
-        if token != self.token:
+        if arrived < self._down_until:
+            response = _Response(0, b"", "outage")
+        elif token != self.token:
             response = _json_response(401, _error_payload(401, "Unauthorized"))
         else:
             fault = self._take_fault(method)
@@ -890,6 +1048,9 @@ class FakeBotAPI:
             while True:
                 batch = [u for u in self._updates if self._is_allowed(u)][:limit]
                 remaining = deadline - time.monotonic()
+                if batch and self._outage_when_fetched:
+                    self._down_until = time.monotonic() + self._outage_when_fetched
+                    self._outage_when_fetched = 0.0
                 if batch or remaining <= 0 or self._stopping.is_set():
                     return batch
                 self._updates_changed.wait(remaining)
@@ -908,16 +1069,27 @@ class FakeBotAPI:
         url = params.get("url") or ""
         if url and not url.startswith("https://"):
             raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        connections = params.get("max_connections", 40)
+        if not isinstance(connections, int) or not 1 <= connections <= 100:
+            raise _bad_request("bad webhook: max_connections must be 1-100")
         with self._lock:
             self._webhook_url = url
+            self._webhook_secret = str(params.get("secret_token") or "")
+            self._webhook_connections = connections
+            if "allowed_updates" in params and params["allowed_updates"] is not None:
+                self._allowed_updates = list(params["allowed_updates"])
             if params.get("drop_pending_updates"):
                 self._updates.clear()
+            self._updates_changed.notify_all()
         return True
 
     def _api_getWebhookInfo(self, params: JSONDict) -> JSONDict:
         with self._lock:
-            return {"url": self._webhook_url, "has_custom_certificate": False,
-                    "pending_update_count": len(self._updates)}
+            info: JSONDict = {"url": self._webhook_url, "has_custom_certificate": False,
+                              "pending_update_count": len(self._updates), "max_connections": self._webhook_connections}
+            if self._webhook_error:
+                info["last_error_message"] = self._webhook_error
+            return info
 
     def _api_setMyCommands(self, params: JSONDict) -> bool:
         commands = params.get("commands")

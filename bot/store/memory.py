@@ -1,6 +1,6 @@
 """A chat's memory as plain JSON, and the one-time import of python-telegram-bot's old pickle file.
 
-What a chat remembers (``chat_data``: its last question, the 👎 prompts) is dicts of text, numbers and
+What a chat remembers (``chat_data``: its last question) is dicts of text, numbers and
 lists; it is stored as JSON text, never pickled, so reading the store can never run code. JSON object keys
 are text: a dict whose keys were all whole numbers (message ids) is written with them as text and read
 back with numbers again.

@@ -2,7 +2,8 @@
 
 python-telegram-bot keeps ``chat_data`` in memory and hands it to a persistence: ``refresh_chat_data``
 before each update of a chat, ``update_chat_data`` for the chats that had updates every
-``conversation_flush_seconds`` and at shutdown. This persistence
+``conversation_flush_seconds`` and at shutdown (in webhook mode also after each update, before Telegram is
+answered: ``bot.telegram.updates``). This persistence
 
 * reads nothing at start-up (start-up costs the same with 10 or 100,000 chats stored): a chat's memory is
   read from the store when the chat next sends something, and read again whenever another replica has

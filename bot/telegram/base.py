@@ -28,7 +28,7 @@ from ..config import Settings, available_cores
 from ..engine import Engine
 from ..normalize import looks_traditional, to_traditional
 from ..render import MAX_MESSAGE_UTF16
-from ..store import Store
+from ..store import RateLimiter, Store
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class UserState:
     traditional: bool | None = None  # the script of their last question; None before they asked one
 
 
-# chat_data stays a plain dict: it is persisted (the conversation memory, the open "what was wrong?" prompts)
+# chat_data stays a plain dict: it is persisted as JSON (the conversation memory)
 Context = CallbackContext[ExtBot[Any], UserState, dict[Any, Any], dict[Any, Any]]
 CONTEXT_TYPES = ContextTypes(user_data=UserState)
 
@@ -144,6 +144,11 @@ class BotCore:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+    def rate_limiter(self, scope: str, limit: int) -> RateLimiter:
+        """A per-user limit of ``limit`` events of ``scope`` a minute, counted in the store (so every replica
+        on it counts together), in this process when there is none or it fails."""
+        return RateLimiter(scope, limit, self.store, retry_seconds=float(self.settings.store_retry_seconds))
 
     def hash_user(self, user_id: int) -> str:
         """Short salted hash of a user id for log lines (raw ids are never logged); the same hash as the

@@ -1,79 +1,61 @@
-"""Per-user limits, so one user's flood never slows the others.
+"""Per-user limits, so one user's flood never slows the others, counted alike by every replica.
 
-Two windows: questions (setting rate_limit_per_minute; the user is told once when over it) and every
-update of any kind, commands, button presses and inline queries included (setting
-update_rate_limit_per_minute): over that one, updates are dropped before any handler runs, so a flood of
-/help or button taps costs neither answers nor Bot API requests that other users' replies wait behind.
+Two limits, each a ``bot.store.RateLimiter`` (kept in the store, so replicas behind one webhook count one
+user's updates together): questions (setting rate_limit_per_minute, checked by ``questions``) and every
+update of any kind, commands, button presses, inline queries and questions included (setting
+update_rate_limit_per_minute, checked here): over that one, updates are dropped before any handler runs, so
+a flood costs neither answers nor Bot API requests that other users' replies wait behind. Either way the
+user is told once a window, and this message names the update limit, so a question dropped by it (with the
+question limit off, say) is never dropped without a word.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
-from collections import deque
-from collections.abc import Callable
-from typing import Any
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, CallbackContext, TypeHandler
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, TypeHandler
+
+from .base import BotCore, Context, in_script, user_script
 
 log = logging.getLogger(__name__)
 
 
-class SlidingWindowLimiter:
-    """At most ``limit`` events (questions, or updates) per user in any ``window`` seconds (0 turns it off).
-    Over the limit, the user is told once per window; further events are dropped silently, so a flood gets
-    one reply."""
+class UpdateLimit:
+    """The handler, for a group before all others, that drops a user's updates over the update limit."""
 
-    def __init__(self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._times: dict[int, deque[float]] = {}
-        self._told: dict[int, float] = {}
-        self._checks = 0
+    def __init__(self, core: BotCore) -> None:
+        self.core = core
+        self.limit = int(core.settings.update_rate_limit_per_minute)
+        self.limiter = core.rate_limiter("updates", self.limit)
 
-    def check(self, user_id: int) -> tuple[bool, bool, float]:
-        """(allowed, tell the user, seconds until a question is allowed again)."""
-        if self.limit <= 0:
-            return True, False, 0.0
-        now = self.clock()
-        self._checks += 1
-        if self._checks % 1000 == 0:
-            self._sweep(now)
-        times = self._times.setdefault(user_id, deque())
-        while times and now - times[0] >= self.window:
-            times.popleft()
-        if len(times) < self.limit:
-            times.append(now)
-            return True, False, 0.0
-        wait = self.window - (now - times[0])
-        told = self._told.get(user_id)
-        tell = told is None or now - told >= self.window
-        if tell:
-            self._told[user_id] = now
-        return False, tell, wait
+    def handler(self) -> TypeHandler[Update, Context, None]:
+        return TypeHandler(Update, self.guard)
 
-    def _sweep(self, now: float) -> None:
-        for user_id in [u for u, t in self._times.items() if not t or now - t[-1] >= self.window]:
-            del self._times[user_id]
-        for user_id in [u for u, t in self._told.items() if now - t >= self.window]:
-            del self._told[user_id]
-
-
-def update_guard(limiter: SlidingWindowLimiter,
-                 describe_user: Callable[[int], str]) -> TypeHandler[Update, Any, None]:
-    """A handler for a group before all others that drops a user's updates over ``limiter``'s limit."""
-
-    async def guard(update: Update, context: CallbackContext[Any, Any, Any, Any]) -> None:
+    async def guard(self, update: Update, context: Context) -> None:
         user = update.effective_user
         if user is None:
             return
-        allowed, first, _ = limiter.check(user.id)
-        if allowed:
+        decision = await asyncio.to_thread(self.limiter.check, user.id)
+        if decision.allowed:
             return
-        if first:  # once per window, not once per dropped update
-            log.info("update limit: user %s sent too many updates; dropping them for a while", describe_user(user.id))
+        if decision.tell:  # once per window, not once per dropped update
+            log.info("update limit: user %s sent more than update_rate_limit_per_minute (%d) updates a minute; "
+                     "dropping them for %.0f s", self.core.hash_user(user.id), self.limit, decision.wait)
+            await self._tell(update, context, decision.wait)
         raise ApplicationHandlerStop
 
-    return TypeHandler(Update, guard)
+    async def _tell(self, update: Update, context: Context, wait: float) -> None:
+        """Say why nothing more is answered, in the chat (a button press: as its notice); an inline query has
+        nowhere to be told."""
+        text = f"你发得太快了：每人每分钟最多 {self.limit} 条消息或操作，请 {max(1, round(wait))} 秒后再发。"
+        traditional = user_script(update, context)
+        try:
+            if update.callback_query is not None:
+                await self.core.answer_button(update.callback_query, in_script(text, traditional))
+            elif update.effective_chat is not None:
+                await self.core.say(context, update.effective_chat.id, text, traditional)
+        except TelegramError as exc:  # the notice is a courtesy: the update is dropped all the same
+            log.info("could not tell a user about the update limit: %s", exc)

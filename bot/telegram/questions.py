@@ -24,7 +24,6 @@ from ..conversation import Conversation, Response
 from ..render import telegram_messages
 from .base import BotCore, Context, quoted_in_groups, user_script
 from .keyboards import decline_keyboard, feedback_keyboard
-from .limits import SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ class Questions:
     def __init__(self, core: BotCore) -> None:
         self.core = core
         self.conversation = Conversation(core.engine, core.settings)
-        self.limiter = SlidingWindowLimiter(int(core.settings.rate_limit_per_minute))
+        self.limiter = core.rate_limiter("questions", int(core.settings.rate_limit_per_minute))
 
     def handlers(self) -> list[Handler]:
         return [CommandHandler("ask", self.on_ask, filters=filters.UpdateType.MESSAGES)]
@@ -83,15 +82,16 @@ class Questions:
             return
         quote = message if message is not None and (chat.type != ChatType.PRIVATE or update.edited_message) \
             else None
-        allowed, tell, wait = self.limiter.check(user.id)
-        if not allowed:
+        limited = await asyncio.to_thread(self.limiter.check, user.id)
+        if not limited.allowed:
             core.stats.rate_limited += 1
             log.info("rate limit: user %s asked too often", core.hash_user(user.id))
-            if tell:
-                await core.say(context, chat.id, f"你问得有点快，请休息一下，{max(1, round(wait))} 秒后再问吧。",
+            if limited.tell:
+                wait = max(1, round(limited.wait))
+                await core.say(context, chat.id, f"你问得有点快，请休息一下，{wait} 秒后再问吧。",
                                user_script(update, context, question), reply_to=quote)
             return
-        # the worker thread gets a copy of the chat's memory: persistence pickles chat_data on the event loop
+        # the worker thread gets a copy of the chat's memory: persistence copies chat_data on the event loop
         memory = dict(context.chat_data or {})
         typing = asyncio.create_task(core.typing(context, chat.id))
         response, question_id, tag = await core.run_sync(self._respond_and_record, question, user.id, chat.id,

@@ -1,8 +1,11 @@
 """Talking to the Bot API reliably: retries with back-off around every request, logged polling failures.
 
-Network errors, timeouts, 5xx, malformed answers and flood control (429) are retried a bounded number of
-times (settings telegram_send_retries, telegram_retry_delay); requests Telegram refused are not. An answer
-whose body is JSON but not an object (a proxy's ``"Bad Gateway"``) counts as malformed, so it is retried too.
+Network errors, timeouts, 5xx, malformed answers and flood control (429) are retried until the request goes
+out or telegram_send_deadline seconds have passed since its first try (the API down for a while costs a late
+answer, not a lost one); waits start at telegram_retry_delay and double up to telegram_retry_max_delay, a
+429's retry_after is waited instead. Requests Telegram refused are not retried, nor is the typing indicator
+(a late one is worse than none). An answer whose body is JSON but not an object (a proxy's ``"Bad
+Gateway"``) counts as malformed, so it is retried too.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import asyncio
 import datetime as dtm
 import json
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from http import HTTPStatus
 from typing import Any
@@ -41,6 +45,7 @@ log = logging.getLogger(__name__)
 
 # Errors a retry cannot fix: the request itself is wrong, or the bot may not write there.
 _FINAL_ERRORS = (BadRequest, Forbidden, InvalidToken, Conflict, ChatMigrated, EndPointNotFound)
+_TRIED_ONCE = frozenset({"sendChatAction"})  # the typing indicator: useless once late
 
 
 def _retry_after_seconds(exc: RetryAfter) -> float:
@@ -52,8 +57,9 @@ def _retry_after_seconds(exc: RetryAfter) -> float:
 
 class RetryingRateLimiter(BaseRateLimiter[int]):
     """Every Bot API request but getUpdates passes here: optionally through PTB's AIORateLimiter (Telegram's
-    limits, 429 retries), and retried with doubling waits on network errors, timeouts, 5xx answers and
-    malformed answers, a bounded number of times. A request that still fails raises to its caller.
+    limits, its own 429 retries), and retried on network errors, timeouts, 5xx answers, malformed answers
+    and flood control until it goes out or ``deadline`` seconds have passed since its first try. A request
+    that still fails raises to its caller (the handler's error is logged).
 
     Delivery is at least once. A request that timed out while waiting for Telegram's answer (a read
     timeout, setting telegram_read_timeout) may have been carried out all the same: its retry then shows
@@ -61,13 +67,19 @@ class RetryingRateLimiter(BaseRateLimiter[int]):
     Telegram (connection refused, connect or pool timeouts) and error answers (5xx, 429, a malformed
     body) had no effect, so their retries never duplicate anything. For answerCallbackQuery and
     editMessageReplyMarkup a duplicate is harmless: Telegram refuses it (BadRequest, caught by the bot).
+
+    A request's first failure is one WARNING line; further failures of it are DEBUG lines (an outage of a
+    minute is not a page of warnings), except a timeout that may show a message twice.
     """
 
-    def __init__(self, retries: int, delay: float, inner: BaseRateLimiter | None = None) -> None:
-        self.retries = max(0, int(retries))
+    def __init__(self, deadline: float, delay: float, max_delay: float, inner: BaseRateLimiter | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.deadline = max(0.0, float(deadline))
         self.delay = max(0.0, float(delay))
+        self.max_delay = max(self.delay, float(max_delay))
         self.inner = inner
-        self.retried = 0  # requests retried, for /stats and tests
+        self.clock = clock
+        self.retried = 0  # retries made, for /stats and tests
 
     async def initialize(self) -> None:
         if self.inner is not None:
@@ -80,35 +92,40 @@ class RetryingRateLimiter(BaseRateLimiter[int]):
     async def process_request(self, callback: Callable[..., Coroutine[Any, Any, Any]], args: Any,
                               kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
                               rate_limit_args: int | None) -> Any:
-        attempt = 0
+        started, attempt = self.clock(), 0
         if self.inner is not None:
             callback = _logging_floods(callback, endpoint)  # the inner limiter waits them out silently
         while True:
             try:
                 if self.inner is not None:
-                    return await self.inner.process_request(callback, args, kwargs, endpoint, data,
-                                                            rate_limit_args)
-                return await callback(*args, **kwargs)
+                    result = await self.inner.process_request(callback, args, kwargs, endpoint, data,
+                                                              rate_limit_args)
+                else:
+                    result = await callback(*args, **kwargs)
+                if attempt:
+                    log.info("Bot API %s went out after %d retries (%.1f s)", endpoint, attempt,
+                             self.clock() - started)
+                return result
             except _FINAL_ERRORS:
                 raise
             except RetryAfter as exc:
-                if self.inner is not None or attempt >= self.retries:
-                    raise  # the inner limiter already waited and retried as often as allowed
-                wait = _retry_after_seconds(exc) + 0.1
                 error: TelegramError = exc
+                wait = _retry_after_seconds(exc) + 0.1
             except NetworkError as exc:  # includes TimedOut and 5xx answers
-                if attempt >= self.retries:
-                    raise
-                wait, error = self.delay * 2 ** attempt, exc
+                error, wait = exc, min(self.delay * 2 ** attempt, self.max_delay)
             except TelegramError as exc:
-                if type(exc) is not TelegramError or attempt >= self.retries:  # plain: a malformed answer
+                if type(exc) is not TelegramError:  # plain: a malformed answer
                     raise
-                wait, error = self.delay * 2 ** attempt, exc
+                error, wait = exc, min(self.delay * 2 ** attempt, self.max_delay)
+            if endpoint in _TRIED_ONCE or self.clock() + wait - started > self.deadline:
+                raise error
             attempt += 1
             self.retried += 1
-            duplicate = ", so this retry may show it twice" if endpoint.startswith("send") and _ambiguous(error) else ""
-            log.warning("Bot API %s failed (%s%s); retry %d of %d in %.1f s", endpoint, describe_failure(error),
-                        duplicate, attempt, self.retries, wait)
+            duplicate = endpoint.startswith("send") and _ambiguous(error)
+            log.log(logging.WARNING if attempt == 1 or duplicate else logging.DEBUG,
+                    "Bot API %s failed (%s%s); retry %d in %.1f s (retried for up to %g s: "
+                    "telegram_send_deadline)", endpoint, describe_failure(error),
+                    ", so this retry may show it twice" if duplicate else "", attempt, wait, self.deadline)
             await asyncio.sleep(wait)
 
 

@@ -2,14 +2,16 @@
 
 A vote is stored with the hashed user (``bot.store``) and only from the chat the answer went to (the
 button's tag binds it). After a 👎 the bot asks what was wrong: one tap on a reason, or a reply in words to
-the prompt, stored with the vote; the reply is taken before anything treats it as a question.
+the prompt, stored with the vote; the reply is taken before anything treats it as a question. Which prompt
+asks about which question is kept in the store (``Store.remember_prompt``), so a reply that reaches another
+replica than the one that sent the prompt is recognised all the same.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
-from typing import Any
 
 from telegram import MaybeInaccessibleMessage, ReplyParameters, Update
 from telegram.constants import ChatType, ParseMode
@@ -30,13 +32,7 @@ from .keyboards import feedback_keyboard, reason_keyboard
 
 log = logging.getLogger(__name__)
 
-PROMPTS = "why_prompts"  # chat_data key: the chat's open "what was wrong?" prompts, message id → question row id
 PROMPTS_KEPT = 20  # per chat: the latest prompts a reply in words is matched to
-
-
-def open_prompts(chat_data: dict[Any, Any] | None) -> dict[int, int]:
-    """The chat's open "what was wrong?" prompts (empty when it has none)."""
-    return dict(chat_data.get(PROMPTS, {})) if chat_data is not None else {}
 
 
 class Votes:
@@ -88,17 +84,16 @@ class Votes:
     async def _ask_what_was_wrong(self, context: Context, chat_id: int, answer: MaybeInaccessibleMessage,
                                   question_id: int, traditional: bool) -> None:
         """After a 👎: one-tap reasons under a prompt; a reply to the prompt in words is stored too."""
+        store = self.core.store
+        if store is None:
+            return
         quote = ReplyParameters(answer.message_id, allow_sending_without_reply=True) \
             if answer.chat.type != ChatType.PRIVATE else None  # which answer the prompt is about, in a group
         text = html.escape(in_script("哪里不对？点一下下面的按钮，或者回复这条消息写几个字。", traditional))
         prompt = await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
                                                 reply_markup=reason_keyboard(question_id, traditional=traditional),
                                                 reply_parameters=quote)
-        if context.chat_data is not None:
-            prompts: dict[int, int] = context.chat_data.setdefault(PROMPTS, {})
-            prompts[prompt.message_id] = question_id
-            while len(prompts) > PROMPTS_KEPT:
-                del prompts[next(iter(prompts))]
+        await asyncio.to_thread(store.remember_prompt, chat_id, prompt.message_id, question_id, PROMPTS_KEPT)
 
     async def on_reason(self, update: Update, context: Context) -> None:
         """A tap on a reason under the "what was wrong?" prompt: stored with the user's 👎."""
@@ -128,13 +123,16 @@ class Votes:
         Any other message goes on to the usual handlers."""
         message = update.effective_message
         user = update.effective_user
-        replied = message.reply_to_message if message is not None else None
-        question_id = open_prompts(context.chat_data).get(replied.message_id) if replied is not None else None
-        if message is None or user is None or question_id is None or not (message.text or "").strip():
-            return
-        words = (message.text or "").strip()
         store = self.core.store
-        stored = store is not None and await self.core.run_sync(store.explain_vote, question_id, user.id, "", words)
+        replied = message.reply_to_message if message is not None else None
+        words = (message.text or "").strip() if message is not None else ""
+        if message is None or user is None or store is None or not words or replied is None \
+                or replied.from_user is None or replied.from_user.id != context.bot.id:  # prompts are the bot's
+            return
+        question_id = await asyncio.to_thread(store.prompted_question, message.chat_id, replied.message_id)
+        if question_id is None:
+            return
+        stored = await self.core.run_sync(store.explain_vote, question_id, user.id, "", words)
         text = "谢谢，你说的我们记下了，会用来改进回答。" if stored else "抱歉，没能记下（请先在回答下面点 👎）。"
         await self.core.say(context, message.chat_id, text, user_script(update, context, words), reply_to=message)
         raise ApplicationHandlerStop

@@ -2,11 +2,12 @@
 
 ``build_bot(settings, engine, store)`` is the one place the bot is assembled; ``python -m bot serve``, the
 tests and the benchmark all use it (tests and benchmark against ``devtools.fakeapi.FakeBotAPI`` through the
-telegram_base_url setting). Handlers run in this order: every update is counted against its user first
-(``limits``, over the limit it goes no further); a reply in words to "what was wrong?" is taken next; then
-commands, buttons and inline queries; text that is none of these is a question. Every Bot API failure the bot
-recovers from is logged once as a warning: sends and button answers by ``send.RetryingRateLimiter``,
-getUpdates by ``on_error`` and ``send.PollingRequest``.
+telegram_base_url setting). Updates arrive through ``updates.UpdateQueue`` (in webhook mode acknowledged only
+once handled). Handlers run in this order: every update is counted against its user first (``limits``, over
+the limit it goes no further); a reply in words to "what was wrong?" is taken next; then commands, buttons and
+inline queries; text that is none of these is a question. Every Bot API failure the bot recovers from is
+logged once as a warning: sends and button answers by ``send.RetryingRateLimiter``, getUpdates by
+``on_error`` and ``send.PollingRequest``.
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ from ..store.persistence import StorePersistence
 from .base import CONTEXT_TYPES, EXPIRED, BotCore, Context
 from .cards import warm_up_question
 from .inline import Inline
-from .limits import SlidingWindowLimiter, update_guard
+from .limits import UpdateLimit
 from .liveness import Liveness
 from .questions import Questions
 from .send import CheckedRequest, PollingRequest, RetryingRateLimiter, describe_failure
 from .staff import Staff
 from .topics import Topics, load_examples
+from .updates import HandledUpdates, UpdateQueue
 from .votes import Votes
 
 log = logging.getLogger(__name__)
@@ -77,10 +79,10 @@ class _Handlers:
         self.questions = Questions(core)
         self.votes = Votes(core)
         self.features = (Topics(core, self.questions), Staff(core), self.votes, Inline(core), self.questions)
-        self.update_limiter = SlidingWindowLimiter(int(core.settings.update_rate_limit_per_minute))
+        self.update_limit = UpdateLimit(core)
 
     def register(self, application: BotApplication) -> None:
-        application.add_handler(update_guard(self.update_limiter, self.core.hash_user), group=-2)
+        application.add_handler(self.update_limit.handler(), group=-2)
         application.add_handler(self.votes.reason_text_handler(), group=-1)
         application.add_handlers([handler for feature in self.features for handler in feature.handlers()])
         application.add_handler(CallbackQueryHandler(self.on_expired_button))  # data no pattern above matched
@@ -155,21 +157,26 @@ def build_bot(settings: Settings, engine: Engine, store: Store | None = None,
     liveness = handlers.liveness
     inner = AIORateLimiter(max_retries=int(settings.telegram_send_retries)) if settings.telegram_rate_limiter else None
     read_timeout = float(settings.telegram_read_timeout)
+    updates = UpdateQueue(acknowledge=str(settings.telegram_mode).strip().lower() == "webhook")
+    processor = HandledUpdates(max(1, int(settings.telegram_concurrent_updates)), updates)
     builder = (
         ApplicationBuilder()
         .context_types(CONTEXT_TYPES)
+        .update_queue(updates)
         .token(settings.telegram_token)
         .base_url(settings.telegram_base_url)
         .request(CheckedRequest(connection_pool_size=256, read_timeout=read_timeout))
         .get_updates_request(PollingRequest(connection_pool_size=1, read_timeout=read_timeout,
                                             on_polled=liveness.heartbeat, on_rejected=liveness.token_rejected))
-        .concurrent_updates(max(1, int(settings.telegram_concurrent_updates)))
-        .rate_limiter(RetryingRateLimiter(settings.telegram_send_retries, settings.telegram_retry_delay, inner))
+        .concurrent_updates(processor)
+        .rate_limiter(RetryingRateLimiter(settings.telegram_send_deadline, settings.telegram_retry_delay,
+                                          settings.telegram_retry_max_delay, inner))
         .post_init(handlers.post_init)
         .post_shutdown(handlers.post_shutdown)
     )
     persistence = _conversation_store(settings, store)
     application = (builder.persistence(persistence) if persistence is not None else builder).build()
+    processor.application = application
     handlers.register(application)
     return TelegramBot(application, handlers.core, liveness)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bot.config import load_settings  # noqa: E402
-from bot.store import SharedLimiter, Store  # noqa: E402
+from bot.store import RateLimiter, Store  # noqa: E402
 
 LIMIT = 50
 
@@ -28,11 +28,11 @@ def main(go: Path, what: str, process: int, count: int) -> int:
     store.open()
     while not go.exists():
         time.sleep(0.005)
-    limiter = SharedLimiter(store, "questions", LIMIT, window=3600)
+    limiter = RateLimiter("questions", LIMIT, store, window=3600)
     allowed = 0
     for n in range(count):
         if what == "limit":
-            allowed += limiter.check(1)[0]
+            allowed += limiter.check(1).allowed
         elif what == "prompts":
             allowed += store.remember_prompt(7, process * 1000 + n, 1, keep=100_000)
         else:

@@ -28,8 +28,8 @@ from bot.errors import KnowledgeError
 from bot.index import build_index
 from bot.logsafe import REDACTED, install_redaction, redact
 from bot.render import MAX_MESSAGE_UTF16, telegram_messages
+from bot.store import RateLimiter
 from bot.telegram.cards import summary_of
-from bot.telegram.limits import SlidingWindowLimiter
 from bot.telegram.serve import serve
 from bot.telegram.topics import load_examples
 from bot.telegram.wiring import webhook_options
@@ -354,15 +354,16 @@ def test_per_user_rate_limit_replies_once_then_stays_quiet(api: FakeBotAPI, star
 
 def test_sliding_window_limiter() -> None:
     now = [0.0]
-    limiter = SlidingWindowLimiter(2, window=60, clock=lambda: now[0])
-    assert limiter.check(1)[0] and limiter.check(1)[0]
-    allowed, tell, wait = limiter.check(1)
-    assert not allowed and tell and wait == 60
+    limiter = RateLimiter("questions", 2, window=60, clock=lambda: now[0])
+    assert limiter.check(1).allowed and limiter.check(1).allowed
+    over = limiter.check(1)
+    assert not over.allowed and over.tell and over.wait == 60
     now[0] = 30
-    assert limiter.check(1)[:2] == (False, False)
+    over = limiter.check(1)
+    assert (over.allowed, over.tell) == (False, False)
     now[0] = 60.5  # the first two questions left the window
-    assert limiter.check(1)[0]
-    assert SlidingWindowLimiter(0).check(1) == (True, False, 0.0)
+    assert limiter.check(1).allowed
+    assert RateLimiter("questions", 0).check(1).allowed
 
 
 # ---- admin ---------------------------------------------------------------------------------------------
@@ -458,14 +459,16 @@ def test_send_failures_are_retried(api: FakeBotAPI, start: Callable[..., Running
 
 def test_a_send_that_keeps_failing_is_logged_and_the_bot_keeps_serving(
         api: FakeBotAPI, start: Callable[..., RunningBot], caplog: pytest.LogCaptureFixture) -> None:
-    running = start(telegram_send_retries=2)
-    api.inject("sendMessage", Fault.server_error(500), times=3)
+    running = start(telegram_send_deadline=0.5)
+    api.outage(2.0, when_fetched=True)  # down for longer than the bot retries
     api.send_text("城市书房有多少家")
-    api.wait_for("sendMessage", count=3, ok_only=False)
     wait_until(lambda: any("error while handling an update" in r.getMessage() for r in caplog.records),
                "the error to be logged")
     wait_until(lambda: running.bot.stats.errors == 1, "the error to be counted")
-    [reply] = ask(api, "城市书房有多少家")
+    attempts = api.calls("sendMessage")
+    assert len(attempts) >= 2 and not any(c.ok for c in attempts)  # retried, and given up
+    assert attempts[-1].time - attempts[0].time <= 0.5  # within the deadline
+    [reply] = exchange(api, lambda: api.send_text("城市书房有多少家"), timeout=15)  # after the outage
     assert "超110家" in plain(reply)
 
 
@@ -495,14 +498,14 @@ def test_many_users_at_once_each_get_their_own_answer(api: FakeBotAPI, start: Ca
 def test_the_token_never_reaches_the_logs(api: FakeBotAPI, start: Callable[..., RunningBot],
                                           caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    start(telegram_send_retries=1)
+    running = start(telegram_send_deadline=0.2)
     logging.getLogger("httpx").setLevel(logging.INFO)  # httpx logs every URL, token included, at INFO
     try:
-        api.inject("sendMessage", Fault.server_error(500), times=2)
+        api.outage(1.0, when_fetched=True)  # the send fails for longer than the bot retries
         api.send_text("城市书房有多少家")
-        api.wait_for("sendMessage", count=2, ok_only=False)
+        wait_until(lambda: running.bot.stats.errors == 1, "the failed send")
         api.inject("getUpdates", Fault.drop())
-        [reply] = ask(api, "瑞安金融专员发放的专项贷款有多少")
+        [reply] = exchange(api, lambda: api.send_text("瑞安金融专员发放的专项贷款有多少"), timeout=15)
         assert "超30亿元" in plain(reply)
         logging.getLogger("bot.test").error("a URL: %s", f"{api.base_url}{api.token}/getMe")
     finally:

@@ -300,8 +300,8 @@ def test_in_a_group_the_prompt_quotes_its_answer_and_only_replies_to_it_are_reas
                                                        chat_id=DEFAULT_GROUP_ID, message=answer))
     assert prompt["reply_parameters"]["message_id"] == answer["message_id"]
     prompt_message = api.sent_messages(DEFAULT_GROUP_ID)[-1]
-    wait_until(lambda: prompt_message["message_id"] in running.application.chat_data[DEFAULT_GROUP_ID].get(
-        "why_prompts", {}), "the bot to remember its prompt")  # it learns the prompt's id once it is sent
+    wait_until(lambda: running.store.prompted_question(DEFAULT_GROUP_ID, prompt_message["message_id"]) is not None,
+               "the bot to remember its prompt")  # it learns the prompt's id once it is sent
     [thanks] = ask(api, "没说清楚是哪一年", user_id=USER, chat_id=DEFAULT_GROUP_ID, chat_type="supergroup",
                    reply_to_message=prompt_message)
     assert "记下" in plain(thanks)

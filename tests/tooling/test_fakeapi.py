@@ -338,6 +338,86 @@ def test_failed_get_updates_confirms_nothing(api: FakeBotAPI) -> None:
     with_bot(api, body)
 
 
+def test_an_outage_drops_every_request_until_it_ends(api: FakeBotAPI) -> None:
+    api.outage(0.5)
+    with pytest.raises(NetworkError):
+        with_bot(api, lambda bot: bot.send_message(CHAT, "during"))
+    time.sleep(0.6)
+    with_bot(api, lambda bot: bot.send_message(CHAT, "after"))
+    assert [m["text"] for m in api.sent_messages()] == ["after"]
+    assert [c.fault for c in api.calls()][-1] is None and "outage" in [c.fault for c in api.calls()]
+
+
+def test_an_outage_when_fetched_starts_as_getupdates_hands_out_updates(api: FakeBotAPI) -> None:
+    api.outage(0.5, when_fetched=True)
+    api.send_text("温州有什么好吃的？")
+
+    async def body(bot: Bot) -> None:
+        assert len(await bot.get_updates(timeout=0)) == 1  # this answer goes out; the next request does not
+        with pytest.raises(NetworkError):
+            await bot.send_message(CHAT, "answer")
+
+    with_bot(api, body)
+
+
+class Webhook:
+    """A webhook server on 127.0.0.1 that fails its first ``failures`` requests with a 500."""
+
+    def __init__(self, failures: int) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.failures = failures
+        self.received: list[tuple[str, str, dict[str, Any]]] = []  # (path, secret header, update)
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                hook.received.append((self.path, self.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), body))
+                failed = len(hook.received) <= hook.failures
+                self.send_response(500 if failed else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def address(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+def test_the_webhook_gets_each_update_with_the_secret_and_again_after_a_failure(api: FakeBotAPI) -> None:
+    hook = Webhook(failures=1)
+    try:
+        raw_post(api, "setWebhook", data={"url": "https://bot.example.org/telegram/hook", "secret_token": "s3cret"})
+        first = api.send_text("城市书房有多少家")
+        time.sleep(0.3)
+        assert hook.received == []  # Telegram cannot reach the host yet: the update waits
+        api.route_webhook(hook.address)
+        api.wait_delivered(first, timeout=5)
+        second = api.send_text("藏书多少")
+        api.wait_delivered(second, timeout=5)
+    finally:
+        hook.server.shutdown()
+    assert [(path, secret, update["update_id"]) for path, secret, update in hook.received] == [
+        ("/telegram/hook", "s3cret", first), ("/telegram/hook", "s3cret", first), ("/telegram/hook", "s3cret", second)]
+    assert [d.status for d in api.deliveries(first)] == [500, 200]
+    info = raw_post(api, "getWebhookInfo").json()["result"]
+    assert info["pending_update_count"] == 0 and "500" in info["last_error_message"]
+    with pytest.raises(AssertionError, match="was not delivered"):
+        api.wait_delivered(api.send_text("no webhook server any more"), timeout=0.5)
+
+
+def test_a_lone_surrogate_in_an_update_arrives_escaped(api: FakeBotAPI) -> None:
+    api.send_text("城市书房\ud800")
+    [update] = raw_post(api, "getUpdates").json()["result"]
+    assert update["message"]["text"] == "城市书房\ud800"
+
+
 def test_stop_wakes_a_waiting_long_poll(api: FakeBotAPI) -> None:
     stopper = threading.Timer(0.3, api.stop)
 

@@ -55,6 +55,12 @@ def test_ask_prints_a_readable_answer(real_settings):
     assert code == 0 and "102家" in out and "【样本九 · " in out
 
 
+def test_ask_with_bytes_that_are_not_utf8_on_the_command_line_answers(real_settings):
+    """Python hands such bytes over as lone surrogates ($'\\xff' in a shell): before, a traceback."""
+    code, out = run(_env_args(real_settings) + ["ask", "洞头东岙村民宿有多少家\udcff"])
+    assert code == 0 and "102家" in out
+
+
 def test_ask_json_batch_keeps_order_and_fields(real_settings, monkeypatch):
     questions = ["苍南折股量化收益怎么分配", "", "写一首关于春天的诗", "溫州城市書房有多少家"]
     code, out = run(_env_args(real_settings) + ["ask", "--json"], "\n".join(questions) + "\n", monkeypatch)

@@ -170,11 +170,10 @@ def test_a_homophone_typo_in_the_subject_still_finds_its_passage(engine):
 
 def test_an_abbreviation_is_read_from_the_content(tmp_path):
     """长护险 is nowhere in the content: its words are (长期护理保险), and no list says so."""
-    from tests.helpers import FAKE_MODEL, FIXTURES, make_settings
-
     from bot import embedding
     from bot.engine import Engine
     from bot.index import build_index
+    from tests.helpers import FAKE_MODEL, FIXTURES, make_settings
 
     settings = make_settings(tmp_path, knowledge=FIXTURES / "care-insurance", embedding_model=FAKE_MODEL)
     build_index(settings, embedding.load_embedder)

@@ -18,8 +18,7 @@ from test_feedback import DAY, USER, Clock, fill
 from bot import cli
 from bot.config import load_settings
 from bot.errors import ConfigError, FeedbackStoreError
-from bot.store import SCHEMA_VERSION, SharedLimiter, Store
-from bot.telegram.limits import SlidingWindowLimiter
+from bot.store import SCHEMA_VERSION, RateLimiter, Store
 from tests.store_fixtures import StoreSettings
 
 
@@ -107,15 +106,18 @@ def test_a_prompt_is_found_by_every_store_on_the_database(store_settings: StoreS
 def test_shared_rate_windows_follow_the_in_process_rule(store_settings: StoreSettings) -> None:
     clock = Clock()
     store = Store(store_settings(), clock=clock)
-    shared = SharedLimiter(store, "questions", limit=3, window=60)
-    local = SlidingWindowLimiter(3, 60, clock=clock)
+    shared = RateLimiter("questions", limit=3, store=store, window=60)
+    local = RateLimiter("questions", 3, window=60, clock=clock)
     for offset in (0, 1, 2, 3, 4, 30, 61, 61.5, 62, 62.5, 63.5, 200):
         clock.now = 1_764_000_000.0 + offset
         expected, got = local.check(USER), shared.check(USER)
-        assert got[:2] == expected[:2] and got[2] == pytest.approx(expected[2]), offset
-    other = SharedLimiter(store, "updates", limit=1, window=60)
-    assert other.check(USER)[0] and not other.check(USER)[0]  # each scope counts on its own
-    assert SharedLimiter(store, "questions", limit=0).check(USER) == (True, False, 0.0)  # 0: off
+        assert (got.allowed, got.tell) == (expected.allowed, expected.tell) and got.wait == pytest.approx(
+            expected.wait), offset
+    assert store._open().execute("SELECT COUNT(*) FROM rate_windows").fetchone()[0] == 1  # counted in the store
+    other = RateLimiter("updates", limit=1, store=store, window=60)
+    assert other.check(USER).allowed and not other.check(USER).allowed  # each scope counts on its own
+    off = RateLimiter("questions", limit=0, store=store).check(USER)
+    assert (off.allowed, off.tell, off.wait) == (True, False, 0.0)  # 0: off
     store.close()
 
 
@@ -146,8 +148,8 @@ def test_rate_windows_count_events_from_several_stores_at_once(store_settings: S
 def test_a_broken_store_allows_and_logs_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "feedback.sqlite3"
     path.write_bytes(b"not a database " * 100)
-    limiter = SharedLimiter(Store(load_settings(environ={}).replace(feedback_db=str(path))), "updates", limit=1)
-    assert [limiter.check(USER) for _ in range(5)] == [(True, False, 0.0)] * 5  # never in the way of an answer
+    limiter = RateLimiter("updates", limit=2, store=Store(load_settings(environ={}).replace(feedback_db=str(path))))
+    assert [limiter.check(USER).allowed for _ in range(5)] == [True, True, False, False, False]  # counted here
     assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 1
 
 

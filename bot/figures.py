@@ -57,14 +57,38 @@ def kind_of_unit(unit: str) -> str:
 
 @functools.cache
 def _asked_words() -> re.Pattern[str]:
-    return re.compile(_alternation(list(vocabulary().asked)))
+    """Every asked word at every place, overlapping ones too (有多少人口: 多少人 and 人口)."""
+    return re.compile(f"(?=({_alternation(list(vocabulary().asked))}))")
 
 
 def asked_kinds(question: str, units: frozenset[str] = frozenset()) -> frozenset[str]:
     """The kinds of figure a (folded) question asks for: those of the units it asks in, and those its words
-    ask for (多远 → length, 哪一年 → date, 第几 → rank)."""
+    ask for (多远 → length, 哪一年 → date, 第几 → rank) where such a word is what is asked, not a word that
+    only says whose (城乡收入倍差是多少 asks a 倍差, not an income)."""
     words = vocabulary().asked
-    return frozenset({kind_of_unit(u) for u in units} | {words[m.group()] for m in _asked_words().finditer(question)})
+    found = (m.group(1) for m in _asked_words().finditer(question) if _asks_itself(m.group(1))
+             or is_asked_head(question, m.end(1)))
+    return frozenset({kind_of_unit(u) for u in units} | {words[w] for w in found})
+
+
+def _asks_itself(word: str) -> bool:
+    """A word that holds its own question word (哪一年, 多少钱, 几岁) asks whatever follows it (哪一年出生)."""
+    stop = _QUESTION_OR_END.search(word)
+    return stop is not None and stop.start() < len(word)
+
+
+# what may stand between the word naming the asked thing and the question word: 收入达到多少, 利率大概是多少
+_FILLER = frozenset("是有为达到约大概一共总共共计分别都还的了能可以要需将会已经目前现在究竟到底一般平均通常每年")
+_QUESTION_OR_END = re.compile(r"多少|几|什么|哪|何|怎么|如何|是否|[，,。；;？?！!\s]|$")
+
+
+def is_asked_head(question: str, end: int) -> bool:
+    """Whether the word of ``question`` ending at ``end`` is what is asked: only filler words stand between it
+    and the question word or the end of its clause (年收入达到多少: 收入), not another word it modifies
+    (城乡收入倍差是多少: 收入 says whose 倍差; 人口密度是多少: not a number of people)."""
+    rest = question[end:]
+    stop = _QUESTION_OR_END.search(rest)
+    return all(c in _FILLER for c in rest[:stop.start() if stop else len(rest)])
 
 
 def _alternation(words: tuple[str, ...] | list[str]) -> str:

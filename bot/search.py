@@ -22,7 +22,7 @@ from pypinyin import lazy_pinyin
 from .chunking import Chunk
 from .config import Settings
 from .embedding import Embedder
-from .figures import ASKS_CURRENT, ASKS_EARLIER, DATE_UNITS, PERCENT, UNITS, asked_kinds
+from .figures import ASKS_CURRENT, ASKS_EARLIER, DATE_UNITS, PERCENT, UNITS, asked_kinds, is_asked_head
 from .index import Index
 from .lexical import BIGRAM, WORD
 from .normalize import fold, normalize_query
@@ -289,7 +289,7 @@ class Searcher:
                 return self._units_of[word.group()], word.group()
         if not _QUANTITY_QUESTION.search(text):
             return frozenset(), ""
-        words = self._unit_word_anywhere.findall(text)
+        words = [m.group() for m in self._unit_word_anywhere.finditer(text) if is_asked_head(text, m.end())]
         return (self._units_of[words[-1]] if words else frozenset()), ""
 
     @staticmethod

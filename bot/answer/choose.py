@@ -4,6 +4,7 @@ shown passages give the asked figure at all. Each is a fitted model's choice (bo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,14 +29,26 @@ def asks_figure(reading: Reading) -> bool:
     return reading.query.asks_amount or bool(reading.query.asked_kinds)
 
 
+# kinds of amount written with their unit (money, a share, an area, a volume): asked for by name (利率是多少,
+# 投资多少钱), a figure of another kind cannot answer. Counts, people, dates and durations are also written bare
+# or in words (6000多低收入农户, 同年), and lengths, weights and speeds in units of their own (182CM, 60节, 太阳质量),
+# so those are left to the fitted model.
+_MEASURED = frozenset({"money", "share", "area", "volume"})
+_ASKS_HOW_MUCH = re.compile(r"多少|几|多[大长高远重深宽厚快]")
+
+
 def not_given_by_definition(reading: Reading) -> bool:
     """The figures of the best passage's section cannot be the answer whatever the model says: asked what it
-    was before a change (以前是多少) where no change is shown, or the question names what it counts (多少钱, 几家)
-    and no figure there is in those units, nor a bare number or a figure right before the thing counted (its
-    unit is the noun after it: 514个村社, 3/4的市民)."""
+    was before a change (以前是多少) where no change is shown; asked an amount of a kind only written with its
+    unit (利率是多少: a share) where none of that kind is there; or the question names what it counts (多少钱,
+    几家) and no figure there is in those units, nor a bare number or a figure right before the thing counted
+    (its unit is the noun after it: 514个村社, 3/4的市民)."""
     query, figures = reading.query, reading.in_first_section()
     no_earlier = query.asks_earlier and not any(f.role == "earlier" for f, _ in figures)
-    return no_earlier or bool(query.named_units) and not any(_may_count(f, after, query) for f, after in figures)
+    kinds = query.asked_kinds & _MEASURED if _ASKS_HOW_MUCH.search(query.normalized) else frozenset()
+    no_kind = bool(kinds) and not any(f.kind in kinds or f.kind == "ratio" and "share" in kinds for f, _ in figures)
+    return no_earlier or no_kind or bool(query.named_units) and not any(_may_count(f, after, query)
+                                                                         for f, after in figures)
 
 
 def _may_count(figure: Figure, after: str, query: QueryAnalysis) -> bool:

@@ -51,6 +51,17 @@ def test_an_amount_of_another_kind_is_not_given_and_nothing_is_bold(engine) -> N
     assert "【样本八" in answer.reply  # then the closest passage, under its heading
 
 
+def test_a_share_asked_by_name_where_the_passage_gives_only_money_is_not_given(engine) -> None:
+    answer = engine.answer("瑞安金融专员发的贷款利率是多少")  # 样本二 gives amounts of money and people, no rate
+    assert not answer.answered and answer.reason == "no_figure" and not _bold(answer)
+    assert "利率" in answer.reply
+
+
+def test_a_word_that_only_says_whose_does_not_decide_the_asked_kind(engine) -> None:
+    answer = engine.answer("温州城乡居民的收入倍差缩小到多少")  # a 倍差 (a bare ratio), not an income in 元
+    assert answer.answered and answer.figure == "1.94"
+
+
 def test_what_is_missing_is_named_in_the_question_s_words() -> None:
     query = QueryAnalysis("城市书房一次能借几本书", ["城市书房", "一次", "能借", "本书"], {}, subject=("城市书房",))
     assert found_and_missing(query, "市民凭借阅卡即可进入城市书房，30秒完成自助借书。") == ("城市书房", "一次能借几本书")

@@ -1,3 +1,5 @@
+import pytest
+
 from bot.figures import asked_kinds, extract_figures, figure_units, read_figures
 
 
@@ -71,3 +73,15 @@ def test_the_kind_a_question_asks_for():
     assert asked_kinds("珠穆朗玛峰有多高") == {"length"} and asked_kinds("他哪一年出生") == {"date"}
     assert asked_kinds("排名第几") == {"rank"} and asked_kinds("占比多少", frozenset({"%"})) == {"share"}
     assert asked_kinds("城市书房在哪里") == frozenset()
+
+
+@pytest.mark.parametrize("question, kinds", [
+    ("城乡收入倍差是多少", set()),  # 收入 only says whose 倍差
+    ("东岙村民户均年收入达到多少", {"money"}),  # filler words between: 收入 is what is asked
+    ("这个街道的人口密度是多少", set()),  # a density, not a number of people
+    ("这个县有多少人口", {"people"}),  # the asked word after the question word
+    ("他哪一年出生", {"date"}),  # a word holding its own question word asks whatever follows it
+    ("贷款利率大概是多少", {"share"}),
+])
+def test_the_asked_kind_comes_from_the_word_that_is_asked(question: str, kinds: set[str]) -> None:
+    assert asked_kinds(question) == kinds

@@ -281,7 +281,8 @@ class Searcher:
                 word = self._unit_word.match(rest[1:])
                 if word and self._word_goes_on(rest[1:], word.group()):
                     word = None
-                word = word or self._unit_word_anywhere.search(rest[1:])
+                heads = [m for m in self._unit_word_anywhere.finditer(rest[1:]) if is_asked_head(rest[1:], m.end())]
+                word = word or (heads[0] if heads else None)  # 多少个领军型人才创业项目 counts 项目, not 人才
                 if word:
                     return self._units_of[word.group()], word.group()
             word = self._unit_word.match(rest)

@@ -205,7 +205,8 @@ class _XlsxWriter:
         self._workbook.save(self._path)
 
     def abandon(self) -> None:
-        self._workbook.close()
+        """End the sheet's XML stream cleanly (openpyxl removes its temporary file at exit)."""
+        self._sheet.close()
 
 
 def check_output(path: Path) -> str:

@@ -15,13 +15,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
 from .conversation import Response
 from .normalize import in_script
 from .reply import Answer
-from .sheets import Cell, SheetReader, check_output, open_sheet, question_column, sheet_writer
+from .sheets import Cell, SheetReader, check_output, find_header, open_sheet, sheet_writer
 
 # the columns a spreadsheet gets, in Chinese for the staff who read it
 ADDED_HEADERS = ("答复句", "数字", "原文段落", "文章", "章节", "日期", "链接", "出处", "状态")
@@ -174,20 +175,25 @@ def row_answer(response: Response) -> RowAnswer:
 
 @dataclass(frozen=True)
 class SheetPlan:
-    """A spreadsheet batch checked before anything is loaded: the input, its question column, the output."""
+    """A spreadsheet batch checked before anything is loaded: the input, its header row (0: the first) and
+    question column, the output."""
 
     source: SheetReader
+    header_row: int
     column: int
     target: Path
 
 
-def plan_sheet(source: Path, target: Path, header_names: list[str], column: str = "") -> SheetPlan:
-    """Read ``source``'s header and find the question column (``column`` by name, else one of
-    ``header_names``); check that ``target`` can be written. A SheetError names the file and what is wrong."""
+def plan_sheet(source: Path, target: Path, header_names: list[str], column: str = "", header_rows: int = 1
+               ) -> SheetPlan:
+    """Find ``source``'s header row among its first ``header_rows`` and its question column (``column`` by name,
+    else one of ``header_names``); check that ``target`` can be written. A SheetError names the file and what is
+    wrong."""
     reader = open_sheet(source)
     check_output(target)
-    header = next(iter(reader))
-    return SheetPlan(reader, question_column(header, header_names, source, column), target)
+    top = list(islice(reader, header_rows))
+    header_row, question = find_header(top, header_names, source, column)
+    return SheetPlan(reader, header_row, question, target)
 
 
 @dataclass
@@ -203,7 +209,7 @@ class SheetRun:
     @property
     def total(self) -> int:
         """Rows below the header."""
-        return self.plan.source.rows - 1
+        return self.plan.source.rows - self.plan.header_row - 1
 
     def run(self, respond: Respond, progress: bool = False) -> None:
         """Read a row, answer it, write it, until the last; the output appears under its name only at the end."""
@@ -212,11 +218,12 @@ class SheetRun:
         started = time.perf_counter()
         plan, reader = self.plan, self.plan.source
         rows = iter(reader)
-        header = next(rows)
         with sheet_writer(plan.target, reader.sheet) as writer, \
                 tqdm(total=self.total, unit="row", file=sys.stderr, disable=not progress,
                      desc=plan.source.path.name) as bar:
-            writer.write(header + list(ADDED_HEADERS))
+            for above in islice(rows, plan.header_row):  # a title above the header: copied as it is
+                writer.write(above + [None] * len(ADDED_HEADERS))
+            writer.write(next(rows) + list(ADDED_HEADERS))
             for row in rows:
                 cell = row[plan.column]
                 question = "" if cell is None else str(cell)
@@ -231,5 +238,6 @@ class SheetRun:
     def summary(self) -> str:
         rate = self.done / self.seconds if self.seconds else 0.0
         counts = ", ".join(f"{status} {self.counts[status]}" for status in STATUSES if self.counts[status])
-        return (f"wrote {self.plan.target}: {self.done} rows ({counts or 'none'}), question column "
-                f"{self.plan.column + 1}, {self.seconds:.1f} s ({rate:.1f} rows/s)")
+        return (f"wrote {self.plan.target}: {self.done} rows ({counts or 'none'}), header row "
+                f"{self.plan.header_row + 1}, question column {self.plan.column + 1}, {self.seconds:.1f} s "
+                f"({rate:.1f} rows/s)")

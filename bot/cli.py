@@ -151,8 +151,12 @@ def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     else:
         source = getattr(sys.stdin, "buffer", None)
         lines = read_lines(source if source is not None else (line.encode("utf-8") for line in sys.stdin))
-    answer_lines(lambda question: conversation.respond(question, {}), lines, out, as_json=args.json,
-                 spaced=not args.question, err=sys.stderr)
+    try:
+        answer_lines(lambda question: conversation.respond(question, {}), lines, out, as_json=args.json,
+                     spaced=not args.question, err=sys.stderr)
+    except KeyboardInterrupt:
+        print("error: interrupted; the answers printed so far are complete, one per line", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_OK
 
 
@@ -165,10 +169,11 @@ def _ask_sheet(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     if not (args.in_file and args.out_file) or args.question or args.json:
         raise SheetError("--in FILE and --out FILE go together (with --column NAME if needed), without a question "
                          "or --json: python -m bot ask --in questions.xlsx --out answers.xlsx")
-    plan = plan_sheet(Path(args.in_file), Path(args.out_file), list(settings.sheet_question_headers), args.column)
-    conversation = Conversation(Engine(settings), settings)
+    plan = plan_sheet(Path(args.in_file), Path(args.out_file), list(settings.sheet_question_headers), args.column,
+                      int(settings.sheet_header_rows))
     run = SheetRun(plan)
     try:
+        conversation = Conversation(Engine(settings), settings)
         run.run(lambda question: conversation.respond(question, {}), progress=args.progress or sys.stderr.isatty())
     except KeyboardInterrupt:
         print(f"error: interrupted after {run.done} of {run.total} rows; {plan.target} was not written "

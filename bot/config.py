@@ -192,6 +192,9 @@ SETTINGS: dict[str, Setting] = {
            "Headers of a spreadsheet's question column, tried in this order (Traditional, full-width and case do "
            "not matter; a header that contains one of them counts when none equals one); `ask --column NAME` "
            "picks another. In the environment: comma-separated."),
+        _s("sheet_header_rows", 5,
+           "How many rows at the top of a spreadsheet are searched for the header row with the question column (a "
+           "title row or two often stands above it; they are copied as they are).", minimum=1, maximum=100),
         # telegram
         _s("telegram_token", "", "Bot token from @BotFather. Environment only; never written to logs.",
            env="TELEGRAM_BOT_TOKEN", secret=True),

@@ -143,10 +143,10 @@ def _active_title(path: Path) -> str:
         workbook.close()
 
 
-def question_column(header: list[Cell], names: list[str], path: Path, given: str = "") -> int:
-    """Where the questions are: the column headed ``given`` (--column), else the first of ``names`` (the
-    setting sheet_question_headers) that a header equals, else one a header contains. Headers are compared
-    folded: Traditional, full-width and case do not matter."""
+def question_column(header: list[Cell], names: list[str], given: str = "") -> int | None:
+    """Where the questions are in the row ``header``: the column headed ``given`` (--column), else the first of
+    ``names`` (the setting sheet_question_headers) that a header equals, else one a header contains; None when
+    none is. Headers are compared folded: Traditional, full-width and case do not matter."""
     folded = [fold(str(cell)) if not _is_blank(cell) else "" for cell in header]
     wanted = [fold(given)] if given else [fold(name) for name in names]
     for name in wanted:
@@ -157,10 +157,21 @@ def question_column(header: list[Cell], names: list[str], path: Path, given: str
             for column, text in enumerate(folded):
                 if name and name in text:
                     return column
-    found = "、".join(str(cell).strip() for cell in header if not _is_blank(cell)) or "(none: the first row is blank)"
+    return None
+
+
+def find_header(top: list[list[Cell]], names: list[str], path: Path, given: str = "") -> tuple[int, int]:
+    """The header row among the sheet's ``top`` rows (a title row or two may stand above it) and its question
+    column; a SheetError names the file and the headers it has when no row has a question column."""
+    for number, row in enumerate(top):
+        column = question_column(row, names, given)
+        if column is not None:
+            return number, column
+    fullest = max(top, key=lambda row: sum(not _is_blank(cell) for cell in row), default=[])
+    found = "、".join(str(cell).strip() for cell in fullest if not _is_blank(cell)) or "(none: the rows are blank)"
     asked = f"no column headed '{given}'" if given else \
         "no question column (headers tried: " + "、".join(names) + "; or name one with --column)"
-    raise SheetError(f"{path}: {asked}; the headers in its first row are: {found}")
+    raise SheetError(f"{path}: {asked} in its first {len(top)} row(s); its headers are: {found}")
 
 
 def text_cell(cell: Cell) -> Cell:

@@ -191,9 +191,23 @@ def test_a_spreadsheet_keeps_every_row_and_column_and_gets_the_answers(real_sett
 def test_the_question_column_can_be_named(real_settings, tmp_path, capsys):
     source = _sheet(tmp_path, "csv-utf8", [["问题分类", "群众诉求"], ["医保", "大病保险报销比例提高到了多少？"]])
     target = tmp_path / "out.csv"
-    assert main(_args(real_settings) + ["ask", "--in", str(source), "--out", str(target), "--column", "群众诉求"]) == 0
+    assert main(_args(real_settings) + ["ask", "--in", str(source), "--out", str(target), "--column", "群众诉求",
+                                        "--progress"]) == 0
     header, row = _read(target)
     assert row[header.index("数字")] == "80%"
+    assert "1/1" in capsys.readouterr().err  # the progress bar, asked for where stderr is no terminal
+
+
+def test_a_title_above_the_header_is_copied_and_the_header_found_below_it(real_settings, tmp_path, capsys):
+    title = ["2026年11月 12345热线来信汇总", "", ""]
+    source = _sheet(tmp_path, "xlsx", [title, ["", "", ""], ["序号", "留言内容", "处理人"], ["1", "托位新增了多少个", "刘"]])
+    target = tmp_path / "答复.csv"
+    assert main(_args(real_settings) + ["ask", "--in", str(source), "--out", str(target)]) == 0
+    assert "header row 3" in capsys.readouterr().out
+    rows = _read(target)
+    assert rows[0] == title + [""] * len(ADDED) and rows[1] == [""] * (3 + len(ADDED))
+    assert rows[2] == ["序号", "留言内容", "处理人"] + ADDED
+    assert rows[3][:3] == ["1", "托位新增了多少个", "刘"] and rows[3][-1] == ANSWERED and len(rows) == 4
 
 
 def test_no_question_column_is_one_message_naming_the_file_and_its_headers(tmp_path, capsys):

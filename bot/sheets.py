@@ -143,31 +143,33 @@ def _active_title(path: Path) -> str:
         workbook.close()
 
 
-def question_column(header: list[Cell], names: list[str], given: str = "") -> int | None:
-    """Where the questions are in the row ``header``: the column headed ``given`` (--column), else the first of
-    ``names`` (the setting sheet_question_headers) that a header equals, else one a header contains; None when
-    none is. Headers are compared folded: Traditional, full-width and case do not matter."""
+def question_column(header: list[Cell], names: list[str], given: str = "", contained: bool = False) -> int | None:
+    """Where the questions are in the row ``header``: the column headed ``given`` (--column), else by the first
+    of ``names`` (the setting sheet_question_headers) that a header equals (``contained``: that a header
+    contains); None when none is. Headers are compared folded: Traditional, full-width and case do not matter."""
     folded = [fold(str(cell)) if not _is_blank(cell) else "" for cell in header]
-    wanted = [fold(given)] if given else [fold(name) for name in names]
-    for name in wanted:
-        if name in folded:
-            return folded.index(name)
-    if not given:
-        for name in wanted:
-            for column, text in enumerate(folded):
-                if name and name in text:
-                    return column
+    for name in [fold(given)] if given else [fold(name) for name in names]:
+        for column, text in enumerate(folded):
+            if name and (name in text if contained else name == text):
+                return column
     return None
 
 
 def find_header(top: list[list[Cell]], names: list[str], path: Path, given: str = "") -> tuple[int, int]:
-    """The header row among the sheet's ``top`` rows (a title row or two may stand above it) and its question
-    column; a SheetError names the file and the headers it has when no row has a question column."""
-    for number, row in enumerate(top):
-        column = question_column(row, names, given)
-        if column is not None:
-            return number, column
-    fullest = max(top, key=lambda row: sum(not _is_blank(cell) for cell in row), default=[])
+    """The header row among the sheet's ``top`` rows and its question column: the first row with a header equal
+    to a name, else (no --column) one containing a name, in a row of several cells (a title above the header,
+    2026年群众留言问题汇总, is one cell and names no column). A SheetError names the file and the headers there
+    are when no row has a question column."""
+    filled = [sum(not _is_blank(cell) for cell in row) for row in top]
+    several = any(count > 1 for count in filled)
+    for contained in (False, True) if not given else (False,):
+        for number, row in enumerate(top):
+            if contained and several and filled[number] < 2:
+                continue
+            column = question_column(row, names, given, contained)
+            if column is not None:
+                return number, column
+    fullest = top[filled.index(max(filled))] if top else []
     found = "、".join(str(cell).strip() for cell in fullest if not _is_blank(cell)) or "(none: the rows are blank)"
     asked = f"no column headed '{given}'" if given else \
         "no question column (headers tried: " + "、".join(names) + "; or name one with --column)"

@@ -199,7 +199,7 @@ def test_the_question_column_can_be_named(real_settings, tmp_path, capsys):
 
 
 def test_a_title_above_the_header_is_copied_and_the_header_found_below_it(real_settings, tmp_path, capsys):
-    title = ["2026年11月 12345热线来信汇总", "", ""]
+    title = ["2026年11月 12345热线群众留言问题汇总", "", ""]  # names 留言 and 问题, but is no header
     source = _sheet(tmp_path, "xlsx", [title, ["", "", ""], ["序号", "留言内容", "处理人"], ["1", "托位新增了多少个", "刘"]])
     target = tmp_path / "答复.csv"
     assert main(_args(real_settings) + ["ask", "--in", str(source), "--out", str(target)]) == 0
@@ -245,6 +245,15 @@ def test_an_interrupted_run_leaves_no_output_and_says_how_far_it_got(real_settin
     assert code == 130 and len(err) == 1 and "interrupted after 2 of 5 rows" in err[0]
     assert target.read_bytes() == b"an earlier answer file"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([source.name, target.name])
+
+
+def test_a_header_that_equals_a_name_wins_over_one_that_contains_one():
+    from bot.sheets import find_header
+
+    names = ["问题", "来信内容"]
+    assert find_header([["问题分类", "来信内容"]], names, None) == (0, 1)
+    assert find_header([["编号", "來信內容（摘要）"]], names, None) == (0, 1)  # Traditional, contained
+    assert find_header([["编号", "QUESTION"]], ["question"], None) == (0, 1)
 
 
 def test_csv_encoding_is_detected_and_trailing_blank_rows_are_not_rows(tmp_path):

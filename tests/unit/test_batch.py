@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 import sys
 
 import pytest
@@ -277,3 +278,29 @@ def test_question_headers_are_a_setting_and_the_environment_gives_a_list():
     assert "来信内容" in load_settings(environ={}).sheet_question_headers
     with pytest.raises(ConfigError, match="sheet_question_headers"):
         load_settings(environ={"BOT_SHEET_QUESTION_HEADERS": " , "})
+
+
+@pytest.mark.slow  # a fresh interpreter loads the model
+def test_ctrl_c_in_a_real_run_is_one_line_and_no_file(real_settings, tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    from tests.helpers import ROOT
+
+    source = _sheet(tmp_path, "csv-utf8", [HEADER] + [ROWS[0]] * 3000)
+    target = tmp_path / "答复.xlsx"
+    process = subprocess.Popen([sys.executable, "-m", "bot", *_args(real_settings), "ask", "--in", str(source),
+                                "--out", str(target), "--progress"], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    deadline, seen = time.monotonic() + 120, b""
+    while max(map(int, re.findall(rb"(\d+)/3000", seen)), default=0) < 10:  # the bar has counted some rows
+        assert time.monotonic() < deadline and process.poll() is None, seen.decode()[-500:]
+        seen += process.stderr.read1(4096)
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=60)
+    err = (seen + rest).decode()
+    lines = [line for line in err.replace("\r", "\n").splitlines() if line.startswith("error:")]
+    assert process.returncode == 130 and len(lines) == 1 and "of 3000 rows" in lines[0], err[-500:]
+    assert "Traceback" not in err and not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [source.name]

@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import yaml
 
@@ -137,37 +137,56 @@ def cmd_remove(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    """Each message on its own (a batch's lines are separate inquiries, not one chat); a line that is not
-    UTF-8 is reported (a JSON error object with --json) and the batch goes on."""
+    """Each message on its own (a batch's lines and rows are separate inquiries, not one chat): the question
+    given, stdin's lines (bot.batch: a question or a JSON object per line; blank lines skipped), or a
+    spreadsheet's rows (--in/--out)."""
+    from .batch import BatchLine, answer_lines, read_lines
+
+    if args.in_file or args.out_file or args.column:
+        return _ask_sheet(args, settings, out)
     conversation = Conversation(Engine(settings), settings)
     if args.question:
         # bytes of the command line that are not UTF-8 arrive as lone surrogates: replaced, like a message's
-        lines: Iterable[bytes] = [replace_surrogates(" ".join(args.question)).encode("utf-8")]
+        lines: Iterable[BatchLine] = [BatchLine(1, replace_surrogates(" ".join(args.question)))]
     else:
         source = getattr(sys.stdin, "buffer", None)
-        lines = source if source is not None else (line.encode("utf-8") for line in sys.stdin)
-    for number, raw in enumerate(lines, start=1):
-        try:
-            message = raw.decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError:  # one bad line is reported and the batch goes on
-            error = {"line": number, "error": "not valid UTF-8 text; the line was skipped"}
-            if args.json:
-                print(json.dumps(error), file=out, flush=True)
-            else:
-                print(f"error: line {number}: {error['error']}", file=sys.stderr, flush=True)
-            continue
-        response = conversation.respond(message, {})
-        if args.json:
-            print(json.dumps(response.to_json(), ensure_ascii=False), file=out, flush=True)
-        else:
-            print(response.text + ("" if args.question else "\n"), file=out, flush=True)
+        lines = read_lines(source if source is not None else (line.encode("utf-8") for line in sys.stdin))
+    try:
+        answer_lines(lambda question: conversation.respond(question, {}), lines, out, as_json=args.json,
+                     spaced=not args.question, err=sys.stderr)
+    except KeyboardInterrupt:
+        print("error: interrupted; the answers printed so far are complete, one per line", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def _ask_sheet(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """A spreadsheet's questions answered row by row into another spreadsheet (bot.batch, bot.sheets); the
+    files are checked before the model loads."""
+    from .batch import SheetRun, plan_sheet
+    from .errors import SheetError
+
+    if not (args.in_file and args.out_file) or args.question or args.json:
+        raise SheetError("--in FILE and --out FILE go together (with --column NAME if needed), without a question "
+                         "or --json: python -m bot ask --in questions.xlsx --out answers.xlsx")
+    plan = plan_sheet(Path(args.in_file), Path(args.out_file), list(settings.sheet_question_headers), args.column,
+                      int(settings.sheet_header_rows))
+    run = SheetRun(plan)
+    try:
+        conversation = Conversation(Engine(settings), settings)
+        run.run(lambda question: conversation.respond(question, {}), progress=args.progress or sys.stderr.isatty())
+    except KeyboardInterrupt:
+        print(f"error: interrupted after {run.done} of {run.total} rows; {plan.target} was not written "
+              "(run the command again)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(run.summary(), file=out)
     return EXIT_OK
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """A chat in the terminal, with follow-ups as in Telegram; /topics lists what the bot can answer."""
     engine = Engine(settings)
-    conversation, memory = Conversation(engine, settings), {}
+    conversation, memory = Conversation(engine, settings), dict[str, Any]()
     print(f"已载入 {engine.state.source}。直接输入问题，回车发送；/topics 看能回答哪些方面；"
           "输入 exit 或按 Ctrl-D 退出。", file=out)
     while True:
@@ -364,9 +383,25 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="remove without asking (needed where there is no terminal)")
     p.set_defaults(run=cmd_remove)
 
-    p = sub.add_parser("ask", help="answer a question, or one question per line from stdin")
+    p = sub.add_parser("ask", help="answer a question, the questions of stdin's lines, or a spreadsheet's rows "
+                                   "(--in/--out)",
+                       description="Answer a question; or each line of stdin: a question, or a JSON object "
+                                   '{"id": …, "question": "…"} whose other keys come back unchanged (blank lines '
+                                   "are skipped); or each row of a .csv/.xlsx file (--in) into another (--out), "
+                                   "with the answer in added columns.")
     p.add_argument("question", nargs="*", help="the question (omit to read questions from stdin)")
-    p.add_argument("--json", action="store_true", help="one JSON object per answer (the batch interface)")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per answer (the batch interface); a line that cannot be asked gets an "
+                        "error object naming the line and the field, and the batch goes on")
+    p.add_argument("--in", dest="in_file", metavar="FILE",
+                   help="a .csv or .xlsx file of questions, one per row, under a header such as 问题 or 来信内容 "
+                        "(setting sheet_question_headers)")
+    p.add_argument("--out", dest="out_file", metavar="FILE",
+                   help="the .csv or .xlsx file to write: every input row and column, then 答复句 数字 原文段落 文章 "
+                        "章节 日期 链接 出处 状态 (written whole at the end)")
+    p.add_argument("--column", default="", metavar="NAME", help="--in: the header of the question column")
+    p.add_argument("--progress", action="store_true",
+                   help="--in: show a progress bar even when stderr is not a terminal")
     p.set_defaults(run=cmd_ask)
 
     p = sub.add_parser("chat", help="interactive chat in the terminal, with the bot's replies")

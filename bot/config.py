@@ -58,6 +58,8 @@ class Setting:
                 return f"must be at most {self.maximum:g}"
         if self.choices and str(value).strip().lower() not in self.choices:
             return "must be one of " + ", ".join(repr(c) for c in self.choices)
+        if isinstance(self.default, list) and self.default and not value:
+            return "must not be empty"
         if isinstance(self.default, str) and self.default and not self.optional and not str(value).strip():
             return "must not be empty"  # a path, a model name, a URL: empty would mean the current folder or nothing
         return None
@@ -183,6 +185,16 @@ SETTINGS: dict[str, Setting] = {
            "A question longer than this that asks only in its last clauses (a story told in clauses, then "
            "大病保险能报多少) is asked from its first clause that asks; a message's pieces that only tell are "
            "its story, not questions.", minimum=10, maximum=4000),
+        # batches (python -m bot ask --in FILE --out FILE)
+        _s("sheet_question_headers",
+           ["问题", "咨询内容", "来信内容", "留言内容", "诉求内容", "咨询问题", "留言", "问题内容", "提问", "question",
+            "questions", "query"],
+           "Headers of a spreadsheet's question column, tried in this order (Traditional, full-width and case do "
+           "not matter; a header that contains one of them counts when none equals one); `ask --column NAME` "
+           "picks another. In the environment: comma-separated."),
+        _s("sheet_header_rows", 5,
+           "How many rows at the top of a spreadsheet are searched for the header row with the question column (a "
+           "title row or two often stands above it; they are copied as they are).", minimum=1, maximum=100),
         # telegram
         _s("telegram_token", "", "Bot token from @BotFather. Environment only; never written to logs.",
            env="TELEGRAM_BOT_TOKEN", secret=True),
@@ -295,6 +307,8 @@ def _expected(default: Any) -> str:
         return "a whole number"
     if isinstance(default, float):
         return "a number"
+    if isinstance(default, list) and default and isinstance(default[0], str):
+        return "a list of text"
     if isinstance(default, list):
         return "a list of whole numbers"
     return "text"
@@ -330,6 +344,11 @@ def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
             if isinstance(raw, bool):
                 raise ValueError("expected a number")
             value = float(raw)
+        elif isinstance(default, list) and default and isinstance(default[0], str):
+            items = raw if isinstance(raw, list) else re.split(r"[,，、]", str(raw))
+            if any(isinstance(x, (dict, list, bool)) for x in items):
+                raise ValueError("expected a list of text")
+            value = [text for text in (str(x).strip() for x in items) if text]
         elif isinstance(default, list):
             items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
             value = [_whole_number(x) for x in items]

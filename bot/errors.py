@@ -58,3 +58,8 @@ class FeedbackStoreError(BotError):
 
 class SquadError(BotError, ValueError):
     """A file that is not SQuAD-shaped; the message names the file and the field."""
+
+
+class SheetError(BotError):
+    """A spreadsheet or batch line that cannot be read or written (``ask --in/--out``); the message names the file
+    and what is wrong (for a missing question column: the headers that are there)."""

@@ -37,6 +37,11 @@ def to_traditional(text: str) -> str:
     return _converter("s2tw").convert(text)
 
 
+def in_script(text: str, traditional: bool) -> str:
+    """``text`` in Traditional characters for a reader who writes them, else as it is."""
+    return to_traditional(text) if traditional else text
+
+
 def looks_traditional(text: str) -> bool:
     """True when folding to Simplified changes the text, i.e. the user writes Traditional characters."""
     return to_simplified(text) != text and to_traditional(to_simplified(text)) != to_simplified(text)

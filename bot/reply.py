@@ -19,7 +19,7 @@ from .answer.not_given import found_and_missing
 from .answer.reading import Sentence, read
 from .figures import Figure
 from .knowledge import citation
-from .normalize import fold, looks_traditional
+from .normalize import fold, in_script, looks_traditional
 from .render import Span, localized, plain
 from .search import Hit, QueryAnalysis, SearchResult
 
@@ -36,13 +36,23 @@ class Passage:
 
 @dataclass(frozen=True)
 class Source:
-    """An article a reply quotes: its headline and authors."""
+    """An article a reply quotes: its headline and authors (the 出处), and for staff who check it: its date,
+    its address (article.yaml's ``url``) and the headings of the sections quoted from it."""
 
     article: str
     authors: tuple[str, ...] = ()
+    date: str = ""
+    link: str = ""
+    sections: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return citation(self.article, self.authors)
+
+    def to_json(self, traditional: bool = False) -> dict[str, Any]:
+        return {"article": in_script(self.article, traditional),
+                "authors": [in_script(a, traditional) for a in self.authors], "date": self.date,
+                "link": self.link, "section": in_script(self.sections[0], traditional) if self.sections else "",
+                "sections": [in_script(s, traditional) for s in self.sections]}
 
 
 @dataclass
@@ -69,15 +79,18 @@ class Answer:
 
     def to_json(self) -> dict[str, Any]:
         """The batch interface: the quotable answer, ranked passages with their articles, figures, sources."""
+        script = self.traditional  # a Traditional question gets every field in Traditional, like its reply;
+        # a passage's text stays as written (the original that ids and pins point at)
         data: dict[str, Any] = {
             "question": self.question,
             "answered": self.answered,
-            "answer": self.lead,
-            "passages": [{"text": p.text, "section": p.section, "title": p.heading, "article": p.article,
-                          "score": round(p.score, 4), "id": p.id} for p in self.passages],
-            "figure": self.figure,
-            "figures": self.figures,
-            "sources": [{"article": s.article, "authors": list(s.authors)} for s in self.sources],
+            "answer": in_script(self.lead, script),
+            "passages": [{"text": p.text, "section": p.section, "title": in_script(p.heading, script),
+                          "article": in_script(p.article, script), "score": round(p.score, 4), "id": p.id}
+                         for p in self.passages],
+            "figure": in_script(self.figure, script) if self.figure is not None else None,
+            "figures": [in_script(f, script) for f in self.figures],
+            "sources": [s.to_json(script) for s in self.sources],
             "reply": self.reply,
             "build": self.build,
         }
@@ -128,13 +141,16 @@ def _passage(hit: Hit, sections: Mapping[str, Mapping[str, Any]]) -> Passage:
 
 
 def _sources(hits: Sequence[Hit], sections: Mapping[str, Mapping[str, Any]]) -> list[Source]:
-    """The articles of the given passages, in order, each once."""
-    seen: dict[Source, None] = {}
+    """The articles of the given passages, in order, each once, with the sections quoted from each."""
+    found: dict[tuple[str, tuple[str, ...]], tuple[Mapping[str, Any], list[str]]] = {}
     for hit in hits:
         section = sections.get(hit.chunk.section)
         if section and section.get("article"):
-            seen[Source(str(section["article"]), tuple(section.get("authors") or ()))] = None
-    return list(seen)
+            key = (str(section["article"]), tuple(section.get("authors") or ()))
+            found.setdefault(key, (section, []))[1].append(_heading(hit, sections))
+    return [Source(article, authors, str(first.get("date") or ""), str(first.get("url") or ""),
+                   tuple(dict.fromkeys(headings)))
+            for (article, authors), (first, headings) in found.items()]
 
 
 def _with_bold(sentence: Sentence, figure: Figure | None) -> list[Span]:

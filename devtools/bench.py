@@ -11,6 +11,8 @@ Parts (``--parts``, comma-separated; what each measures is in docs/performance.m
 * ``bot`` — simulated users through the fake Bot API server against the real Application (devtools.bench_bot).
 * ``import`` — `import --dry-run` of a 100-page PDF, a 100,000-paragraph .docx and large web pages: time and
   peak memory of each process (devtools.bench_import).
+* ``sheets`` — `ask --in/--out` on staff spreadsheets of 1,000 and 10,000 rows: rows per second and peak memory
+  of each process, which must not grow with the rows (devtools.bench_sheets).
 
 This module runs the parts in order, saves the results after each, and hands them to devtools.bench_report.
 """
@@ -44,6 +46,7 @@ def run_bench(options: BenchOptions, settings: Settings, out: TextIO) -> int:
     """Run the chosen parts; print the table; write the JSON, the Markdown and (with scale) the plot."""
     from .bench_bot import part_bot  # imports python-telegram-bot: only when asked for
     from .bench_import import part_import
+    from .bench_sheets import part_sheets
 
     work = Path(tempfile.mkdtemp(prefix="bot-bench-"))
 
@@ -56,7 +59,7 @@ def run_bench(options: BenchOptions, settings: Settings, out: TextIO) -> int:
                               "sizes": list(options.sizes) if scale else []}}
     runners: dict[str, Callable[[Bench], dict[str, Any]]] = {
         "latency": part_latency, "startup": part_startup, "build": part_build, "scale": part_scale, "bot": part_bot,
-        "import": part_import}
+        "import": part_import, "sheets": part_sheets}
     try:
         for part in options.parts:
             log(f"{part} …")

@@ -26,7 +26,7 @@ from bot.config import Settings
 
 from .synthetic import generate
 
-PARTS = ("latency", "startup", "build", "scale", "bot", "import")
+PARTS = ("latency", "startup", "build", "scale", "bot", "import", "sheets")
 DEV_QUESTIONS = Path("tests/fixtures/dev.yaml")
 STARTUP_QUESTION = "温州的城市书房有多少家？"
 ANSWER_PARTS = ("normalize", "encode", "dense", "lexical", "fuse", "reply")
@@ -326,7 +326,7 @@ class Bench:
         if recall:
             command.append("--recall")
         command += ["--launched", repr(time.time())]
-        run = run_measured(command, env=_child_env(), cwd=self.settings.root)
+        run = run_measured(command, env=child_env(), cwd=self.settings.root)
         if run["returncode"] != 0:
             raise RuntimeError(f"serving probe failed ({run['returncode']}): {run['stderr'][-2000:]}")
         report = json.loads(run["stdout"].strip().splitlines()[-1])
@@ -335,7 +335,8 @@ class Bench:
         return report
 
 
-def _child_env() -> dict[str, str]:
+def child_env() -> dict[str, str]:
+    """The environment of a child process: this checkout's packages first."""
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -414,7 +415,7 @@ def part_startup(bench: Bench) -> dict[str, Any]:
     command = [sys.executable, "-m", "bot", *bench.settings_flags({"index_dir": index_dir}), "ask", STARTUP_QUESTION]
     runs = []
     for _ in range(3):
-        run = run_measured(command, env=_child_env(), cwd=bench.settings.root)
+        run = run_measured(command, env=child_env(), cwd=bench.settings.root)
         if run["returncode"] != 0:
             raise RuntimeError(f"`python -m bot ask` failed: {run['stderr'][-2000:]}")
         runs.append({"seconds": round(run["seconds"], 3), "maxrss_mb": run["maxrss_mb"]})

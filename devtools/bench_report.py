@@ -124,6 +124,21 @@ def summary_rows(results: dict[str, Any]) -> list[Row]:
         rows += _bot_rows(results["bot"])
     if results.get("import"):
         rows += _import_rows(results["import"])
+    if results.get("sheets"):
+        rows += _sheet_rows(results["sheets"])
+    return rows
+
+
+def _sheet_rows(sheets: dict[str, Any]) -> list[Row]:
+    """`ask --in/--out` of each staff spreadsheet, in its own process; memory against the rows."""
+    rows: list[Row] = [(f"ask --in: {s['rows']:,}-row .xlsx", f"{s['rows_per_s']:.1f} rows/s ({s['seconds']:.0f} s), "
+                        f"peak {s['peak_rss_mb']:.0f} MB; sheet I/O alone {s['io_only_rows_per_s']:,} rows/s", "", "")
+                       for s in sheets["sizes"]]
+    if len(sheets["sizes"]) > 1:
+        rows.append(("ask --in: peak memory, largest minus smallest sheet", f"{sheets['rss_growth_mb']:+.0f} MB", "",
+                     ""))
+        rows.append(("ask --in: rows/s once started (start-up left out)", f"{sheets['steady_rows_per_s']:.1f}", "",
+                     ""))
     return rows
 
 

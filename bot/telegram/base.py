@@ -26,6 +26,7 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from ..config import Settings, available_cores
 from ..engine import Engine
+from ..normalize import in_script as in_script  # where the Telegram modules take it from
 from ..normalize import looks_traditional, to_traditional
 from ..render import MAX_MESSAGE_UTF16
 from ..store import RateLimiter, Store
@@ -91,10 +92,6 @@ def user_script(update: Update, context: Context, text: str = "") -> bool:
         return context.user_data.traditional
     user = update.effective_user
     return prefers_traditional(user.language_code if user is not None else None)
-
-
-def in_script(text: str, traditional: bool) -> str:
-    return to_traditional(text) if traditional else text
 
 
 def quoted_in_groups(message: Message) -> Message | None:

@@ -65,13 +65,13 @@ def test_ask_json_batch_keeps_order_and_fields(real_settings, monkeypatch):
     questions = ["苍南折股量化收益怎么分配", "", "写一首关于春天的诗", "溫州城市書房有多少家"]
     code, out = run(_env_args(real_settings) + ["ask", "--json"], "\n".join(questions) + "\n", monkeypatch)
     lines = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and [o["question"] for o in lines] == questions
+    assert code == 0 and [o["question"] for o in lines] == [q for q in questions if q]  # a blank line is skipped
     first = lines[0]
     assert first["answered"] and first["passages"][0]["section"] == "s4"
     assert {"text", "section", "title", "score"} <= set(first["passages"][0])
     assert "70%" in first["figures"] and "70%" in first["reply"]
-    assert lines[1]["answered"] is False and lines[2]["answered"] is False
-    assert "城市書房" in lines[3]["reply"]
+    assert lines[1]["answered"] is False
+    assert "城市書房" in lines[2]["reply"]
 
 
 def test_eval_reports_the_scorer_metrics(real_settings, tmp_path):

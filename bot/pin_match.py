@@ -37,9 +37,13 @@ class PinModel:
     match: LinearModel
     threshold: float  # least log-odds for a pin to answer (fitted: no off-topic or other-passage pair reaches it)
     about: dict  # what it was fitted and checked on: for the reviewer, not used by the code
+    # least log-odds for the pinned sentence to be quoted (fitted: no question about another fact of the pinned
+    # section reaches it); between the two the pinned passage is shown and the answer step chooses the sentence
+    sentence_threshold: float = 0.0
 
     def to_json(self) -> dict:
-        return {"about": self.about, "match": self.match.to_json(), "threshold": round(self.threshold, 6)}
+        return {"about": self.about, "match": self.match.to_json(), "threshold": round(self.threshold, 6),
+                "sentence_threshold": round(self.sentence_threshold, 6)}
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -53,7 +57,7 @@ def load_pin_model(path: Path | None = None) -> PinModel:
     try:
         data = json.loads(text)
         return PinModel(LinearModel.from_json(data["match"], PIN_FEATURES, f"{where}: match", "fit-pins"),
-                        float(data["threshold"]), data.get("about", {}))
+                        float(data["threshold"]), data.get("about", {}), float(data["sentence_threshold"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{where}: not a pin model ({exc})") from None
 
@@ -96,6 +100,7 @@ class PinMatch:
 
     pin: ResolvedPin
     score: float  # log-odds that the question asks what the pinned one asks
+    quotes: bool  # close enough for the pinned sentence (sentence_threshold)
 
     @property
     def row(self) -> int:
@@ -103,7 +108,8 @@ class PinMatch:
 
     @property
     def sentence(self) -> int | None:
-        return self.pin.sentence
+        """The pinned sentence to quote; None: the answer step chooses within the passage."""
+        return self.pin.sentence if self.quotes else None
 
 
 @dataclass
@@ -141,4 +147,6 @@ class PinTable:
                        for (p, q), d in zip(entries, dense)])
         scores = self.model.match.decision(x)
         best = int(np.argmax(scores))
-        return PinMatch(pins[best], float(scores[best])) if scores[best] >= self.model.threshold else None
+        if scores[best] < self.model.threshold:
+            return None
+        return PinMatch(pins[best], float(scores[best]), bool(scores[best] >= self.model.sentence_threshold))

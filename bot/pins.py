@@ -20,9 +20,9 @@ from typing import Any
 
 import yaml
 
-from .chunking import Chunk, split_sentences
+from .chunking import Chunk, chunk_knowledge, split_sentences
 from .errors import KnowledgeError
-from .knowledge import PINS_FILE, read_yaml, visible
+from .knowledge import PINS_FILE, Knowledge, read_yaml, visible
 from .normalize import fold
 
 PIN_FIELDS = frozenset({"question", "section", "sentence", "passage", "by", "at"})
@@ -222,3 +222,13 @@ def remove_pins(knowledge_dir: Path, question: str) -> list[Pin]:
         kept = [p for p in load_pins(knowledge_dir) if p.file == file and not same_question(p.question, question)]
         _write(knowledge_dir / file, kept)
     return removed
+
+
+def checked_pins(knowledge_dir: Path, knowledge: Knowledge, chunk_max_chars: int) -> list[ResolvedPin]:
+    """Every pin resolved against the passages the next build makes; KnowledgeError naming each pin whose
+    file is malformed or whose section or text is gone (what ``build --check`` and ``build`` run)."""
+    chunks = chunk_knowledge(knowledge, chunk_max_chars)
+    resolved, problems = resolve(load_pins(knowledge_dir), chunks, {s.id: s.article_id for s in knowledge.sections})
+    if problems:
+        raise KnowledgeError(problems)
+    return resolved

@@ -206,6 +206,7 @@ def cmd_pin_targets(args: argparse.Namespace, settings: Settings, out: TextIO) -
     """Issue 16's pin target with the whole bot: one phrasing of each group pinned, the two others asked."""
     from bot.embedding import load_embedder
     from bot.index import build_index
+    from bot.normalize import fold
 
     from .fit_pins import pinned_copy
 
@@ -215,16 +216,18 @@ def cmd_pin_targets(args: argparse.Namespace, settings: Settings, out: TextIO) -
                          settings.chunk_max_chars)
     build_index(local, load_embedder)
     engine = Engine(local)
-    asked = hits = 0
+    asked = hits = leads = 0
     for group in groups:
         for question in group["questions"][1:]:
             answer = engine.answer(question)
             pinned = bool(answer.shown) and answer.shown[0].section == group["section"] and answer.answered
             asked, hits = asked + 1, hits + pinned
+            leads += pinned and fold(group["sentence"]) in fold(answer.lead)
             if not pinned:
                 print(f"  not from the pin: {group['id']} {question} → "
                       f"{answer.shown[0].id if answer.shown else 'declined'}", file=out)
-    print(f"answered from the pinned passage: {hits}/{asked} = {hits / asked:.3f}", file=out)
+    print(f"answered from the pinned passage: {hits}/{asked} = {hits / asked:.3f}; quoting the pinned sentence: "
+          f"{leads}/{asked} = {leads / asked:.3f}", file=out)
     print(f"pinned copy: --set knowledge_dir={work / 'knowledge'} --set index_dir={work / 'index'}", file=out)
     return EXIT_OK
 

@@ -197,6 +197,15 @@ def cmd_pin(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
                               "beside their article (knowledge/<article>/pins.yaml)"])
     pin = new_pin(question, chunk, section.file.split("/")[0], args.sentence or "", by=args.by)
     replaced = add_pin(knowledge_dir, pin)
+    if settings.database_url or settings.path("feedback_db").exists():  # reviewed: off the report's review list
+        from .store import Store
+        from .store.store import PINNED
+
+        store = Store(settings)
+        try:
+            store.record_review(question, PINNED, passage_id)
+        finally:
+            store.close()
     quoted = f"quoting “{pin.text}”" if pin.quotes_sentence else "the answer step chooses the sentence"
     print(f"{'replaced the pin in' if replaced else 'pinned in'} {pin.file}: “{pin.question}” → {passage_id} "
           f"({section.heading}), {quoted}. A running bot answers from it within auto_reload_seconds; review the "
@@ -332,7 +341,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    """Unanswered and down-voted questions for the editors, from the store."""
+    """Unanswered and down-voted questions for the editors, from the store; each not yet reviewed with its three
+    best candidate passages and the `pin` command for each; the content gaps staff marked."""
     from .store import Store, format_report
 
     path = settings.path("feedback_db")
@@ -345,6 +355,13 @@ def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
         report = store.report(days=args.days, limit=args.limit)
     finally:
         store.close()
+    if not args.no_candidates and (report["unanswered"] or report["downvoted"]):
+        from .review import add_candidates
+
+        try:
+            add_candidates(report, Engine(settings))
+        except BotError as exc:  # no index yet: the report without candidates, and why
+            print(f"note: no candidate passages ({exc.lines[0]})", file=sys.stderr)
     print(json.dumps(report, ensure_ascii=False, indent=1) if args.json else format_report(report), file=out)
     return EXIT_OK
 
@@ -481,6 +498,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=30, help="only the last N days (0: everything kept; default 30)")
     p.add_argument("--limit", type=int, default=20, help="most questions listed per table (default 20)")
     p.add_argument("--json", action="store_true", help="the report as one JSON object")
+    p.add_argument("--no-candidates", action="store_true",
+                   help="leave out each question's candidate passages and pin commands (they load the model)")
     p.set_defaults(run=cmd_report)
 
     p = sub.add_parser("backup", help="copy the SQLite store consistently, even while the bot is writing "

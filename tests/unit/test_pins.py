@@ -128,3 +128,13 @@ def test_pinning_from_the_command_line_marks_the_question_reviewed(
     assert "托育老师不够咋整（已固定到段落）" in text
     gaps = text.split("内容缺口（审阅时")[1].split("留言")[0]
     assert "火星上有多少人" in gaps and "托育老师" not in gaps
+
+
+def test_the_pin_command_of_the_report_pastes_into_a_shell_as_the_question() -> None:
+    import shlex
+
+    from bot.review import pin_command
+
+    question = "家长's 问题 $(rm -rf /) `x`"
+    command = pin_command(question, "s6-1")
+    assert shlex.split(command) == ["python", "-m", "bot", "pin", question, "s6-1"]

@@ -106,3 +106,23 @@ def yaml_pins(knowledge: Path) -> list[dict[str, str]]:
     import yaml
 
     return list(yaml.safe_load((knowledge / ARTICLE / "pins.yaml").read_text(encoding="utf-8"))["pins"])
+
+
+def test_report_shows_each_question_with_its_candidates_and_the_pin_command(engine: Engine, tmp_path: Path) -> None:
+    from bot.review import add_candidates
+    from bot.store import Store, format_report
+    from tests.helpers import make_settings
+
+    store = Store(make_settings(tmp_path))
+    store.record_question(1, PINNED_QUESTION, False, "off_topic")
+    store.record_question(1, "火星上有多少人", False, "off_topic")
+    store.record_review("火星上有多少人", NONE_FITS)
+    report = store.report()
+    store.close()
+    add_candidates(report, engine)
+    [row, reviewed] = report["unanswered"]
+    assert [c["id"] for c in row["candidates"]][0] == "s6-1" and len(row["candidates"]) == 3
+    assert "candidates" not in reviewed  # reviewed: nothing to pick
+    text = format_report(report)
+    assert f"python -m bot pin '{PINNED_QUESTION}' s6-1" in text
+    assert "候选 1：s6-1  样本六" in text

@@ -127,10 +127,19 @@ class Engine:
         with self._reload_lock:
             _, manifest = read_manifest(self.settings.path("index_dir"))
             if manifest.get("build_id") == self._state.index.build_id:
-                if self._pins_seen() == self._state.pins_seen:
-                    return False
-                searcher = Searcher(self._state.index, self.embedder, self.settings, self._state.searcher.model)
-                self._state = self._with_pins(replace(self._state, searcher=searcher))
-                return True
+                return self._reload_pins()
             self._state = self._load()
             return True
+
+    def reload_pins(self) -> bool:
+        """Load the pins again if their files changed since (a stat of each: cheap enough for every
+        auto-reload check); False if they did not. A malformed pins file raises, and the old pins stay."""
+        with self._reload_lock:
+            return self._reload_pins()
+
+    def _reload_pins(self) -> bool:
+        if self._pins_seen() == self._state.pins_seen:
+            return False
+        searcher = Searcher(self._state.index, self.embedder, self.settings, self._state.searcher.model)
+        self._state = self._with_pins(replace(self._state, searcher=searcher))
+        return True

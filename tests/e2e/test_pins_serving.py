@@ -126,3 +126,18 @@ def test_report_shows_each_question_with_its_candidates_and_the_pin_command(engi
     text = format_report(report)
     assert f"python -m bot pin '{PINNED_QUESTION}' s6-1" in text
     assert "候选 1：s6-1  样本六" in text
+
+
+def test_a_pin_from_the_command_line_reaches_a_serving_bot_by_itself(
+        api: FakeBotAPI, start: Callable[..., RunningBot], real_settings: Settings, knowledge_copy: Path,
+        embedder: Embedder) -> None:
+    from tests.helpers import wait_until
+
+    engine = _engine(real_settings, knowledge_copy, embedder)
+    start(engine_=engine, knowledge_dir=str(knowledge_copy), auto_reload_seconds=0.2)
+    [before] = ask(api, PINNED_QUESTION, user_id=USER)
+    assert "没有讲到" in plain(before)
+    add_pin(knowledge_copy, new_pin(PINNED_QUESTION, _chunk(engine, "s6-1"), ARTICLE, "师资短缺"))  # `pin` elsewhere
+    wait_until(lambda: bool(engine.state.searcher.pins and engine.state.searcher.pins.pins), "the pins reloaded")
+    [after] = ask(api, PARAPHRASE, user_id=USER + 1)
+    assert "师资短缺" in plain(after)

@@ -19,7 +19,7 @@ from .errors import KnowledgeError
 from .index import Index, load_index, read_manifest
 from .knowledge import describe_content
 from .pin_match import load_pin_model
-from .pins import Pin, ResolvedPin, add_pin, load_pins, pin_files, remove_pins, resolve
+from .pins import Pin, ResolvedPin, add_pin, load_pins, pin_files, resolve
 from .reply import Answer, ReplyContext, compose
 from .search import Searcher
 
@@ -96,16 +96,6 @@ class Engine:
                 table.add(resolved[0], self._state.searcher.pinned_questions([pin.question])[0])
             self._state = replace(self._state, pins_seen=self._pins_seen())
         return resolved[0]
-
-    def unpin(self, question: str) -> list[Pin]:
-        """Remove the pins of ``question`` from knowledge/ and from the answers, from the next question on."""
-        with self._reload_lock:
-            removed = remove_pins(self.settings.path("knowledge_dir"), question)
-            table = self._state.searcher.pins
-            if table is not None:
-                table.remove(question)
-            self._state = replace(self._state, pins_seen=self._pins_seen())
-        return removed
 
     @property
     def state(self) -> State:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -117,7 +118,7 @@ class PinTable:
     """The pins of one loaded index with their questions' features; ``add`` is safe while others match."""
 
     model: PinModel
-    passages: list[str]  # each passage's folded text, by row
+    passage: Callable[[int], str]  # a passage's folded text, by row (only pinned ones are read)
     entries: tuple[tuple[ResolvedPin, PinnedQuestion], ...] = ()
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -131,10 +132,6 @@ class PinTable:
             self.entries = tuple(e for e in self.entries if not same_question(e[0].pin.question, pin.pin.question)) \
                 + ((pin, question),)
 
-    def remove(self, question: str) -> None:
-        with self._lock:
-            self.entries = tuple(e for e in self.entries if not same_question(e[0].pin.question, question))
-
     def match(self, question: PinnedQuestion, chunk_vectors: np.ndarray, nearest_dense: float) -> PinMatch | None:
         """The pin whose question is closest to ``question`` when it is close enough (the fitted threshold);
         ``chunk_vectors``: the passages' vectors, ``nearest_dense``: the question's cosine with its nearest."""
@@ -143,7 +140,7 @@ class PinTable:
             return None
         pins = [pin for pin, _ in entries]
         dense = chunk_vectors[[p.row for p in pins]] @ question.vector
-        x = np.vstack([pair_features(question, q, self.passages[p.row], float(d), nearest_dense)
+        x = np.vstack([pair_features(question, q, self.passage(p.row), float(d), nearest_dense)
                        for (p, q), d in zip(entries, dense)])
         scores = self.model.match.decision(x)
         best = int(np.argmax(scores))

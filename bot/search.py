@@ -236,7 +236,8 @@ class Searcher:
 
     def pin_table(self, model: PinModel) -> PinTable:
         """An empty table of pins over this index's passages."""
-        return PinTable(model, [_folded(c.embedding_text) for c in self.index.chunks])
+        chunks = self.index.chunks
+        return PinTable(model, lambda row: _folded(chunks[row].embedding_text))
 
     def pinned_questions(self, questions: list[str]) -> list[PinnedQuestion]:
         """The pinned questions as they are compared, embedded in one batch."""

@@ -1,5 +1,5 @@
-"""`python -m bot …`: the one entry point (build, import, remove, ask, chat, eval, serve, report, backup, health,
-settings).
+"""`python -m bot …`: the one entry point (build, import, remove, pin, ask, chat, eval, serve, report, backup,
+health, settings).
 
 Benchmarks and soak runs are development tooling: `python -m devtools …` (not part of the product package)."""
 
@@ -20,10 +20,10 @@ from .config import SETTINGS, Settings, load_settings, refuse_secret_overrides
 from .conversation import Conversation
 from .embedding import load_embedder, model_id
 from .engine import Engine
-from .errors import ArticleImportError, ArticleRemoveError, BotError, ConfigError, FeedbackStoreError
+from .errors import ArticleImportError, ArticleRemoveError, BotError, ConfigError, FeedbackStoreError, KnowledgeError
 from .heartbeat import problem as heartbeat_problem
 from .index import build_index, check_model, read_manifest, verify_build
-from .knowledge import load_knowledge
+from .knowledge import load_knowledge, read_yaml
 from .normalize import replace_surrogates
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -38,19 +38,23 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from .pins import checked_pins
+
+    knowledge = load_knowledge(settings.path("knowledge_dir"))
+    pins = checked_pins(settings.path("knowledge_dir"), knowledge, settings.chunk_max_chars)
     if args.check:
-        knowledge = load_knowledge(settings.path("knowledge_dir"))
         paragraphs = sum(len(s.paragraphs) for s in knowledge.sections)
         print(f"ok: {len(knowledge.articles)} articles, {len(knowledge.sections)} sections, {paragraphs} paragraphs, "
               f"{len(knowledge.synonyms)} synonym groups, {len(knowledge.units)} unit groups, "
-              f"{len(knowledge.examples)} example questions in {settings.path('knowledge_dir')}", file=out)
+              f"{len(knowledge.examples)} example questions, {len(pins)} pins in {settings.path('knowledge_dir')}",
+              file=out)
         for article in knowledge.articles:
             sections = [s for s in knowledge.sections if s.article_id == article.id]
             print(f"  {article.id}: {article.citation}, {len(sections)} sections, "
                   f"{sum(len(s.paragraphs) for s in sections)} paragraphs", file=out)
         return EXIT_OK
     progress = args.progress or sys.stderr.isatty()
-    report = build_index(settings, load_embedder, progress=progress)
+    report = build_index(settings, load_embedder, progress=progress, knowledge=knowledge)
     if report.not_reused:
         print(f"note: nothing reused from the previous build: {report.not_reused}", file=out)
     print(f"built {report.path}\n  files {report.files}, chunks {report.chunks}, embedded {report.embedded}, "
@@ -102,7 +106,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
 def cmd_remove(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Remove one article folder (its sections and everything stored in it), after showing what goes."""
     from .article_folder import checked_slug, clean_leftovers, remove_folder
-    from .knowledge import ARTICLE_FILE, read_yaml
+    from .knowledge import ARTICLE_FILE
 
     knowledge_dir = settings.path("knowledge_dir")
     folder = knowledge_dir / checked_slug(args.article, knowledge_dir, given_as="article")
@@ -115,6 +119,7 @@ def cmd_remove(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     files = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
     print(f"{folder}: {'《' + str(headline) + '》' if headline else '(no headline)'} — {len(files)} file(s) go: "
           f"{' '.join(files)}", file=out)
+    _print_pins_going(folder, out)
     if not args.yes:
         if not sys.stdin.isatty():
             raise ArticleRemoveError(f"{folder} was not removed: there is no terminal to confirm on; "
@@ -133,6 +138,78 @@ def cmd_remove(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
         raise ArticleRemoveError(f"{folder}: cannot remove the article ({exc.strerror or exc})") from None
     print(f"removed {folder}; now `python -m bot build --check` and `python -m bot build` (a running bot loads "
           "the new build by itself: setting auto_reload_seconds)", file=out)
+    return EXIT_OK
+
+
+def _print_pins_going(folder: Path, out: TextIO) -> None:
+    """The reviewed pins stored in an article folder about to be removed: they go with it."""
+    from .knowledge import PINS_FILE
+    from .pins import parse_pins
+
+    if not (folder / PINS_FILE).exists():
+        return
+    problems: list[str] = []
+    readable, data = read_yaml(folder / PINS_FILE, f"{folder.name}/{PINS_FILE}", problems)
+    pins, errors = parse_pins(data, f"{folder.name}/{PINS_FILE}") if readable else ([], problems)
+    if errors:
+        print(f"  its pins file {PINS_FILE} goes too ({errors[0]})", file=out)
+        return
+    print(f"  {len(pins)} pin(s) go with it ({PINS_FILE}):", file=out)
+    for pin in pins:
+        print(f"    “{pin.question}” → section {pin.section}", file=out)
+
+
+def cmd_pin(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Add, list or remove reviewed pins (knowledge/<article>/pins.yaml): a question and its paraphrases answered
+    from one passage (and sentence). A running bot takes a change within auto_reload_seconds, without a build."""
+    from .chunking import chunk_knowledge
+    from .pins import add_pin, load_pins, new_pin, remove_pins
+
+    knowledge_dir = settings.path("knowledge_dir")
+    if args.list:
+        pins = load_pins(knowledge_dir)
+        for pin in pins:
+            target = f"sentence “{pin.text}”" if pin.quotes_sentence else f"passage “{pin.text[:30]}…”"
+            print(f"{pin.file}  “{pin.question}” → {pin.section}: {target}"
+                  + (f"  ({pin.by}, {pin.at})" if pin.by or pin.at else ""), file=out)
+        print(f"{len(pins)} pin(s) in {knowledge_dir}", file=out)
+        return EXIT_OK
+    if args.remove:
+        removed = remove_pins(knowledge_dir, args.remove)
+        if not removed:
+            raise KnowledgeError([f"no pin of the question “{args.remove}” (see `python -m bot pin --list`)"])
+        for pin in removed:
+            print(f"removed from {pin.file}: “{pin.question}” → {pin.section}", file=out)
+        return EXIT_OK
+    if len(args.target) != 2:
+        raise KnowledgeError(['give the question and the passage id: python -m bot pin "问题" PASSAGE_ID '
+                              "(passage ids as `ask --json` and `report` show them)"])
+    question, passage_id = args.target
+    knowledge = load_knowledge(knowledge_dir)
+    chunks = {c.id: c for c in chunk_knowledge(knowledge, settings.chunk_max_chars)}
+    chunk = chunks.get(passage_id)
+    if chunk is None:
+        raise KnowledgeError([f"no passage '{passage_id}' in {knowledge_dir} (passage ids as `ask --json` and "
+                              "`report` show them; after an edit, the ids of the next build)"])
+    section = knowledge.section(chunk.section)
+    if section is None or "/" not in section.file:
+        raise KnowledgeError([f"passage {passage_id} is in a section file outside an article folder: pins are kept "
+                              "beside their article (knowledge/<article>/pins.yaml)"])
+    pin = new_pin(question, chunk, section.file.split("/")[0], args.sentence or "", by=args.by)
+    replaced = add_pin(knowledge_dir, pin)
+    if settings.database_url or settings.path("feedback_db").exists():  # reviewed: off the report's review list
+        from .store import Store
+        from .store.store import PINNED
+
+        store = Store(settings)
+        try:
+            store.record_review(question, PINNED, passage_id)
+        finally:
+            store.close()
+    quoted = f"quoting “{pin.text}”" if pin.quotes_sentence else "the answer step chooses the sentence"
+    print(f"{'replaced the pin in' if replaced else 'pinned in'} {pin.file}: “{pin.question}” → {passage_id} "
+          f"({section.heading}), {quoted}. A running bot answers from it within auto_reload_seconds; review the "
+          "file with the content (`python -m bot build --check`).", file=out)
     return EXIT_OK
 
 
@@ -283,7 +360,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    """Unanswered and down-voted questions for the editors, from the store."""
+    """Unanswered and down-voted questions for the editors, from the store; each not yet reviewed with its three
+    best candidate passages and the `pin` command for each; the content gaps staff marked."""
     from .store import Store, format_report
 
     path = settings.path("feedback_db")
@@ -296,6 +374,13 @@ def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
         report = store.report(days=args.days, limit=args.limit)
     finally:
         store.close()
+    if not args.no_candidates and (report["unanswered"] or report["downvoted"]):
+        from .review import add_candidates
+
+        try:
+            add_candidates(report, Engine(settings))
+        except BotError as exc:  # no index yet: the report without candidates, and why
+            print(f"note: no candidate passages ({exc.lines[0]})", file=sys.stderr)
     print(json.dumps(report, ensure_ascii=False, indent=1) if args.json else format_report(report), file=out)
     return EXIT_OK
 
@@ -383,6 +468,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="remove without asking (needed where there is no terminal)")
     p.set_defaults(run=cmd_remove)
 
+    p = sub.add_parser("pin", help="pin a question (and its paraphrases) to the passage that answers it; --list, "
+                                   "--remove (docs/staff.md)")
+    p.add_argument("target", nargs="*", metavar="QUESTION PASSAGE_ID",
+                   help="the question as staff saw it and the passage id (as `ask --json` and `report` show)")
+    p.add_argument("--sentence", help="the sentence to quote: its number in the passage (1 first) or some of its "
+                                      "text (default: the answer step chooses)")
+    p.add_argument("--by", default="cli", help="who reviewed it (kept in the pins file; default %(default)s)")
+    p.add_argument("--list", action="store_true", help="list every pin")
+    p.add_argument("--remove", metavar="QUESTION", help="remove the pin of this question")
+    p.set_defaults(run=cmd_pin)
+
     p = sub.add_parser("ask", help="answer a question, the questions of stdin's lines, or a spreadsheet's rows "
                                    "(--in/--out)",
                        description="Answer a question; or each line of stdin: a question, or a JSON object "
@@ -437,6 +533,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=30, help="only the last N days (0: everything kept; default 30)")
     p.add_argument("--limit", type=int, default=20, help="most questions listed per table (default 20)")
     p.add_argument("--json", action="store_true", help="the report as one JSON object")
+    p.add_argument("--no-candidates", action="store_true",
+                   help="leave out each question's candidate passages and pin commands (they load the model)")
     p.set_defaults(run=cmd_report)
 
     p = sub.add_parser("backup", help="copy the SQLite store consistently, even while the bot is writing "

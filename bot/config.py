@@ -206,7 +206,10 @@ SETTINGS: dict[str, Setting] = {
         _s("webhook_port", 8443, "Port the webhook server listens on.", minimum=1, maximum=65535),
         _s("webhook_secret", "", "Secret token Telegram sends with each webhook request; others are rejected.",
            env="TELEGRAM_WEBHOOK_SECRET", secret=True),
-        _s("admin_ids", [], "Telegram user ids allowed to use /reload and /stats.", minimum=1),
+        _s("admin_ids", [], "Telegram user ids allowed to use /reload, /stats and /review.", minimum=1),
+        _s("review_queue_size", 100,
+           "Most unanswered and most down-voted questions (each list) /review reads from the store at a time, the "
+           "most asked first; reviewed ones never come back.", minimum=1, maximum=100000),
         _s("rate_limit_per_minute", 20,
            "Questions one user may ask per minute, counted in the store (every replica together); over it the "
            "user is told once to wait. 0 turns this limit off (questions still count as updates, below).",
@@ -259,7 +262,8 @@ SETTINGS: dict[str, Setting] = {
            minimum=0, maximum=256),
         _s("auto_reload_seconds", 3.0,
            "Check the index for a new build this often (seconds) and load it, so `build` is served without "
-           "a restart or /reload; a check reads only the small CURRENT pointer file. 0 turns it off.",
+           "a restart or /reload, and pins written by `python -m bot pin` without a build; a check reads only the "
+           "small CURRENT pointer file and the dates of the pins files. 0 turns it off.",
            minimum=0, maximum=86400),
         _s("feedback_db", "data/feedback.sqlite3",
            "SQLite file of the store (feedback, unanswered questions, chat memory), unless database_url is set."),

@@ -30,6 +30,7 @@ ARTICLE_FILE = "article.yaml"
 SYNONYMS_FILE = "synonyms.yaml"
 UNITS_FILE = "units.yaml"
 EXAMPLES_FILE = "examples.yaml"  # example questions for the Telegram bot's /start
+PINS_FILE = "pins.yaml"  # an article's reviewed pins (bot.pins), not a section
 NON_SECTION_FILES = frozenset({SYNONYMS_FILE, UNITS_FILE, EXAMPLES_FILE, ARTICLE_FILE})
 MAX_EXAMPLE_CHARS = 40  # an example question is a button label
 SECTION_FIELDS = frozenset({"id", "title", "label", "area", "source", "paragraphs", "captions"})
@@ -370,7 +371,8 @@ def _load_article(folder: Path, problems: list[str]) -> tuple[Article | None, li
     article, errors = parse_article(data, f"{name}/{ARTICLE_FILE}", name)
     problems.extend(errors)
     sections = []
-    files = [p for p in _entries(folder, name, problems) if p.name.endswith(".yaml") and p.name != ARTICLE_FILE]
+    files = [p for p in _entries(folder, name, problems)
+             if p.name.endswith(".yaml") and p.name not in (ARTICLE_FILE, PINS_FILE)]
     if article is not None and not files:
         problems.append(f"{name}: no section files (*.yaml) besides {ARTICLE_FILE}")
     for path in files:

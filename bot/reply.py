@@ -187,7 +187,10 @@ def compose(question: str, result: SearchResult, context: ReplyContext, repeat_o
     spans: list[Span] = []
     if result.query.truncated:
         spans.append(Span(f"（你的问题太长，我只按前 {context.max_question_chars} 个字回答。）\n\n"))
-    choice = choose(read(result), context.model, context.decide_given) if result.answered else None
+    # a reviewed pin says its passage answers: the answer step only chooses the sentence (or quotes the pinned one)
+    pinned = result.pin.sentence if result.pin is not None else None
+    choice = choose(read(result), context.model, context.decide_given and result.pin is None, pinned) \
+        if result.answered else None
     answered = choice is not None and choice.given and choice.sentence is not None
     if answered and repeat_of and choice is not None and choice.sentence is not None:
         answered = choice.sentence.quoted != repeat_of

@@ -26,6 +26,7 @@ from .figures import ASKS_CURRENT, ASKS_EARLIER, DATE_UNITS, PERCENT, UNITS, ask
 from .index import Index
 from .lexical import BIGRAM, WORD
 from .normalize import fold, normalize_query
+from .pin_match import PinMatch, PinModel, PinnedQuestion, PinTable, bigrams
 from .ranking import PASSAGE_FEATURES, RankingModel, load_model, sigmoid
 from .subjects import subject_words
 
@@ -93,6 +94,7 @@ class Candidates:
     chunk_dense: np.ndarray
     unseen: float  # share of the question's token weight no passage has
     timings: dict[str, float] = field(default_factory=dict)
+    pin: PinMatch | None = None  # the pin that answers the question (its passage is among the candidates)
 
 
 @dataclass
@@ -106,6 +108,7 @@ class SearchResult:
     abstain_reason: str = ""
     shown: list[Hit] = field(default_factory=list)  # the hits a reply may quote (see Searcher.shown)
     timings: dict[str, float] = field(default_factory=dict)
+    pin: PinMatch | None = None  # the pin that answered: its passage is the one shown
 
 
 def _term_pattern(terms: list[str]) -> re.Pattern[str] | None:
@@ -149,6 +152,7 @@ class Searcher:
         self.embedder = embedder
         self.settings = settings
         self.model = model or load_model()
+        self.pins: PinTable | None = None  # reviewed pins (bot.pin_match), set by the engine
         folded_titles = {title: fold(title) for title in {c.title for c in index.chunks}}
         self._titles = [folded_titles[c.title] for c in index.chunks]
         self._synonyms = [tuple(fold(t) for t in group) for group in index.synonyms]
@@ -217,6 +221,29 @@ class Searcher:
                              self._asks_earlier(normalized, asks_amount, kinds),
                              bool(ASKS_CURRENT.search(normalized)), subject,
                              self._word_weights([*words, *subject], expansions))
+
+    @staticmethod
+    def query_text(query: QueryAnalysis) -> str:
+        """What is embedded of a question: its normalized text and the article terms added for it."""
+        return " ".join([query.normalized, *query.expansions])
+
+    def compared(self, query: QueryAnalysis, vector: np.ndarray) -> PinnedQuestion:
+        """What a question is compared with pinned questions on (bot.pin_match)."""
+        vocabulary = self.index.lexical.vocabulary
+        words = {w: query.weights.get(w, 0.0) for w in query.words}
+        return PinnedQuestion(vector, bigrams(query.normalized), words,
+                              frozenset(w for w in words if WORD + w in vocabulary), query.normalized)
+
+    def pin_table(self, model: PinModel) -> PinTable:
+        """An empty table of pins over this index's passages."""
+        chunks = self.index.chunks
+        return PinTable(model, lambda row: _folded(chunks[row].embedding_text))
+
+    def pinned_questions(self, questions: list[str]) -> list[PinnedQuestion]:
+        """The pinned questions as they are compared, embedded in one batch."""
+        queries = [self.analyse(q) for q in questions]
+        vectors = self.embedder.encode([self.query_text(q) for q in queries])
+        return [self.compared(q, v) for q, v in zip(queries, vectors)]
 
     def _word_weights(self, words: list[str], expansions: dict[str, float]) -> dict[str, float]:
         """Each question word's IDF over the passages (a word no passage has weighs the most); the article terms
@@ -324,12 +351,14 @@ class Searcher:
         timings["normalize"] = clock() - started
 
         started = clock()
-        vector = self.embedder.encode_query(" ".join([query.normalized, *query.expansions]))
+        vector = self.embedder.encode_query(self.query_text(query))
         timings["encode"] = clock() - started
 
         started = clock()
         n_dense = min(self.settings.dense_candidates, self.index.vectors.ntotal)
-        _, dense_ids = self.index.vectors.search(vector[None, :], n_dense)
+        nearest, dense_ids = self.index.vectors.search(vector[None, :], n_dense)
+        pin = self.pins.match(self.compared(query, vector), self.index.chunk_vectors, float(nearest[0][0])) \
+            if self.pins is not None and n_dense else None
         timings["dense"] = clock() - started
 
         started = clock()
@@ -337,7 +366,8 @@ class Searcher:
         lexical_index, sentence_index = self.index.lexical, self.index.sentence_lexical
         lexical = lexical_index.scores(tokens)
         ids = np.array(sorted(set(dense_ids[0][dense_ids[0] >= 0].tolist())
-                              | set(self._top(lexical, self.settings.dense_candidates))), dtype=np.int64)
+                              | set(self._top(lexical, self.settings.dense_candidates))
+                              | ({pin.row} if pin is not None else set())), dtype=np.int64)
         timings["lexical"] = clock() - started
 
         started = clock()
@@ -370,7 +400,7 @@ class Searcher:
         ]).astype(np.float32) if len(ids) else np.zeros((0, len(PASSAGE_FEATURES)), np.float32)
         timings["fuse"] = clock() - started  # features and ranking: the bench's "fuse" part
         return Candidates(query, ids, features, sentence_lexical, sentence_dense, sentence_coverage, counts,
-                          chunk_dense, lexical_index.unseen_share(tokens), timings)
+                          chunk_dense, lexical_index.unseen_share(tokens), timings, pin)
 
     @staticmethod
     def _top(scores: np.ndarray, n: int) -> list[int]:
@@ -400,6 +430,9 @@ class Searcher:
         started = time.perf_counter()
         scores = self.model.passage.decision(found.features) if len(found.ids) else np.zeros(0)
         order = np.lexsort((found.ids, -scores))
+        if found.pin is not None:  # a reviewed pin answers: its passage first, whatever the ranking says
+            pinned = int(np.flatnonzero(found.ids == found.pin.row)[0])
+            order = np.concatenate([[pinned], order[order != pinned]])
         firsts = np.cumsum(found.counts) - found.counts
         rows = [slice(firsts[i], firsts[i] + found.counts[i]) for i in order[:top_k]]
         hits = [Hit(self.index.chunks[found.ids[i]], score=float(sigmoid(scores[i])),
@@ -410,10 +443,11 @@ class Searcher:
                 for i, row in zip(order[:top_k], rows)]
         coverage = self.word_coverage(found.query, hits[:3])
         answerable = self.answerability(found, scores, order, coverage)
-        shown = self.shown(hits)
-        reason = self._abstain_reason(hits, answerable)
+        shown = self.shown(hits) if found.pin is None else hits[:1]
+        reason = self._abstain_reason(hits, answerable) if found.pin is None else ""
         found.timings["fuse"] += time.perf_counter() - started
-        return SearchResult(found.query, hits, not reason, coverage[0], answerable, reason, shown, found.timings)
+        return SearchResult(found.query, hits, not reason, coverage[0], answerable, reason, shown, found.timings,
+                            found.pin)
 
     @staticmethod
     def answer_features(found: Candidates, scores: np.ndarray, order: np.ndarray,

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -181,6 +182,56 @@ def cmd_quality_table(args: argparse.Namespace, settings: Settings, out: TextIO)
     return EXIT_OK
 
 
+def cmd_fit_pins(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Fit bot/pins.json (when a question is one a pin answers); print the fit and the check by group."""
+    from .fit_pins import collect, fit, format_report
+
+    grouped, others, outside, passages = collect(settings, Path(args.groups), [Path(args.dev), Path(args.heldout)],
+                                                 Path(args.offtopic), [Path(p) for p in args.external])
+    model, report = fit(grouped, others, outside, passages, args.c)
+    model = replace(model, about={
+        "fitted_on": f"{args.groups}: each phrasing pinned, the others of its group positives; negatives: "
+                     f"{args.offtopic}, {args.dev}, {args.heldout} and group questions about other sections",
+        "threshold": "the least log-odds no fitted negative reaches",
+        "checked_on": "each group left out of its fit in turn" + (f"; {', '.join(args.external)} (questions "
+                                                                   "not in the fixture)" if outside else ""),
+        "c": args.c, "report": report})
+    model.save(Path(args.output))
+    print(format_report(report), file=out)
+    print(f"wrote {args.output}", file=out)
+    return EXIT_OK
+
+
+def cmd_pin_targets(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Issue 16's pin target with the whole bot: one phrasing of each group pinned, the two others asked."""
+    from bot.embedding import load_embedder
+    from bot.index import build_index
+    from bot.normalize import fold
+
+    from .fit_pins import pinned_copy
+
+    work = Path(args.work_dir)
+    local = settings.replace(knowledge_dir=str(work / "knowledge"), index_dir=str(work / "index"))
+    groups = pinned_copy(settings.path("knowledge_dir"), Path(args.groups), work / "knowledge",
+                         settings.chunk_max_chars)
+    build_index(local, load_embedder)
+    engine = Engine(local)
+    asked = hits = leads = 0
+    for group in groups:
+        for question in group["questions"][1:]:
+            answer = engine.answer(question)
+            pinned = bool(answer.shown) and answer.shown[0].section == group["section"] and answer.answered
+            asked, hits = asked + 1, hits + pinned
+            leads += pinned and fold(group["sentence"]) in fold(answer.lead)
+            if not pinned:
+                print(f"  not from the pin: {group['id']} {question} → "
+                      f"{answer.shown[0].id if answer.shown else 'declined'}", file=out)
+    print(f"answered from the pinned passage: {hits}/{asked} = {hits / asked:.3f}; quoting the pinned sentence: "
+          f"{leads}/{asked} = {leads / asked:.3f}", file=out)
+    print(f"pinned copy: --set knowledge_dir={work / 'knowledge'} --set index_dir={work / 'index'}", file=out)
+    return EXIT_OK
+
+
 def _answer_sets(p: argparse.ArgumentParser) -> None:
     """The sets fit-answer fits on and checks on, and answer-quality measures."""
     p.add_argument("--squad", nargs="*", default=[], help="SQuAD-style JSON files (CMRC 2018, DRCD)")
@@ -260,6 +311,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="bot/ranking.json", help="where to write the model")
     p.add_argument("--work-dir", help="folder for the SQuAD sets' temporary indexes (default: system temp)")
     p.set_defaults(run=cmd_fit_ranking)
+
+    p = sub.add_parser("fit-pins", help="fit the pin matcher: when a question is one a pin answers (bot/pins.json)")
+    p.add_argument("--groups", default="tests/fixtures/pins_paraphrases.yaml", help="paraphrase groups")
+    p.add_argument("--dev", default="tests/fixtures/dev.yaml", help="the article's questions (negatives)")
+    p.add_argument("--heldout", default="tests/fixtures/heldout.yaml", help="more of them (negatives)")
+    p.add_argument("--offtopic", default="tests/fixtures/pins_offtopic.yaml", help="off-topic questions (negatives)")
+    p.add_argument("--external", nargs="*", default=[],
+                   help="SQuAD-style files whose other questions are checked as off-topic (not fitted on)")
+    p.add_argument("--c", type=float, default=1.0, help="inverse L2 penalty of the logistic regression")
+    p.add_argument("--output", default="bot/pins.json", help="where to write the model")
+    p.set_defaults(run=cmd_fit_pins)
+
+    p = sub.add_parser("pin-targets", help="pin one phrasing of each paraphrase group in a copy of knowledge/, ask "
+                                           "the others: the share answered from the pinned passage")
+    p.add_argument("--groups", default="tests/fixtures/pins_paraphrases.yaml", help="paraphrase groups")
+    p.add_argument("--work-dir", required=True, help="folder for the pinned knowledge copy and its index")
+    p.set_defaults(run=cmd_pin_targets)
 
     p = sub.add_parser("fit-answer", help="fit the answer models: quoted sentence, bold figure, not given "
                                           "(bot/answer.json)")

@@ -79,23 +79,26 @@ def _bold(reading: Reading, order: np.ndarray, best_sentence: int) -> int:
     return in_best[0] if in_best else int(order[0])
 
 
-def choose(reading: Reading, model: AnswerModel, decide_given: bool = True) -> Choice:
+def choose(reading: Reading, model: AnswerModel, decide_given: bool = True, pinned: int | None = None) -> Choice:
     """The quoted sentence, the bold figure and the not-given decision, by the fitted models. The quoted
     sentence is the sentence model's best; for a question asking a figure, the bold figure is the figure
     model's best of that sentence, or where it gives none, the best figure shown, and then its sentence is
-    quoted: the bold figure is always in the quote."""
+    quoted: the bold figure is always in the quote. ``pinned``: the sentence a reviewed pin quotes (the
+    first shown passage's n-th); only its figures may be bold."""
     if not reading.sentences:
         return Choice(None, None)
     sentence_scores = model.sentence.decision(reading.sentence_x)
-    best_sentence = int(np.argmax(sentence_scores))
+    best_sentence = int(np.argmax(sentence_scores)) if pinned is None else min(pinned, len(reading.sentences) - 1)
     wanted = asks_figure(reading)
     if not reading.figures:
         return Choice(reading.sentences[best_sentence], None, [], not (wanted and decide_given), wanted)
     figure_scores = model.figure.decision(reading.figure_x(sentence_scores))
     order = np.argsort(-figure_scores, kind="stable")
     ranked = list(dict.fromkeys(reading.figures[i][1] for i in order))
-    if not wanted:
-        return Choice(reading.sentences[best_sentence], None, ranked, True, False)
+    if pinned is not None:
+        order = np.array([i for i in order if reading.figures[i][0] == best_sentence], dtype=np.int64)
+    if not wanted or not len(order):
+        return Choice(reading.sentences[best_sentence], None, ranked, True, wanted)
     given = not decide_given or (not not_given_by_definition(reading) and float(
         model.given.decision(reading.given_x(sentence_scores, figure_scores))[0]) >= 0)
     best = _bold(reading, order, best_sentence)

@@ -27,7 +27,7 @@ from ..errors import ConfigError, FeedbackStoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SALT_SUFFIX = ".salt"
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
@@ -66,6 +66,12 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE TABLE IF NOT EXISTS rate_windows (scope TEXT NOT NULL, user_hash TEXT NOT NULL, times TEXT NOT NULL, "
         "told_at DOUBLE PRECISION, expires_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (scope, user_hash))",
         "CREATE INDEX IF NOT EXISTS rate_windows_expires_at ON rate_windows (expires_at)",
+    ],
+    4: [
+        # staff's review of an unanswered or 👎 question (/review, `pin`): pinned, or none fits (a content gap)
+        "CREATE TABLE IF NOT EXISTS reviews (normalized TEXT PRIMARY KEY, question TEXT NOT NULL, "
+        "outcome TEXT NOT NULL, passage_id TEXT NOT NULL DEFAULT '', reviewed_at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS reviews_reviewed_at ON reviews (reviewed_at)",
     ],
 }
 

@@ -56,7 +56,8 @@ def format_report(report: dict[str, Any]) -> str:
         for row in report["unanswered"]:
             reason = "（文中无此数字）" if row["reason"] == "no_figure" else ""
             lines.append(f"  {_pad(str(row['count']), 6, right=True)}  {_pad(row['last_asked'], 19)}  "
-                         f"{one_line(row['question'])}{reason}")
+                         f"{one_line(row['question'])}{reason}{_reviewed(row)}")
+            lines += _candidates(row)
     else:
         lines.append("  （没有）")
     lines += ["", "被点 👎 的问题（最多的在前）："]
@@ -67,19 +68,40 @@ def format_report(report: dict[str, Any]) -> str:
             passages = "、".join(one_line(p) for p in row["passages"])
             shown = f"“{_excerpt(row['shown'])}”" if row.get("shown") else passages or "—"
             lines.append(f"  {_pad(str(row['down']), 4, right=True)}  {_pad(str(row['up']), 4, right=True)}  "
-                         f"{_pad(row['last_asked'], 19)}  {one_line(row['question'])} → {shown}")
+                         f"{_pad(row['last_asked'], 19)}  {one_line(row['question'])} → {shown}{_reviewed(row)}")
             for why in row.get("reasons", []):
                 said = " · ".join(part for part in (DOWN_REASONS.get(why["reason"], ""), one_line(why["text"]))
                                   if part)
                 lines.append(f"  {'':28}  哪里不对：{said}")
+            lines += _candidates(row)
     else:
         lines.append("  （没有）")
+    lines += ["", "内容缺口（审阅时标为“都不合适”，最新的在前）："]
+    lines += [f"  {_pad(g['reviewed_at'], 19)}  {one_line(g['question'])}" for g in report.get("gaps", [])] \
+        or ["  （没有）"]
     lines += ["", "留言（/feedback，最新的在前）："]
     if report.get("comments"):
         lines += [f"  {_pad(c['sent_at'], 19)}  {one_line(c['text'])}" for c in report["comments"]]
     else:
         lines.append("  （没有）")
     return "\n".join(lines)
+
+
+_REVIEWED = {"pinned": "（已固定到段落）", "none_fits": "（已审阅：内容缺口）"}
+
+
+def _reviewed(row: dict[str, Any]) -> str:
+    return _REVIEWED.get(row.get("reviewed") or "", "")
+
+
+def _candidates(row: dict[str, Any]) -> list[str]:
+    """The candidate passages of a row (bot.review), each with the command that pins the question to it."""
+    lines = []
+    for number, candidate in enumerate(row.get("candidates", []), 1):
+        lines.append(f"  {'':8}候选 {number}：{candidate['id']}  {one_line(candidate['heading'])}  "
+                     f"“{candidate['start']}”")
+        lines.append(f"  {'':8}  {one_line(candidate['command'])}")
+    return lines
 
 
 def _excerpt(text: str, limit: int = 60) -> str:

@@ -53,6 +53,8 @@ DOWN_REASONS: dict[str, str] = {  # what a user can say was wrong with a 👎 an
     "other": "其他",
 }
 
+PINNED, NONE_FITS = "pinned", "none_fits"  # a review's outcomes: a pin was made; no passage answers (a content gap)
+REVIEW_OUTCOMES = (PINNED, NONE_FITS)
 MAX_SHOWN_CHARS = 200  # of the shown text kept with a question: the report shows its start
 MAX_COMMENT_CHARS = 1000  # a /feedback comment or a 👎 reason text is cut to this
 
@@ -379,6 +381,7 @@ class Store:
                     "(SELECT id FROM questions WHERE asked_at < ?)", (cutoff, cutoff)).rowcount
                 questions = database.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount
                 comments = database.execute("DELETE FROM comments WHERE sent_at < ?", (cutoff,)).rowcount
+                database.execute("DELETE FROM reviews WHERE reviewed_at < ?", (cutoff,))
         if votes or questions or comments:
             log.info("feedback retention: deleted %d questions, %d votes and %d comments older than %d days",
                      questions, votes, comments, self.retention_days)
@@ -386,6 +389,26 @@ class Store:
             log.info("chat memory retention: deleted the memory of %d chats and %d prompts older than %g days",
                      memories, prompts, self.memory_retention / 86400)
         return votes + questions + comments + memories + prompts
+
+    # -- staff's review ---------------------------------------------------------------------------------
+    def record_review(self, question: str, outcome: str, passage_id: str = "") -> bool:
+        """Staff reviewed ``question`` (REVIEW_OUTCOMES): it does not come back to /review. False if not stored."""
+        try:
+            with self._session("store a review") as database:
+                database.execute(
+                    "INSERT INTO reviews (normalized, question, outcome, passage_id, reviewed_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (normalized) DO UPDATE SET question = excluded.question, "
+                    "outcome = excluded.outcome, passage_id = excluded.passage_id, reviewed_at = excluded.reviewed_at",
+                    (report_key(question), question, outcome, passage_id, stamp(self._clock())))
+                return True
+        except FeedbackStoreError as exc:
+            self._failed(exc)
+            return False
+
+    def reviews(self) -> dict[str, str]:
+        """Normalized question → outcome of every review kept. Raises FeedbackStoreError."""
+        with self._session("read the reviews") as database:
+            return dict(database.execute("SELECT normalized, outcome FROM reviews").fetchall())
 
     # -- reading ------------------------------------------------------------------------------------
     def totals(self, since: str = "") -> dict[str, Any]:
@@ -431,6 +454,10 @@ class Store:
             comments = database.execute(
                 "SELECT sent_at, text FROM comments WHERE sent_at >= ? ORDER BY sent_at DESC, id DESC LIMIT ?",
                 (since, limit)).fetchall()
+            gaps = database.execute(
+                "SELECT question, reviewed_at FROM reviews WHERE outcome = ? AND reviewed_at >= ? "
+                "ORDER BY reviewed_at DESC LIMIT ?", (NONE_FITS, since, limit)).fetchall()
+            reviewed = dict(database.execute("SELECT normalized, outcome FROM reviews").fetchall())
         why: dict[str, list[dict[str, str]]] = {}
         for normalized, reason, text in reasons:
             why.setdefault(normalized, []).append({"reason": reason, "text": text})
@@ -439,12 +466,14 @@ class Store:
             "since": since or None,
             "totals": self.totals(since),
             "unanswered": [{"question": example, "normalized": normalized, "count": n, "last_asked": last,
-                            "reason": reason} for normalized, n, last, reason, example in unanswered],
+                            "reason": reason, "reviewed": reviewed.get(normalized, "")}
+                           for normalized, n, last, reason, example in unanswered],
             "downvoted": [{"question": example, "normalized": normalized, "down": down, "up": up,
                            "last_asked": last, "shown": shown or "", "passages": _passage_ids(passages),
-                           "reasons": why.get(normalized, [])}
+                           "reasons": why.get(normalized, []), "reviewed": reviewed.get(normalized, "")}
                           for normalized, down, up, last, example, passages, shown in downvoted],
             "comments": [{"sent_at": sent_at, "text": text} for sent_at, text in comments],
+            "gaps": [{"question": question, "reviewed_at": at} for question, at in gaps],
         }
 
 

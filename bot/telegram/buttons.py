@@ -15,6 +15,8 @@ stable: buttons under messages sent before an upgrade keep working.
 ``fb:±:<row>:<tag>``     a vote on an answer: its question's row id and a tag binding the vote to that row
                          and to the chat the answer went to (``FeedbackStore.vote_tag``)
 ``why:<reason>:<row>``   what was wrong with a 👎 answer
+``rv:<q>:<id>`` ``rv:<q>#<hash>``  /review: pin the question (hash ``q`` of its report key) to a passage
+``rs:<q>`` ``rn:<q>``    /review: skip the question; no passage fits it (a content gap)
 =====================  ============================================================================
 """
 
@@ -37,6 +39,10 @@ MENU = re.compile(r"topics\Z")
 EXAMPLE = re.compile(r"ex:([0-9]{1,3})\Z")
 VOTE = re.compile(r"fb:([+-]):([1-9][0-9]{0,18}):([A-Za-z0-9_-]{8})\Z")
 REASON = re.compile(r"why:([a-z]{1,10}):([1-9][0-9]{0,18})\Z")
+_QUESTION = r"([0-9a-f]{12})"  # a reviewed question: the hash of its report key (the text may not fit)
+REVIEW_PIN = re.compile(rf"rv:{_QUESTION}(?::([A-Za-z0-9_.-]{{1,45}})|#([0-9a-f]{{16}}))\Z")
+REVIEW_SKIP = re.compile(rf"rs:{_QUESTION}\Z")
+REVIEW_NONE = re.compile(rf"rn:{_QUESTION}\Z")
 
 MENU_DATA = "topics"
 
@@ -63,6 +69,14 @@ class Vote:
 class Reason:
     reason: str  # a code of feedback.DOWN_REASONS (checked by the handler, which knows them)
     question_id: int
+
+
+@dataclass(frozen=True)
+class ReviewPin:
+    """A /review tap on a candidate passage: which question (its hash) and which passage."""
+
+    question: str  # question_hash of the question's report key
+    passage: ItemRef
 
 
 def _id_hash(item_id: str) -> str:
@@ -136,3 +150,36 @@ def parse_reason(data: str | None) -> Reason | None:
     if match is None or int(match.group(2)) > MAX_ROW_ID:
         return None
     return Reason(match.group(1), int(match.group(2)))
+
+
+def question_hash(key: str) -> str:
+    """What a /review button names its question by: a hash of the question's report key."""
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=6).hexdigest()
+
+
+def review_pin_data(key: str, passage_id: str) -> str:
+    plain = re.fullmatch(r"[A-Za-z0-9_.-]{1,45}", passage_id)
+    return f"rv:{question_hash(key)}" + (f":{passage_id}" if plain else f"#{_id_hash(passage_id)}")
+
+
+def parse_review_pin(data: str | None) -> ReviewPin | None:
+    match = REVIEW_PIN.match(data or "")
+    return ReviewPin(match.group(1), ItemRef(match.group(2) or "", match.group(3) or "")) if match else None
+
+
+def review_skip_data(key: str) -> str:
+    return f"rs:{question_hash(key)}"
+
+
+def review_none_data(key: str) -> str:
+    return f"rn:{question_hash(key)}"
+
+
+def parse_review_skip(data: str | None) -> str | None:
+    match = REVIEW_SKIP.match(data or "")
+    return match.group(1) if match else None
+
+
+def parse_review_none(data: str | None) -> str | None:
+    match = REVIEW_NONE.match(data or "")
+    return match.group(1) if match else None

@@ -39,6 +39,7 @@ from .inline import Inline
 from .limits import UpdateLimit
 from .liveness import Liveness
 from .questions import Questions
+from .review import Review
 from .send import CheckedRequest, PollingRequest, RetryingRateLimiter, describe_failure
 from .staff import Staff
 from .topics import Topics, load_examples
@@ -78,7 +79,8 @@ class _Handlers:
         self.liveness = Liveness(core)
         self.questions = Questions(core)
         self.votes = Votes(core)
-        self.features = (Topics(core, self.questions), Staff(core), self.votes, Inline(core), self.questions)
+        self.features = (Topics(core, self.questions), Staff(core), Review(core), self.votes, Inline(core),
+                         self.questions)
         self.update_limit = UpdateLimit(core)
 
     def register(self, application: BotApplication) -> None:

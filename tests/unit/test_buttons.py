@@ -23,7 +23,12 @@ KINDS: dict[str, tuple[re.Pattern[str], Callable[[str | None], object]]] = {
     "example": (buttons.EXAMPLE, buttons.parse_example),
     "vote": (buttons.VOTE, buttons.parse_vote),
     "reason": (buttons.REASON, buttons.parse_reason),
+    "review_pin": (buttons.REVIEW_PIN, buttons.parse_review_pin),
+    "review_skip": (buttons.REVIEW_SKIP, buttons.parse_review_skip),
+    "review_none": (buttons.REVIEW_NONE, buttons.parse_review_none),
 }
+QUESTION = "托育老师不够咋整"  # a reviewed question's report key
+LONG_PASSAGE = "第一篇很长很长的文章名字-" * 4 + "12"  # an id that does not fit: carried as its hash
 TAG = "Zz-_09aB"  # vote tags are 8 URL-safe characters (Store.vote_tag)
 
 
@@ -43,6 +48,12 @@ def encoded_examples() -> list[tuple[str, str, object]]:
         ("vote", buttons.vote_data(1, 42, TAG), Vote(1, 42, TAG)),
         ("vote", buttons.vote_data(-1, MAX_ROW_ID, TAG), Vote(-1, MAX_ROW_ID, TAG)),
         *[("reason", buttons.reason_data(code, 7), Reason(code, 7)) for code in DOWN_REASONS],
+        ("review_pin", buttons.review_pin_data(QUESTION, "s6-1"),
+         buttons.ReviewPin(buttons.question_hash(QUESTION), ItemRef(plain="s6-1"))),
+        ("review_pin", buttons.review_pin_data(QUESTION, LONG_PASSAGE),
+         buttons.ReviewPin(buttons.question_hash(QUESTION), ItemRef(hashed=buttons.topic_data(LONG_PASSAGE)[2:]))),
+        ("review_skip", buttons.review_skip_data(QUESTION), buttons.question_hash(QUESTION)),
+        ("review_none", buttons.review_none_data(QUESTION), buttons.question_hash(QUESTION)),
     ]
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.figures import asked_kinds, extract_figures, figure_units, read_figures
+from bot.figures import asked_date_part, asked_kinds, extract_figures, figure_units, read_figures, writes_date_part
 
 
 def test_article_figures_verbatim():
@@ -85,3 +85,16 @@ def test_the_kind_a_question_asks_for():
 ])
 def test_the_asked_kind_comes_from_the_word_that_is_asked(question: str, kinds: set[str]) -> None:
     assert asked_kinds(question) == kinds
+
+
+def test_a_day_or_month_no_calendar_has_is_a_number_not_a_date():
+    kinds = {f.text: f.kind for f in read_figures("1979年10月6日，住在201號樓，5月3号开会，共13月")}
+    assert kinds == {"1979年10月6日": "date", "201號": "number", "5月3号": "date", "13月": "number"}
+
+
+def test_the_part_of_a_date_a_question_asks_for():
+    assert asked_date_part("柏林影展在哪一年改期") == "年" and asked_date_part("哪一天开幕") == "日"
+    assert asked_date_part("什么时候开幕") == ""  # any part answers it
+    written = {f.text: writes_date_part(f, "年") for f in read_figures("1978年开始改为在每年的2月举行")}
+    assert written == {"1978年": True, "2月": False}
+    assert [writes_date_part(f, "日") for f in read_figures("5月3号开幕")] == [True]

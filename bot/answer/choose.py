@@ -70,12 +70,14 @@ def _bold(reading: Reading, order: np.ndarray, best_sentence: int) -> int:
     value now or after it (现在是多少, 提高到多少) the current value of a change in the sentence, where there is one:
     that is what the words mean, whatever the scores."""
     query, figures = reading.query, reading.figures
+    kinds = query.asked_kinds
+    of_role = lambda i, role: figures[i][1].role == role and (not kinds or figures[i][1].kind in kinds)  # noqa: E731
     if query.asks_earlier:
-        earlier = [i for i in order if figures[i][1].role == "earlier"]
+        earlier = [i for i in order if of_role(i, "earlier")]
         order = np.array(earlier) if earlier else order
     in_best = [int(i) for i in order if figures[i][0] == best_sentence]
     if query.asks_current and not query.asks_earlier:
-        in_best = [i for i in in_best if figures[i][1].role == "current"] or in_best
+        in_best = [i for i in in_best if of_role(i, "current")] or in_best
     return in_best[0] if in_best else int(order[0])
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.answer.model import FIGURE_FEATURES
+from bot.answer.choose import choose
+from bot.answer.model import FIGURE_FEATURES, load_answer_model
 from bot.answer.not_given import found_and_missing
 from bot.answer.reading import read
 from bot.chunking import Chunk
@@ -106,3 +107,12 @@ def test_the_one_figure_of_the_asked_kind_among_others_stands_out() -> None:
     assert features["45%"]["kind_rarity"] > 0 and features["2006年"]["kind_rarity"] == 0
     assert features["57%"]["kind_first"] == 1.0 and features["45%"]["kind_first"] == 0.0
     assert features["1200万人"]["kind_alone"] == 0.0
+
+
+def test_asked_now_the_current_value_of_a_change_of_the_asked_kind_is_bold() -> None:
+    query = QueryAnalysis("现在户均年收入有多少", ["户均", "年收入"], {}, asks_amount=True, asks_current=True,
+                          asked_kinds=asked_kinds("现在户均年收入有多少元"), weights={"户均": 1.0, "年收入": 1.0})
+    hit = Hit(Chunk("c1", "s1", "题目", "", "民宿从16家猛增至102家，户均年收入达20万元。"), 1.0, 0.5, 0.5)
+    choice = choose(read(SearchResult(query, [hit], True, 1.0, 1.0, shown=[hit])), load_answer_model(),
+                    decide_given=False)
+    assert choice.figure is not None and choice.figure.text == "20万元"  # not 102家, the guesthouses it grew to

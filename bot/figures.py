@@ -264,8 +264,10 @@ def figure_units(text: str) -> set[str]:
     return {f.unit for f in read_figures(text) if f.unit and f.kind not in ("rank", "formula")}
 
 
-# a question asking for the value before a change (以前是多少, 从多少): the earlier figure is the one it wants
-ASKS_EARLIER = re.compile(r"以前|之前|原来|原先|此前|过去|当初|起初|[改整]\w{0,2}前|[从由](?:多少|几)")
+# a question asking for the value before a change (以前是多少, 从多少提高到): the earlier figure is the one it wants.
+# Not how long ago (多久以前), the past years (过去一年), nor what a thing is made of (由几名成员组成: no change).
+ASKS_EARLIER = re.compile(r"(?<!多久)(?<!多少年)以前|之前|原来|原先|此前|当初|起初"
+                          r"|过去(?![一二两三四五六七八九十几\d]+年)|[改整]\w{0,2}前|[从由](?:多少|几)\w*?[到至为]")
 # one asking for the value now or after a change (现在是多少, 提高到多少): the current figure
 ASKS_CURRENT = re.compile(r"现在|目前|如今|眼下|(?:提高|提升|增加|增长|上升|扩大|发展|降低|下降|减少|缩小|压缩|猛增"
                           r"|[增降升减])(?:到|至|为)了?(?:多少|几)")

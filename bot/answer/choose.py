@@ -60,7 +60,8 @@ def _may_count(figure: Figure, after: str, query: QueryAnalysis) -> bool:
     kinds = {kind_of_unit(u) for u in named} - {"count", "people"}
     nouns = [n for n in (query.noun, query.counted) if len(n) >= 2]
     anything = "个" in named and not query.noun  # 几个 with no noun after it counts anything (几个 → 3名)
-    return (figure.unit in named or figure.kind == "number" or figure.kind in kinds
+    counted_next = len(query.counted) == 1 and after[:1] == query.counted  # 几个省 ← 五个省: the noun right after
+    return (figure.unit in named or figure.kind == "number" or figure.kind in kinds or counted_next
             or anything and figure.kind in ("count", "people") or any(n in after[:6] for n in nouns))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.answer.choose import choose
+from bot.answer.choose import choose, not_given_by_definition
 from bot.answer.model import FIGURE_FEATURES, load_answer_model
 from bot.answer.not_given import found_and_missing
 from bot.answer.reading import read
@@ -116,3 +116,13 @@ def test_asked_now_the_current_value_of_a_change_of_the_asked_kind_is_bold() -> 
     choice = choose(read(SearchResult(query, [hit], True, 1.0, 1.0, shown=[hit])), load_answer_model(),
                     decide_given=False)
     assert choice.figure is not None and choice.figure.text == "20万元"  # not 102家, the guesthouses it grew to
+
+
+def test_a_count_right_before_the_one_character_noun_asked_counts_it() -> None:
+    query = QueryAnalysis("卢安达被分为几个省", ["卢安达", "分为"], {}, asks_amount=True, counted="省",
+                          named_units=frozenset({"省"}), asked_kinds=frozenset({"count"}),
+                          weights={"卢安达": 1.0, "分为": 1.0})
+    for passage, given in (("卢安达按2006年划定的边界被分为五个省。", True), ("卢安达在2006年划定了边界。", False)):
+        hit = Hit(Chunk("c1", "s1", "卢安达", "", passage), 1.0, 0.5, 0.5)
+        reading = read(SearchResult(query, [hit], True, 1.0, 1.0, shown=[hit]))
+        assert not_given_by_definition(reading) is not given

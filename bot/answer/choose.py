@@ -53,11 +53,11 @@ def not_given_by_definition(reading: Reading) -> bool:
 
 def _may_count(figure: Figure, after: str, query: QueryAnalysis) -> bool:
     """Whether ``figure`` may be the amount of what the question counts: in a named unit, or of the same kind
-    (2cm for 多少厘米), or a count where 个 names no noun and so counts anything (3名 for 几个), or a bare number or a
-    figure right before the thing counted (its unit is the noun after it: 514个村社, 3/4的市民; 超110家 is no
-    number of 座位)."""
+    (2cm for 多少厘米, 7000名 for 多少人), or a count where 个 names no noun and so counts anything (3名 for 几个), or a
+    bare number or a figure right before the thing counted (its unit is the noun after it: 514个村社, 3/4的市民,
+    五个省 for 几个省; 超110家 is no number of 座位)."""
     named = query.named_units
-    kinds = {kind_of_unit(u) for u in named} - {"count", "people"}
+    kinds = {kind_of_unit(u) for u in named} - {"count"}
     nouns = [n for n in (query.noun, query.counted) if len(n) >= 2]
     anything = "个" in named and not query.noun  # 几个 with no noun after it counts anything (几个 → 3名)
     counted_next = len(query.counted) == 1 and after[:1] == query.counted  # 几个省 ← 五个省: the noun right after

@@ -36,6 +36,7 @@ class _Vocabulary:
     change: tuple[str, ...]  # words before a change's current value (提高到)
     asked: dict[str, str]  # a question's word → the kind of figure it asks for (多远 → length)
     eras: tuple[str, ...]  # what a year may be counted from (民国, 公元前)
+    date_parts: dict[str, str]  # a question's word → the part of a date it asks for (哪一年 → 年)
 
 
 @functools.cache
@@ -47,7 +48,8 @@ def vocabulary() -> _Vocabulary:
     return _Vocabulary(kind_of_unit, tuple(qualifiers["before"]), tuple(qualifiers["after"]),
                        tuple(qualifiers["within"]), frozenset(data["digits_only"]), tuple(data["change"]),
                        {str(word): kind for kind, asked in data["asked"].items() for word in asked},
-                       tuple(data["eras"]))
+                       tuple(data["eras"]),
+                       {str(word): part for part, asked in data["date_parts"].items() for word in asked})
 
 
 def kind_of_unit(unit: str) -> str:
@@ -69,6 +71,16 @@ def asked_kinds(question: str, units: frozenset[str] = frozenset()) -> frozenset
     found = (m.group(1) for m in _asked_words().finditer(question) if _asks_itself(m.group(1))
              or is_asked_head(question, m.end(1)))
     return frozenset({kind_of_unit(u) for u in units} | {words[w] for w in found})
+
+
+def asked_date_part(question: str) -> str:
+    """The part of a date a (folded) question asks for: 年 (哪一年), 月 (几月), 日 (哪一天); "" for none."""
+    return next((part for word, part in vocabulary().date_parts.items() if word in question), "")
+
+
+def writes_date_part(figure: Figure, part: str) -> bool:
+    """Whether ``figure`` is a date that writes ``part`` (1978年 the year, 2月 the month, 5月1号 the day)."""
+    return figure.kind == "date" and bool(part) and any(c in figure.text for c in _DATE_PART_WRITTEN.get(part, part))
 
 
 def _asks_itself(word: str) -> bool:
@@ -103,6 +115,8 @@ _DIGITS = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _CN_DIGIT = "零〇一二两三四五六七八九"
 _CN_NUMERAL = rf"[{_CN_DIGIT}十百千万亿]+"
 _MAGNITUDE = "[十百千万亿]"
+_CALENDAR = {"月": 12, "日": 31, "号": 31}  # the largest month and day a date can name
+_DATE_PART_WRITTEN = {"日": "日号號"}  # a day is written 日 or 号 (號 unfolded): figures keep their text as written
 _AS_DURATION = "来|间|之久|以来|多|左右|历史"  # 300年来, 50年间: a number of years, not a year
 
 
@@ -199,6 +213,8 @@ def _read(match: re.Match[str], text: str, folded: str) -> Figure | None:
     if unit == "年" and not chinese and value is not None and 1000 <= value <= 2100 and not qualifier:
         return Figure(written, start, end, "date", "年", qualifier, value)
     kind = kind_of_unit(unit) if unit else "number"
+    if kind == "date" and value is not None and value > _CALENDAR.get(unit, value):
+        kind = "number"  # no month has a 201st day (201号楼) and no year a 13th month: a number, not a date
     return Figure(written, start, end, kind, PERCENT if kind == "share" else unit, qualifier, value)
 
 
@@ -248,8 +264,10 @@ def figure_units(text: str) -> set[str]:
     return {f.unit for f in read_figures(text) if f.unit and f.kind not in ("rank", "formula")}
 
 
-# a question asking for the value before a change (以前是多少, 从多少): the earlier figure is the one it wants
-ASKS_EARLIER = re.compile(r"以前|之前|原来|原先|此前|过去|当初|起初|[改整]\w{0,2}前|[从由](?:多少|几)")
+# a question asking for the value before a change (以前是多少, 从多少提高到): the earlier figure is the one it wants.
+# Not how long ago (多久以前), the past years (过去一年), nor what a thing is made of (由几名成员组成: no change).
+ASKS_EARLIER = re.compile(r"(?<!多久)(?<!多少年)以前|之前|原来|原先|此前|当初|起初"
+                          r"|过去(?![一二两三四五六七八九十几\d]+年)|[改整]\w{0,2}前|[从由](?:多少|几)\w*?[到至为]")
 # one asking for the value now or after a change (现在是多少, 提高到多少): the current figure
 ASKS_CURRENT = re.compile(r"现在|目前|如今|眼下|(?:提高|提升|增加|增长|上升|扩大|发展|降低|下降|减少|缩小|压缩|猛增"
                           r"|[增降升减])(?:到|至|为)了?(?:多少|几)")

@@ -53,14 +53,15 @@ def not_given_by_definition(reading: Reading) -> bool:
 
 def _may_count(figure: Figure, after: str, query: QueryAnalysis) -> bool:
     """Whether ``figure`` may be the amount of what the question counts: in a named unit, or of the same kind
-    (2cm for 多少厘米), or a count where 个 names no noun and so counts anything (3名 for 几个), or a bare number or a
-    figure right before the thing counted (its unit is the noun after it: 514个村社, 3/4的市民; 超110家 is no
-    number of 座位)."""
+    (2cm for 多少厘米, 7000名 for 多少人), or a count where 个 names no noun and so counts anything (3名 for 几个), or a
+    bare number or a figure right before the thing counted (its unit is the noun after it: 514个村社, 3/4的市民,
+    五个省 for 几个省; 超110家 is no number of 座位)."""
     named = query.named_units
-    kinds = {kind_of_unit(u) for u in named} - {"count", "people"}
+    kinds = {kind_of_unit(u) for u in named} - {"count"}
     nouns = [n for n in (query.noun, query.counted) if len(n) >= 2]
     anything = "个" in named and not query.noun  # 几个 with no noun after it counts anything (几个 → 3名)
-    return (figure.unit in named or figure.kind == "number" or figure.kind in kinds
+    counted_next = len(query.counted) == 1 and after[:1] == query.counted  # 几个省 ← 五个省: the noun right after
+    return (figure.unit in named or figure.kind == "number" or figure.kind in kinds or counted_next
             or anything and figure.kind in ("count", "people") or any(n in after[:6] for n in nouns))
 
 
@@ -70,12 +71,14 @@ def _bold(reading: Reading, order: np.ndarray, best_sentence: int) -> int:
     value now or after it (现在是多少, 提高到多少) the current value of a change in the sentence, where there is one:
     that is what the words mean, whatever the scores."""
     query, figures = reading.query, reading.figures
+    kinds = query.asked_kinds
+    of_role = lambda i, role: figures[i][1].role == role and (not kinds or figures[i][1].kind in kinds)  # noqa: E731
     if query.asks_earlier:
-        earlier = [i for i in order if figures[i][1].role == "earlier"]
+        earlier = [i for i in order if of_role(i, "earlier")]
         order = np.array(earlier) if earlier else order
     in_best = [int(i) for i in order if figures[i][0] == best_sentence]
     if query.asks_current and not query.asks_earlier:
-        in_best = [i for i in in_best if figures[i][1].role == "current"] or in_best
+        in_best = [i for i in in_best if of_role(i, "current")] or in_best
     return in_best[0] if in_best else int(order[0])
 
 

@@ -49,6 +49,7 @@ SENTENCE_FEATURES = (
 FIGURE_FEATURES = (
     "sentence",  # the sentence model's log-odds for the figure's sentence
     "sentence_gap",  # that minus the best sentence's
+    "sentence_unasked",  # the sentence's log-odds for a question asking no figure (its answer merely holds one)
     "kind",  # the figure is of a kind the question asks for
     "unit",  # the figure is in a unit the question asks in
     "bare",  # a number without unit
@@ -71,6 +72,13 @@ FIGURE_FEATURES = (
     "qualified",  # written with a qualifier (近, 超过, 以上 …)
     "in_question",  # its number is written in the question itself (签约于1935年 … 多少年的合约): not the answer
     "order",  # its place among its sentence's figures (0 first)
+    "left_context",  # share of the question's character pairs before its question word found right before it
+    "right_context",  # … after its question word found right after it (何年加入联盟 ← 1913年加入全印穆斯林联盟)
+    "proximity",  # the question's words in its sentence, IDF-weighted, each by exp(-its distance / a few chars)
+    "date_part",  # a date writing the part asked (1978年 for 哪一年, not 2月)
+    "kind_first",  # the first figure of an asked kind in its sentence
+    "kind_alone",  # the only figure of an asked kind in its sentence
+    "kind_rarity",  # of an asked kind, by log(shown figures / shown figures of an asked kind): a share among dates
 )
 # per question asking a figure: "the shown passages give the asked figure"
 GIVEN_FEATURES = (

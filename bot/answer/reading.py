@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..chunking import Chunk, split_sentences
-from ..figures import Figure, read_figures
+from ..figures import Figure, asked_date_part, read_figures, writes_date_part
 from ..normalize import fold_in_place
 from ..search import Hit, QueryAnalysis, SearchResult
 from .model import FIGURE_FEATURES, SENTENCE_FEATURES
@@ -24,12 +24,16 @@ from .model import FIGURE_FEATURES, SENTENCE_FEATURES
 _RUN = re.compile(r"\w+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # where a question asks: the words on either side of it are what the answer stands between in the text
-_QUESTION_WORD = re.compile(r"什么|哪|谁|多少|几|何|怎么|怎样|如何|是否")
+_QUESTION_WORDS = "什么|哪|谁|多少|几|何|怎么|怎样|如何|是否"
+_QUESTION_WORD = re.compile(_QUESTION_WORDS)
+# the question word with what belongs to it (哪一年, 什么时候, 多少个): the context is what stands around this
+_ASKED_PHRASE = re.compile(rf"(?:{_QUESTION_WORDS})[一个些年月日天号时候种样位里儿处]*")
 _PARTICLES = "的了是有为呢吗啊呀个些？?。 "
 _CLAUSE_MARK = re.compile(r"[，,；;：:、。！？!?]")
 _NEAR = 10  # characters before / after a figure read as "right before / after it"
 _FAR = 60.0  # the distance of a figure with no question word in its sentence
 _WINDOW = 12  # characters on either side of a figure read as its surroundings
+_CONTEXT = 8  # characters of the question on either side of its question word read as what the answer is between
 
 
 def passage_sentences(chunk: Chunk) -> list[str]:
@@ -95,6 +99,27 @@ def _around_question_word(question: str) -> tuple[str, str]:
     return pair(before[-2:]), pair(after[:2])
 
 
+def _question_context(question: str) -> tuple[set[str], set[str]]:
+    """The character pairs of the few characters before the question's question word and of those after it
+    (穆罕默德·真纳于何年加入全印穆斯林联盟 → 真纳, 纳于 …; 加入, 入全 …): the text writes its answer between them."""
+    asked = _ASKED_PHRASE.search(question)
+    if asked is None:
+        return set(), set()
+    before = question[:asked.start()].rstrip(_PARTICLES).removesuffix("第")
+    after = question[asked.end():].lstrip(_PARTICLES)
+    return _pairs(before[-_CONTEXT:]), _pairs(after[:_CONTEXT])
+
+
+def _proximity(figure: Figure, occ: list[tuple[int, int, str]], weights: dict[str, float], total: float) -> float:
+    """The question's words in the figure's sentence, IDF-weighted, each by how close its nearest
+    occurrence stands (exp of minus the characters between, over _NEAR)."""
+    nearest: dict[str, int] = {}
+    for s, e, w in occ:
+        d = figure.start - e if e <= figure.start else s - figure.end if s >= figure.end else 0
+        nearest[w] = min(d, nearest.get(w, d))
+    return sum(weights[w] * math.exp(-d / _NEAR) for w, d in nearest.items()) / total if total else 0.0
+
+
 def _pairs(text: str, size: int = 2) -> set[str]:
     """The character pairs (or runs of ``size``) of ``text``'s runs of letters (punctuation breaks them)."""
     return {run[i:i + size] for run in _RUN.findall(text) for i in range(len(run) - size + 1)}
@@ -138,19 +163,20 @@ class Reading:
             return np.zeros((0, len(FIGURE_FEATURES)), np.float32)
         of = np.array([s for s, _ in self.figures])
         scores = sentence_scores[of]
-        return np.column_stack([scores, scores - sentence_scores.max(), self._figure_base]).astype(np.float32)
+        unasked = scores * float(not (self.query.asks_amount or self.query.asked_kinds))
+        return np.column_stack([scores, scores - sentence_scores.max(), unasked, self._figure_base]).astype(np.float32)
 
     def given_x(self, sentence_scores: np.ndarray, figure_scores: np.ndarray) -> np.ndarray:
         """GIVEN_FEATURES of the question (one row)."""
         best, top = int(np.argmax(figure_scores)), int(np.argmax(sentence_scores))
-        figure = dict(zip(FIGURE_FEATURES[2:], self._figure_base[best]))
+        figure = dict(zip(FIGURE_FEATURES[3:], self._figure_base[best]))
         sentence = dict(zip(SENTENCE_FEATURES, self.sentence_x[self.figures[best][0]]))
         column = {name: self.sentence_x[:, i] for i, name in enumerate(SENTENCE_FEATURES)}
         kinds = bool(self.query.asked_kinds)
         return np.array([[
             figure_scores[best],
             figure["kind"] if kinds else 0.5,
-            float(self._figure_base[:, FIGURE_FEATURES.index("kind") - 2].max()) if kinds else 0.5,
+            float(self._figure_base[:, FIGURE_FEATURES.index("kind") - 3].max()) if kinds else 0.5,
             float(sentence_scores.max()),
             figure["clause_words"],
             sentence["words"],
@@ -193,6 +219,16 @@ def read(result: SearchResult) -> Reading:
     anywhere = set().union(*in_passage)
     lacks = [_rarest(anywhere - words, weights) for words in in_passage]
     kinds, units = query.asked_kinds, query.asked_units
+    context = _question_context(query.normalized)
+    figures = [(n, f) for n, s in enumerate(sentences) for f in s.figures]
+    of_asked_kind = sum(f.kind in kinds for _, f in figures)
+    rarity = math.log(len(figures) / of_asked_kind) if of_asked_kind else 0.0
+    date_part = asked_date_part(query.normalized)
+    of_kind = [[f for f in s.figures if f.kind in kinds] for s in sentences]
+    base = [_figure_row(f, s.figures, folded[n], found[n], weights, total, subject, subject_total, query,
+                        around, question_pairs, context, rarity, date_part, of_kind[n])
+            for n, f in figures for s in (sentences[n],)]
+    figure_base = np.array(base, dtype=np.float32).reshape(len(base), len(FIGURE_FEATURES) - 3)
     rows = []
     for n, (sentence, text, occ) in enumerate(zip(sentences, folded, found)):
         neighbours = [words_share[m] for m in (n - 1, n + 1)
@@ -229,18 +265,18 @@ def read(result: SearchResult) -> Reading:
                            ("attribute_gap", "attribute")):
             g, v = SENTENCE_FEATURES.index(gap), SENTENCE_FEATURES.index(value)
             x[:, g] = x[:, v] - x[:, v].max()
-    figures = [(n, f) for n, s in enumerate(sentences) for f in s.figures]
-    base = [_figure_row(f, s.figures.index(f), folded[n], found[n], weights, total, subject, subject_total, query,
-                        around, question_pairs) for n, f in figures for s in (sentences[n],)]
-    figure_base = np.array(base, dtype=np.float32).reshape(len(base), len(FIGURE_FEATURES) - 2)
     return Reading(query, sentences, x, figures, figure_base, result.answerable, result.coverage,
                    [hit.chunk.section for hit in result.shown])
 
 
-def _figure_row(figure: Figure, order: int, text: str, occ: list[tuple[int, int, str]], weights: dict[str, float],
-                total: float, subject: dict[str, float], subject_total: float, query: QueryAnalysis,
-                around: tuple[str, str], pairs: set[str]) -> list[float]:
-    """FIGURE_FEATURES of one figure but the two sentence columns."""
+def _figure_row(figure: Figure, of_sentence: tuple[Figure, ...], text: str, occ: list[tuple[int, int, str]],
+                weights: dict[str, float], total: float, subject: dict[str, float], subject_total: float,
+                query: QueryAnalysis, around: tuple[str, str], pairs: set[str],
+                context: tuple[set[str], set[str]], rarity: float, date_part: str,
+                of_kind: list[Figure]) -> list[float]:
+    """FIGURE_FEATURES of one figure but the three sentence columns; ``rarity``: log(shown figures / those of an
+    asked kind), ``of_kind``: its sentence's figures of an asked kind."""
+    order = of_sentence.index(figure)
     clause_start = max((m.end() for m in _CLAUSE_MARK.finditer(text, 0, figure.start)), default=0)
     clause_end = next((m.start() for m in _CLAUSE_MARK.finditer(text, figure.end)), len(text))
     in_clause = {w for s, e, w in occ if s >= clause_start and e <= clause_end}
@@ -273,4 +309,11 @@ def _figure_row(figure: Figure, order: int, text: str, occ: list[tuple[int, int,
         float(bool(figure.qualifier)),
         float(bool(numbers) and numbers <= set(_NUMBER.findall(query.normalized))),
         float(order),
+        _pair_share(context[0], text[max(0, figure.start - _WINDOW):figure.start]),
+        _pair_share(context[1], text[figure.end:figure.end + _WINDOW]),
+        _proximity(figure, occ, weights, total),
+        float(writes_date_part(figure, date_part)),
+        float(bool(of_kind) and of_kind[0] is figure),
+        float(of_kind == [figure]),
+        rarity if figure.kind in query.asked_kinds else 0.0,
     ]

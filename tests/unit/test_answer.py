@@ -6,10 +6,16 @@ the sets the answer models were fitted and checked on).
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from bot.answer.choose import choose, not_given_by_definition
+from bot.answer.model import FIGURE_FEATURES, load_answer_model
 from bot.answer.not_given import found_and_missing
-from bot.search import QueryAnalysis
+from bot.answer.reading import read
+from bot.chunking import Chunk
+from bot.figures import asked_kinds
+from bot.search import Hit, QueryAnalysis, SearchResult
 
 
 def _bold(answer) -> list[str]:
@@ -70,3 +76,53 @@ def test_what_is_missing_is_named_in_the_question_s_words() -> None:
     topic, missing = found_and_missing(query, "瑞安市下派300名金融专员,已发放专项贷款超30亿元。")
     assert topic == "金融专员、贷款"
     assert missing == "苍南金融专员发了多少贷款"  # the missing subject is named
+
+
+def _figure_features(question: str, words: list[str], passage: str) -> dict[str, dict[str, float]]:
+    """The figure features the answer step computes for ``passage`` shown alone to ``question``."""
+    query = QueryAnalysis(question, words, {}, asks_amount=True, asked_kinds=asked_kinds(question),
+                          weights={w: 1.0 for w in words})
+    hit = Hit(Chunk("c1", "s1", "题目", "", passage), 1.0, 0.5, 0.5)
+    reading = read(SearchResult(query, [hit], True, 1.0, 1.0, shown=[hit]))
+    x = reading.figure_x(np.zeros(len(reading.sentences)))
+    return {f.text: dict(zip(FIGURE_FEATURES, map(float, row))) for (_, f), row in zip(reading.figures, x)}
+
+
+def test_the_figure_standing_where_the_question_words_stand_around_its_question_word_fits_best() -> None:
+    features = _figure_features("真纳于何年加入全印穆斯林联盟", ["真纳", "加入", "全印", "穆斯林", "联盟"],
+                                "真纳生于1876年，在英国攻读法律，1913年加入全印穆斯林联盟。")
+    assert features["1913年"]["right_context"] > features["1876年"]["right_context"]
+    assert features["1913年"]["proximity"] > features["1876年"]["proximity"]
+
+
+def test_a_year_is_told_from_a_month_when_the_question_asks_which_year() -> None:
+    features = _figure_features("柏林影展在哪一年改为2月举行", ["柏林", "影展", "改为", "举行"],
+                                "柏林影展1978年开始改为在每年的2月举行。")
+    assert features["1978年"]["date_part"] == 1.0 and features["2月"]["date_part"] == 0.0
+
+
+def test_the_one_figure_of_the_asked_kind_among_others_stands_out() -> None:
+    features = _figure_features("卢安达2011年的贫困率为百分之多少", ["卢安达", "贫困率"],
+                                "贫困率从2006年的57%下降到2011年的45%，人口达1200万人。")
+    assert features["45%"]["kind_rarity"] > 0 and features["2006年"]["kind_rarity"] == 0
+    assert features["57%"]["kind_first"] == 1.0 and features["45%"]["kind_first"] == 0.0
+    assert features["1200万人"]["kind_alone"] == 0.0
+
+
+def test_asked_now_the_current_value_of_a_change_of_the_asked_kind_is_bold() -> None:
+    query = QueryAnalysis("现在户均年收入有多少", ["户均", "年收入"], {}, asks_amount=True, asks_current=True,
+                          asked_kinds=asked_kinds("现在户均年收入有多少元"), weights={"户均": 1.0, "年收入": 1.0})
+    hit = Hit(Chunk("c1", "s1", "题目", "", "民宿从16家猛增至102家，户均年收入达20万元。"), 1.0, 0.5, 0.5)
+    choice = choose(read(SearchResult(query, [hit], True, 1.0, 1.0, shown=[hit])), load_answer_model(),
+                    decide_given=False)
+    assert choice.figure is not None and choice.figure.text == "20万元"  # not 102家, the guesthouses it grew to
+
+
+def test_a_count_right_before_the_one_character_noun_asked_counts_it() -> None:
+    query = QueryAnalysis("卢安达被分为几个省", ["卢安达", "分为"], {}, asks_amount=True, counted="省",
+                          named_units=frozenset({"省"}), asked_kinds=frozenset({"count"}),
+                          weights={"卢安达": 1.0, "分为": 1.0})
+    for passage, given in (("卢安达按2006年划定的边界被分为五个省。", True), ("卢安达在2006年划定了边界。", False)):
+        hit = Hit(Chunk("c1", "s1", "卢安达", "", passage), 1.0, 0.5, 0.5)
+        reading = read(SearchResult(query, [hit], True, 1.0, 1.0, shown=[hit]))
+        assert not_given_by_definition(reading) is not given

@@ -1,6 +1,14 @@
 import pytest
 
-from bot.figures import asked_kinds, extract_figures, figure_units, read_figures
+from bot.figures import (
+    ASKS_EARLIER,
+    asked_date_part,
+    asked_kinds,
+    extract_figures,
+    figure_units,
+    read_figures,
+    writes_date_part,
+)
 
 
 def test_article_figures_verbatim():
@@ -85,3 +93,26 @@ def test_the_kind_a_question_asks_for():
 ])
 def test_the_asked_kind_comes_from_the_word_that_is_asked(question: str, kinds: set[str]) -> None:
     assert asked_kinds(question) == kinds
+
+
+def test_a_day_or_month_no_calendar_has_is_a_number_not_a_date():
+    kinds = {f.text: f.kind for f in read_figures("1979年10月6日，住在201號樓，5月3号开会，共13月")}
+    assert kinds == {"1979年10月6日": "date", "201號": "number", "5月3号": "date", "13月": "number"}
+
+
+def test_the_part_of_a_date_a_question_asks_for():
+    assert asked_date_part("柏林影展在哪一年改期") == "年" and asked_date_part("哪一天开幕") == "日"
+    assert asked_date_part("什么时候开幕") == ""  # any part answers it
+    written = {f.text: writes_date_part(f, "年") for f in read_figures("1978年开始改为在每年的2月举行")}
+    assert written == {"1978年": True, "2月": False}
+    assert [writes_date_part(f, "日") for f in read_figures("5月3号开幕")] == [True]
+
+
+@pytest.mark.parametrize("question, earlier", [
+    ("以前是多少", True), ("整治前有几家", True), ("报销比例从多少提高到80%", True), ("过去是多少", True),
+    ("多久以前就有人住在这里", False),  # how long ago: a time, not an earlier value
+    ("过去一年签约了多少个项目", False),  # the past year
+    ("众议院由几名成员组成", False),  # what it is made of: no change
+])
+def test_a_question_asks_the_value_before_a_change_only_where_it_speaks_of_one(question: str, earlier: bool):
+    assert bool(ASKS_EARLIER.search(question)) is earlier

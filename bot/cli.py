@@ -18,11 +18,11 @@ import yaml
 
 from .config import SETTINGS, Settings, load_settings, refuse_secret_overrides
 from .conversation import Conversation
-from .embedding import load_embedder, model_id
+from .embedding import load_embedder
 from .engine import Engine
 from .errors import ArticleImportError, ArticleRemoveError, BotError, ConfigError, FeedbackStoreError
 from .heartbeat import problem as heartbeat_problem
-from .index import build_index, check_model, read_manifest, verify_build
+from .index import build_index, check_current_build
 from .knowledge import load_knowledge
 from .normalize import replace_surrogates
 
@@ -243,9 +243,7 @@ def cmd_health(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     """What `ask` checks before it answers, cheaply: the build's files are all there at their recorded sizes
     and it was made by the configured model; --deep loads everything (checksums, model fingerprint);
     --live also needs a fresh heartbeat from a running `serve` (the container HEALTHCHECK)."""
-    build, manifest = read_manifest(settings.path("index_dir"))
-    verify_build(build, checksums=False)
-    check_model(manifest, settings, model_id(settings.embedding_model))
+    _, manifest = check_current_build(settings)
     if args.deep:
         Engine(settings)
     if args.live:

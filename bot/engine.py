@@ -14,7 +14,7 @@ import faiss
 
 from .config import Settings, available_cores
 from .embedding import Embedder, load_embedder
-from .index import Index, load_index, read_manifest
+from .index import Index, check_current_build, load_index, read_manifest
 from .knowledge import describe_content
 from .reply import Answer, ReplyContext, compose
 from .search import Searcher
@@ -31,7 +31,10 @@ class State:
 class Engine:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or load_embedder(settings)
+        if embedder is None:
+            check_current_build(settings)  # "run build first" in a moment, not after the model's ~9 s load
+            embedder = load_embedder(settings)
+        self.embedder = embedder
         # one question is one vector: FAISS's OpenMP threads add nothing to it, and on a small machine they
         # stall while another process holds a core (`python -m devtools bench --parts latency` shows it)
         faiss.omp_set_num_threads(settings.query_threads or available_cores())

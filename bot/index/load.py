@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import faiss
 import numpy as np
@@ -13,11 +14,13 @@ import numpy as np
 from ..chunking import Chunk
 from ..config import Settings
 from ..embedding import model_id
-from ..errors import IndexLoadError
+from ..errors import DamagedBuildError, IndexLoadError
 from ..knowledge import UnitGroup
 from ..lexical import LexicalIndex, Tokenizer
-from .builds import FORMAT_VERSION, current_build, reason, verify_build
+from .builds import FORMAT_VERSION, current_build, finished_builds, reason, verify_build
 from .vectors import stored_vectors
+
+_Loaded = TypeVar("_Loaded")
 
 
 @dataclass
@@ -39,6 +42,8 @@ class Index:
     unit_groups: list[UnitGroup]
     sentence_units: dict[str, np.ndarray]  # unit → rows of the sentences giving a figure in it
     sections: list[dict[str, Any]] = field(default_factory=list)
+    fallback: str = ""  # why this is not the build CURRENT names (that one is damaged), "" when it is
+    passed_over: str = ""  # the id of that damaged build, "" when none was passed over
 
     @property
     def build_id(self) -> str:
@@ -50,14 +55,41 @@ def read_manifest(index_dir: Path) -> tuple[Path, dict[str, Any]]:
     build = current_build(index_dir)
     if build is None:
         raise IndexLoadError(f"no index in {index_dir}: run `python -m bot build` first")
+    return build, build_manifest(build)
+
+
+def build_manifest(build: Path) -> dict[str, Any]:
+    """A build's manifest: DamagedBuildError when it cannot be read, IndexLoadError when it is of another format."""
     try:
         manifest = json.loads((build / "manifest.json").read_bytes().decode("utf-8"))
     except (OSError, ValueError) as exc:
-        raise IndexLoadError(f"index build {build} is unreadable ({reason(exc)}); run `python -m bot build` "
-                             "again") from None
+        raise DamagedBuildError(f"index build {build} is unreadable ({reason(exc)}); run `python -m bot build` "
+                                "again") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
         raise IndexLoadError(f"index build {build} has an unknown format; run `python -m bot build` again")
-    return build, manifest
+    return manifest
+
+
+def _servable(index_dir: Path, attempt: Callable[[Path], _Loaded], fallback: bool) -> tuple[_Loaded, str, str]:
+    """``attempt`` on the build CURRENT names; when that one is damaged and ``fallback`` is on, on the newest
+    other build that passes it, with a warning naming both and the id of the damaged one. A damaged build is
+    never half-loaded: with no intact build the damage is raised."""
+    current = current_build(index_dir)
+    if current is None:
+        raise IndexLoadError(f"no index in {index_dir}: run `python -m bot build` first")
+    try:
+        return attempt(current), "", ""
+    except DamagedBuildError as damage:
+        if not fallback:
+            raise
+        for older in (b for b in finished_builds(index_dir) if b != current):
+            try:
+                loaded = attempt(older)
+            except IndexLoadError:  # damaged too, another model or format: the next one
+                continue
+            return loaded, (f"index build {current.name} (named by CURRENT) is damaged: {damage}; serving the "
+                            f"newest intact build {older.name} instead until a rebuild"), current.name
+        raise
 
 
 def check_model(manifest: dict[str, Any], settings: Settings, model_id: str, fingerprint: str | None = None,
@@ -79,20 +111,36 @@ def check_model(manifest: dict[str, Any], settings: Settings, model_id: str, fin
             f"'{settings.embedding_model}' makes {dimension}-dimensional ones; rebuild with `python -m bot build`")
 
 
-def check_current_build(settings: Settings) -> tuple[Path, dict[str, Any]]:
-    """The current build and its manifest once its files are all there at their recorded sizes and it was made
-    by the configured model (by id: no model needs loading); IndexLoadError otherwise. Cheap: no checksums."""
-    build, manifest = read_manifest(settings.path("index_dir"))
-    verify_build(build, checksums=False)
-    check_model(manifest, settings, model_id(settings.embedding_model))
-    return build, manifest
+def check_current_build(settings: Settings, fallback: bool = True) -> tuple[Path, dict[str, Any], str]:
+    """The build to serve and its manifest once its files are all there at their recorded sizes and it was made
+    by the configured model (by id: no model needs loading); IndexLoadError otherwise. Cheap: no checksums.
+    With ``fallback``, a damaged current build gives way to the newest intact one; the third value says so."""
+    def attempt(build: Path) -> tuple[Path, dict[str, Any]]:
+        manifest = build_manifest(build)
+        verify_build(build, checksums=False)
+        check_model(manifest, settings, model_id(settings.embedding_model))
+        return build, manifest
+
+    (build, manifest), warning, _ = _servable(settings.path("index_dir"), attempt, fallback)
+    return build, manifest, warning
 
 
 def load_index(settings: Settings, expected_model_id: str, verify: bool = True, fingerprint: str | None = None,
-               dimension: int | None = None) -> Index:
-    """Load the current build whole or not at all: checksums, counts and model must all agree."""
-    build, manifest = read_manifest(settings.path("index_dir"))
-    check_model(manifest, settings, expected_model_id, fingerprint, dimension)
+               dimension: int | None = None, fallback: bool = False) -> Index:
+    """Load the current build whole or not at all: checksums, counts and model must all agree. With
+    ``fallback`` (serving starts, ``ask``), a damaged current build gives way to the newest intact one, and
+    ``Index.fallback`` says so."""
+    def attempt(build: Path) -> Index:
+        manifest = build_manifest(build)
+        check_model(manifest, settings, expected_model_id, fingerprint, dimension)
+        return _load_build(build, manifest, settings, verify)
+
+    index, index.fallback, index.passed_over = _servable(settings.path("index_dir"), attempt, fallback)
+    return index
+
+
+def _load_build(build: Path, manifest: dict[str, Any], settings: Settings, verify: bool) -> Index:
+    """Every file of a build, checked against the manifest and against each other."""
     try:
         verify_build(build, checksums=verify)
         lines = (build / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
@@ -111,7 +159,8 @@ def load_index(settings: Settings, expected_model_id: str, verify: bool = True, 
     except IndexLoadError:
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
-        raise IndexLoadError(f"index build {build} is unreadable ({exc}); rebuild with `python -m bot build`") from None
+        raise DamagedBuildError(f"index build {build} is unreadable ({exc}); rebuild with `python -m bot build`") \
+            from None
     count = manifest.get("chunk_count")
     consistent = (
         len(chunks) == vectors.ntotal == lexical.size == len(chunk_vectors) == count == len(offsets) - 1
@@ -120,7 +169,7 @@ def load_index(settings: Settings, expected_model_id: str, verify: bool = True, 
         and all(len(rows) == 0 or 0 <= rows.min() <= rows.max() < len(sentence_vectors) for rows in units.values())
     )
     if not consistent:
-        raise IndexLoadError(f"index build {build} is inconsistent (passage counts differ); rebuild the index")
+        raise DamagedBuildError(f"index build {build} is inconsistent (passage counts differ); rebuild the index")
     if hasattr(vectors, "hnsw"):
         vectors.hnsw.efSearch = settings.hnsw_ef_search
     return Index(path=build, manifest=manifest, chunks=chunks, vectors=vectors, chunk_vectors=chunk_vectors,

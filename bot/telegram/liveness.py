@@ -85,7 +85,8 @@ class Liveness:
 
     async def _auto_reload(self) -> None:
         """Load a new index build when the CURRENT pointer names another one (reading that one small file is
-        the whole cost of a check); a broken build is logged once and the old one kept."""
+        the whole cost of a check); a broken build is logged once and the old one kept, and the damaged build
+        passed over at start-up (the newest intact one serves instead) is not tried again."""
         engine = self.core.engine
         index_dir = self.core.settings.path("index_dir")
         broken = ""  # a build that failed to load is not tried again until the manifest changes
@@ -96,7 +97,7 @@ class Liveness:
             try:
                 build = await self.core.run_sync(current_build, index_dir)  # the small pointer file only
                 build_id = build.name if build is not None else ""
-                if build_id in (engine.index.build_id, broken, ""):
+                if build_id in (engine.index.build_id, engine.index.passed_over, broken, ""):
                     continue
                 if await self.core.run_sync(engine.reload):
                     log.info("auto reload: loaded index build %s", engine.index.build_id)

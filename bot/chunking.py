@@ -11,6 +11,7 @@ import hashlib
 import math
 import re
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from .errors import ConfigError
 from .figures import figure_spans
@@ -31,6 +32,11 @@ class Chunk:
     title: str
     heading: str
     text: str
+    sentences: tuple[str, ...] = ()  # the text's sentences, verbatim: split once, here, and kept in the index
+
+    def __post_init__(self) -> None:
+        sentences = tuple(self.sentences) if self.sentences else tuple(split_sentences(self.text))
+        object.__setattr__(self, "sentences", sentences)
 
     @property
     def embedding_text(self) -> str:
@@ -41,9 +47,9 @@ class Chunk:
     def sentence_texts(self) -> list[str]:
         """Each sentence with the title, embedded and scored on its own so a passage is ranked by its best
         sentence too (a question is usually answered by one sentence, not by words spread over several)."""
-        return [f"{self.title}:{s}" for s in split_sentences(self.text)]
+        return [f"{self.title}:{s}" for s in self.sentences]
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

@@ -179,7 +179,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         if message.strip().lower() in {"exit", "quit", "q", "退出"}:
             return EXIT_OK
         if message.strip() == "/topics":
-            print("\n".join(f"· {s['heading']}" for s in engine.index.sections) + "\n", file=out, flush=True)
+            print("\n".join(f"· {s.heading}" for s in engine.index.sections) + "\n", file=out, flush=True)
         elif message.strip():
             print(conversation.respond(message, memory).text + "\n", file=out, flush=True)
 

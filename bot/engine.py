@@ -52,8 +52,8 @@ class Engine:
         index = load_index(self.settings, self.embedder.model_id, fingerprint=self.embedder.fingerprint,
                            dimension=self.embedder.dimension, fallback=fallback)
         searcher = Searcher(index, self.embedder, self.settings)
-        source = describe_content(index.sections)
-        context = ReplyContext({s["id"]: s for s in index.sections}, source, self.settings.max_question_chars,
+        source = describe_content(index.content)
+        context = ReplyContext({s.id: s for s in index.sections}, source, self.settings.max_question_chars,
                                index.build_id, bool(self.settings.abstain_without_figure))
         return State(index, searcher, source, context)
 

@@ -18,7 +18,7 @@ from .answer.model import AnswerModel, load_answer_model
 from .answer.not_given import found_and_missing
 from .answer.reading import Sentence, read
 from .figures import Figure
-from .knowledge import citation
+from .knowledge import Section, citation
 from .normalize import fold, looks_traditional
 from .render import Span, localized, plain
 from .search import Hit, QueryAnalysis, SearchResult
@@ -90,7 +90,7 @@ class Answer:
 class ReplyContext:
     """What a reply needs besides the search result: where sections come from and how to name the content."""
 
-    sections: Mapping[str, Mapping[str, Any]]  # section id → its entry in the index (article, authors, …)
+    sections: Mapping[str, Section]  # section id → the section as the index holds it (article, authors, …)
     scope: str  # the loaded content in a few words, for declines (e.g. '《…》')
     max_question_chars: int
     build: str = ""
@@ -116,24 +116,25 @@ def _support(shown: Sequence[Hit], lead_hit: Hit, lead: str, query: QueryAnalysi
                 (None, ""))
 
 
-def _heading(hit: Hit, sections: Mapping[str, Mapping[str, Any]]) -> str:
+def _heading(hit: Hit, sections: Mapping[str, Section]) -> str:
     """The section's name without its article (the reply's 出处 names the article)."""
-    return str(sections.get(hit.chunk.section, {}).get("short_heading") or hit.chunk.heading)
+    section = sections.get(hit.chunk.section)
+    return (section.short_heading if section else "") or hit.chunk.heading
 
 
-def _passage(hit: Hit, sections: Mapping[str, Mapping[str, Any]]) -> Passage:
-    section = sections.get(hit.chunk.section, {})
+def _passage(hit: Hit, sections: Mapping[str, Section]) -> Passage:
+    section = sections.get(hit.chunk.section)
     return Passage(hit.chunk.id, hit.chunk.section, hit.chunk.heading, hit.chunk.text, hit.score,
-                   str(section.get("article", "")))
+                   section.article if section else "")
 
 
-def _sources(hits: Sequence[Hit], sections: Mapping[str, Mapping[str, Any]]) -> list[Source]:
+def _sources(hits: Sequence[Hit], sections: Mapping[str, Section]) -> list[Source]:
     """The articles of the given passages, in order, each once."""
     seen: dict[Source, None] = {}
     for hit in hits:
         section = sections.get(hit.chunk.section)
-        if section and section.get("article"):
-            seen[Source(str(section["article"]), tuple(section.get("authors") or ()))] = None
+        if section and section.article:
+            seen[Source(section.article, section.authors)] = None
     return list(seen)
 
 
@@ -153,7 +154,8 @@ def _source_spans(sources: Sequence[Source]) -> list[Span]:
 def _not_given(query: QueryAnalysis, hit: Hit, context: ReplyContext) -> list[Span]:
     """The passage is on topic but does not give the asked figure: say what it talks about and what it does not
     give (…讲到了城市书房，但没有给出一次能借几本书), then the passage."""
-    article = str(context.sections.get(hit.chunk.section, {}).get("article") or "")
+    section = context.sections.get(hit.chunk.section)
+    article = section.article if section else ""
     where = f"《{article}》" if article else context.scope
     topic, missing = found_and_missing(query, hit.chunk.text)
     if query.asks_earlier and missing:

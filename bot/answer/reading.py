@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..chunking import Chunk, split_sentences
+from ..chunking import Chunk
 from ..figures import Figure, read_figures
 from ..normalize import fold_in_place
 from ..search import Hit, QueryAnalysis, SearchResult
@@ -33,8 +33,8 @@ _WINDOW = 12  # characters on either side of a figure read as its surroundings
 
 
 def passage_sentences(chunk: Chunk) -> list[str]:
-    """A passage's sentences, verbatim (the one place that splits them; the index may store them later)."""
-    return split_sentences(chunk.text)
+    """A passage's sentences, verbatim, as the index holds them (split once, when the passage was made)."""
+    return list(chunk.sentences)
 
 
 @lru_cache(maxsize=8192)

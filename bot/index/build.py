@@ -22,10 +22,10 @@ from typing import Any
 import faiss
 import numpy as np
 
-from ..chunking import Chunk, chunk_knowledge, content_hash, split_sentences
+from ..chunking import Chunk, chunk_knowledge, content_hash
 from ..config import Settings
 from ..figures import figure_units
-from ..knowledge import Article, Knowledge, load_knowledge
+from ..knowledge import Content, Knowledge, content_to_json, load_knowledge
 from ..lexical import LexicalIndex, TermCounts, Tokenizer
 from ..normalize import fold
 from .builds import BUILDS, FORMAT_VERSION, prune, publish_lock, replace_pointer, sha256_of
@@ -69,7 +69,7 @@ def sentence_units(chunks: list[Chunk]) -> dict[str, list[int]]:
     rows: dict[str, list[int]] = {}
     row = 0
     for chunk in chunks:
-        for sentence in split_sentences(chunk.text):
+        for sentence in chunk.sentences:
             for unit in figure_units(sentence):
                 rows.setdefault(unit, []).append(row)
             row += 1
@@ -254,13 +254,7 @@ def _write_files(staging: Path, settings: Settings, knowledge: Knowledge, chunks
         "synonyms": [list(g) for g in knowledge.synonyms],
         "unit_groups": [{"units": list(g.units), "asked": list(g.asked)} for g in knowledge.units],
         "sentence_units": sentence_units(chunks),
-        "sections": [
-            {"id": s.id, "label": s.label, "title": s.title, "heading": s.heading, "area": s.area,
-             "article": s.article, "authors": list(s.authors), "paragraphs": list(s.paragraphs),
-             "article_id": s.article_id, "short_heading": s.short_heading,
-             **_article_fields(knowledge.article(s.article_id))}
-            for s in knowledge.sections
-        ],
+        **content_to_json(Content.of(knowledge)),
     })
     return type(faiss_index).__name__
 
@@ -275,10 +269,3 @@ def _write_manifest(staging: Path, fields: dict[str, Any], vectors: _Vectors) ->
     order = ["format", "build_id", "built_at", "model_id", "model_fingerprint", "dimension", "chunk_count",
              "sentence_count", "section_count", "content_hash", "chunk_max_chars", "vector_index", "files", "sizes"]
     _write_json(staging / "manifest.json", {key: manifest[key] for key in order})
-
-
-def _article_fields(article: Article | None) -> dict[str, str]:
-    """Date, publisher and address of a section's article, for the reply's 出处 ('' when not known)."""
-    return {"date": article.date if article else "", "source": article.source if article else "",
-            "url": article.url if article else ""}
-

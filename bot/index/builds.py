@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import DamagedBuildError, IndexLoadError
 
-FORMAT_VERSION = 2  # 2: figure units of sentences, unit groups
+FORMAT_VERSION = 3  # 2: figure units of sentences, unit groups; 3: typed articles and sections, passages' sentences
 POINTER = "CURRENT"
 BUILDS = "builds"
 LOCK = ".lock"

@@ -15,7 +15,7 @@ from ..chunking import Chunk
 from ..config import Settings
 from ..embedding import model_id
 from ..errors import DamagedBuildError, IndexLoadError
-from ..knowledge import UnitGroup
+from ..knowledge import Content, Section, UnitGroup, content_from_json
 from ..lexical import LexicalIndex, Tokenizer
 from .builds import FORMAT_VERSION, current_build, finished_builds, reason, verify_build
 from .vectors import stored_vectors
@@ -41,9 +41,13 @@ class Index:
     corpus_terms: frozenset[str]
     unit_groups: list[UnitGroup]
     sentence_units: dict[str, np.ndarray]  # unit → rows of the sentences giving a figure in it
-    sections: list[dict[str, Any]] = field(default_factory=list)
+    content: Content = field(default_factory=Content)
     fallback: str = ""  # why this is not the build CURRENT names (that one is damaged), "" when it is
     passed_over: str = ""  # the id of that damaged build, "" when none was passed over
+
+    @property
+    def sections(self) -> tuple[Section, ...]:
+        return self.content.sections
 
     @property
     def build_id(self) -> str:
@@ -135,7 +139,8 @@ def load_index(settings: Settings, expected_model_id: str, verify: bool = True, 
         check_model(manifest, settings, expected_model_id, fingerprint, dimension)
         return _load_build(build, manifest, settings, verify)
 
-    index, index.fallback, index.passed_over = _servable(settings.path("index_dir"), attempt, fallback)
+    index, warning, passed_over = _servable(settings.path("index_dir"), attempt, fallback)
+    index.fallback, index.passed_over = warning, passed_over
     return index
 
 
@@ -156,6 +161,7 @@ def _load_build(build: Path, manifest: dict[str, Any], settings: Settings, verif
         content = json.loads((build / "content.json").read_text(encoding="utf-8"))
         units = {unit: np.asarray(rows, dtype=np.int64) for unit, rows in content["sentence_units"].items()}
         unit_groups = [UnitGroup(tuple(g["units"]), tuple(g["asked"])) for g in content["unit_groups"]]
+        articles_and_sections = content_from_json(content)
     except IndexLoadError:
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
@@ -177,4 +183,4 @@ def _load_build(build: Path, manifest: dict[str, Any], settings: Settings, verif
                  sentence_lexical=sentence_lexical,
                  tokenizer=Tokenizer(content["user_words"]), synonyms=[tuple(g) for g in content["synonyms"]],
                  corpus_terms=frozenset(content["corpus_terms"]), unit_groups=unit_groups,
-                 sentence_units=units, sections=content["sections"])
+                 sentence_units=units, content=articles_and_sections)

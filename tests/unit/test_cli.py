@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from bot.cli import main
+from bot.knowledge import content_from_json
 from tests.helpers import FIXTURES, ROOT
 
 SEED = "wenzhou-ten-samples"  # the seed article's folder in knowledge/
@@ -150,11 +151,12 @@ def test_removing_an_article_folder_and_rebuilding_removes_it_from_answers(knowl
     question = "管网漏损率降到了多少"
     assert run(args + ["build"])[0] == 0
     index = next((tmp_path / "index" / "builds").iterdir())
-    sections = json.loads((index / "content.json").read_text(encoding="utf-8"))["sections"]
-    water = next(s for s in sections if s["id"] == "water-saving-city-2")
-    assert water["article"] == "节水型城市建设三项举措见实效" and water["authors"] == ["林晓", "王川"]
-    assert water["article_id"] == "water-saving-city" and water["source"].startswith("本项目编写的示例文章")
-    assert water["heading"] == "二、改造老旧管网降低漏损（《节水型城市建设三项举措见实效》）"
+    content = content_from_json(json.loads((index / "content.json").read_text(encoding="utf-8")))
+    water = content.section("water-saving-city-2")
+    assert water.article == "节水型城市建设三项举措见实效" and water.authors == ("林晓", "王川")
+    [article] = [a for a in content.articles if a.id == water.article_id == "water-saving-city"]
+    assert article.source.startswith("本项目编写的示例文章")
+    assert water.heading == "二、改造老旧管网降低漏损（《节水型城市建设三项举措见实效》）"
     code, out = run(args + ["ask", "--json", question])
     before = json.loads(out)
     assert before["passages"][0]["section"].startswith("water-saving-city-")

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from .errors import ConfigError
 from .figures import figure_spans
 from .knowledge import Knowledge, Section
+from .text import INNER_CLAUSE_MARK, SENTENCE_END
 
 MAX_PASSAGE_CHARS = 300  # the most a phone screen shows of a passage without scrolling away from the question
 MIN_PASSAGE_CHARS = 20
-_SENTENCE_END = re.compile(r"[。！？；!?;]+[”’」』）)]*")
-_CLAUSE_END = re.compile(r"[，,、：:]")
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ def content_hash(model_id: str, text: str) -> str:
 def split_sentences(paragraph: str) -> list[str]:
     """Sentences of a paragraph, verbatim (joining them gives the paragraph back)."""
     sentences, start = [], 0
-    for match in _SENTENCE_END.finditer(paragraph):
+    for match in SENTENCE_END.finditer(paragraph):
         sentences.append(paragraph[start:match.end()])
         start = match.end()
     if paragraph[start:].strip():
@@ -74,7 +72,7 @@ def _split_long(sentence: str, max_chars: int) -> list[str]:
     inside = set()
     for start, end in figure_spans(sentence):
         inside.update(range(start, end))
-    cuts = [m.end() for m in _CLAUSE_END.finditer(sentence) if m.start() not in inside]
+    cuts = [m.end() for m in INNER_CLAUSE_MARK.finditer(sentence) if m.start() not in inside]
     pieces, start = [], 0
     while len(sentence) - start > max_chars:
         fitting = [c for c in cuts if start < c <= start + max_chars]

@@ -19,6 +19,7 @@ from ..chunking import Chunk
 from ..figures import Figure, read_figures
 from ..normalize import fold_in_place
 from ..search import Hit, QueryAnalysis, SearchResult
+from ..text import CLAUSE_MARK
 from .model import FIGURE_FEATURES, SENTENCE_FEATURES
 
 _RUN = re.compile(r"\w+")
@@ -26,7 +27,6 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # where a question asks: the words on either side of it are what the answer stands between in the text
 _QUESTION_WORD = re.compile(r"什么|哪|谁|多少|几|何|怎么|怎样|如何|是否")
 _PARTICLES = "的了是有为呢吗啊呀个些？?。 "
-_CLAUSE_MARK = re.compile(r"[，,；;：:、。！？!?]")
 _NEAR = 10  # characters before / after a figure read as "right before / after it"
 _FAR = 60.0  # the distance of a figure with no question word in its sentence
 _WINDOW = 12  # characters on either side of a figure read as its surroundings
@@ -241,8 +241,8 @@ def _figure_row(figure: Figure, order: int, text: str, occ: list[tuple[int, int,
                 total: float, subject: dict[str, float], subject_total: float, query: QueryAnalysis,
                 around: tuple[str, str], pairs: set[str]) -> list[float]:
     """FIGURE_FEATURES of one figure but the two sentence columns."""
-    clause_start = max((m.end() for m in _CLAUSE_MARK.finditer(text, 0, figure.start)), default=0)
-    clause_end = next((m.start() for m in _CLAUSE_MARK.finditer(text, figure.end)), len(text))
+    clause_start = max((m.end() for m in CLAUSE_MARK.finditer(text, 0, figure.start)), default=0)
+    clause_end = next((m.start() for m in CLAUSE_MARK.finditer(text, figure.end)), len(text))
     in_clause = {w for s, e, w in occ if s >= clause_start and e <= clause_end}
     before = {w for s, e, w in occ if clause_start <= s and figure.start - _NEAR <= e <= figure.start}
     after = {w for s, e, w in occ if figure.end <= s <= figure.end + _NEAR and e <= clause_end}

@@ -6,7 +6,6 @@ Pure functions over spans, tested through the bot; answers are rendered by ``bot
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,22 +15,14 @@ from ..chunking import split_sentences
 from ..figures import extract_figures
 from ..knowledge import Article, Content, Section, bot_name, citation
 from ..render import Span, localized
+from ..text import AFTER_CLAUSE_END, CLAUSE_END_MARKS, shortened
 from .base import in_script
 from .buttons import ItemRef, article_data, page_data, topic_data
 from .links import payload_section
 
-_CLAUSE = re.compile(r"(?<=[，,。；;！？!?])")  # where a card's figure clauses end
-_CLAUSE_END = "，,。；;！？!?"  # what a listed clause ends without
-
 TOPIC_BUTTON_CHARS = 28  # longer topic titles are cut on their buttons
 TOPICS_PER_PAGE = 12  # section buttons per /topics page; more turn pages
 NOTICE_CHARS = 200  # Telegram's limit for the notice a button press shows
-
-
-def shortened(text: str, limit: int) -> str:
-    """``text`` on one line, cut with … to at most ``limit`` characters (a button label, an inline title)."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 # ---- a topic's card ---------------------------------------------------------------------------------
@@ -53,7 +44,7 @@ def figure_clauses(paragraphs: Sequence[str], limit: int, shown: str = "") -> li
     """The clauses that give the section's figures, so each figure is read with what it counts (累计接待读者
     1400多万人次), never as a bare number; the first ``limit`` not in the ``shown`` text, in order, each
     without its closing punctuation (they are listed one a line, all alike)."""
-    clauses = (c.strip().rstrip(_CLAUSE_END) for p in paragraphs for c in _CLAUSE.split(p))
+    clauses = (c.strip().rstrip(CLAUSE_END_MARKS) for p in paragraphs for c in AFTER_CLAUSE_END.split(p))
     return [c for c in clauses if extract_figures(c) and c not in shown][:limit]
 
 

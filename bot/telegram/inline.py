@@ -26,8 +26,9 @@ from ..knowledge import Content
 from ..normalize import looks_traditional, normalize_query
 from ..render import Span, localized, telegram_messages
 from ..reply import Answer
+from ..text import shortened
 from .base import BotCore, Context, in_script, user_script
-from .cards import section_name, shortened
+from .cards import section_name
 
 log = logging.getLogger(__name__)
 

@@ -69,7 +69,7 @@ def split_sentences(paragraph: str) -> list[str]:
 
 def _split_long(sentence: str, max_chars: int) -> list[str]:
     """Cut a too-long sentence at clause marks outside figures, into pieces of at most ``max_chars``."""
-    inside = set()
+    inside: set[int] = set()
     for start, end in figure_spans(sentence):
         inside.update(range(start, end))
     cuts = [m.end() for m in INNER_CLAUSE_MARK.finditer(sentence) if m.start() not in inside]
@@ -103,7 +103,7 @@ def pack(sentences: list[str], max_chars: int) -> list[str]:
 
 
 def chunk_section(section: Section, max_chars: int) -> list[Chunk]:
-    chunks = []
+    chunks: list[Chunk] = []
     for paragraph in section.paragraphs:
         for text in pack(split_sentences(paragraph), max_chars):
             chunks.append(Chunk(f"{section.id}-{len(chunks) + 1}", section.id, section.title, section.heading,

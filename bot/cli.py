@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import yaml
 
@@ -167,7 +167,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 def cmd_chat(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """A chat in the terminal, with follow-ups as in Telegram; /topics lists what the bot can answer."""
     engine = Engine(settings)
-    conversation, memory = Conversation(engine, settings), {}
+    conversation, memory = Conversation(engine, settings), dict[str, Any]()
     print(f"已载入 {engine.state.source}。直接输入问题，回车发送；/topics 看能回答哪些方面；"
           "输入 exit 或按 Ctrl-D 退出。", file=out)
     while True:

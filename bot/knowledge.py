@@ -301,7 +301,9 @@ def parse_units(data: Any, file: str) -> tuple[list[UnitGroup], list[str]]:
     groups = data.get("groups") if isinstance(data, dict) else None
     if not isinstance(groups, list):
         return [], [f"{file}: field 'groups' is missing or not a list of {{units, asked}} mappings"]
-    problems, result, seen = [], [], {}
+    problems: list[str] = []
+    result: list[UnitGroup] = []
+    seen: dict[str, int] = {}
     known = {PERCENT, *UNITS}
     for i, group in enumerate(groups, 1):
         where = f"{file}: field 'groups' item {i}"

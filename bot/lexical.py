@@ -14,6 +14,7 @@ import math
 import re
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def _fresh_jieba() -> jieba.Tokenizer:
 class Tokenizer:
     """Folded text → weighted tokens: jieba search-mode words plus CJK character bigrams."""
 
-    def __init__(self, user_words: list[str] = ()) -> None:
+    def __init__(self, user_words: Sequence[str] = ()) -> None:
         self._jieba = _fresh_jieba()
         for word in user_words:
             self._add_word(word)
@@ -120,7 +121,11 @@ class TermCounts:
         keys = [content_hash(tokenizer.fingerprint, t) for t in texts]
         old_row = {k: i for i, k in enumerate(previous.keys)} if previous else {}
         vocabulary = dict(previous.vocabulary) if previous else {}
-        reused_at, reused_from, rows, cols, counts = [], [], [], [], []
+        reused_at: list[int] = []
+        reused_from: list[int] = []
+        rows: list[int] = []
+        cols: list[int] = []
+        counts: list[int] = []
         for row, (key, text) in enumerate(zip(keys, texts)):
             if key in old_row:
                 reused_at.append(row)

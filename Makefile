@@ -31,6 +31,7 @@ demo: index
 # ruff (style, imports, likely bugs) and mypy (the type hints), configured in pyproject.toml
 lint: install
 	$(PY) -m ruff check bot devtools tests
+	$(PY) -m mypy bot devtools
 
 test: lint
 	$(PY) -m pytest -q

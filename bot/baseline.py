@@ -30,7 +30,9 @@ class BaselineBM25:
     def __init__(self, chunks: list[Chunk]) -> None:
         self.chunks = chunks
         vocabulary: dict[str, int] = {}
-        rows, cols, counts = [], [], []
+        rows: list[int] = []
+        cols: list[int] = []
+        counts: list[int] = []
         for row, chunk in enumerate(chunks):
             tokens = baseline_tokens(f"{chunk.title} {chunk.text}")
             tf = Counter(vocabulary.setdefault(t, len(vocabulary)) for t in tokens)

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from .errors import ConfigError
 from .figures import figure_spans
 from .knowledge import Knowledge, Section
+from .text import INNER_CLAUSE_MARK, SENTENCE_END
 
 MAX_PASSAGE_CHARS = 300  # the most a phone screen shows of a passage without scrolling away from the question
 MIN_PASSAGE_CHARS = 20
-_SENTENCE_END = re.compile(r"[。！？；!?;]+[”’」』）)]*")
-_CLAUSE_END = re.compile(r"[，,、：:]")
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,11 @@ class Chunk:
     title: str
     heading: str
     text: str
+    sentences: tuple[str, ...] = ()  # the text's sentences, verbatim: split once, here, and kept in the index
+
+    def __post_init__(self) -> None:
+        sentences = tuple(self.sentences) if self.sentences else tuple(split_sentences(self.text))
+        object.__setattr__(self, "sentences", sentences)
 
     @property
     def embedding_text(self) -> str:
@@ -41,9 +45,9 @@ class Chunk:
     def sentence_texts(self) -> list[str]:
         """Each sentence with the title, embedded and scored on its own so a passage is ranked by its best
         sentence too (a question is usually answered by one sentence, not by words spread over several)."""
-        return [f"{self.title}:{s}" for s in split_sentences(self.text)]
+        return [f"{self.title}:{s}" for s in self.sentences]
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -55,7 +59,7 @@ def content_hash(model_id: str, text: str) -> str:
 def split_sentences(paragraph: str) -> list[str]:
     """Sentences of a paragraph, verbatim (joining them gives the paragraph back)."""
     sentences, start = [], 0
-    for match in _SENTENCE_END.finditer(paragraph):
+    for match in SENTENCE_END.finditer(paragraph):
         sentences.append(paragraph[start:match.end()])
         start = match.end()
     if paragraph[start:].strip():
@@ -65,10 +69,10 @@ def split_sentences(paragraph: str) -> list[str]:
 
 def _split_long(sentence: str, max_chars: int) -> list[str]:
     """Cut a too-long sentence at clause marks outside figures, into pieces of at most ``max_chars``."""
-    inside = set()
+    inside: set[int] = set()
     for start, end in figure_spans(sentence):
         inside.update(range(start, end))
-    cuts = [m.end() for m in _CLAUSE_END.finditer(sentence) if m.start() not in inside]
+    cuts = [m.end() for m in INNER_CLAUSE_MARK.finditer(sentence) if m.start() not in inside]
     pieces, start = [], 0
     while len(sentence) - start > max_chars:
         fitting = [c for c in cuts if start < c <= start + max_chars]
@@ -99,7 +103,7 @@ def pack(sentences: list[str], max_chars: int) -> list[str]:
 
 
 def chunk_section(section: Section, max_chars: int) -> list[Chunk]:
-    chunks = []
+    chunks: list[Chunk] = []
     for paragraph in section.paragraphs:
         for text in pack(split_sentences(paragraph), max_chars):
             chunks.append(Chunk(f"{section.id}-{len(chunks) + 1}", section.id, section.title, section.heading,

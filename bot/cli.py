@@ -18,11 +18,11 @@ import yaml
 
 from .config import SETTINGS, Settings, load_settings, refuse_secret_overrides
 from .conversation import Conversation
-from .embedding import load_embedder, model_id
+from .embedding import load_embedder
 from .engine import Engine
 from .errors import ArticleImportError, ArticleRemoveError, BotError, ConfigError, FeedbackStoreError, KnowledgeError
 from .heartbeat import problem as heartbeat_problem
-from .index import build_index, check_model, read_manifest, verify_build
+from .index import build_index, check_current_build
 from .knowledge import load_knowledge, read_yaml
 from .normalize import replace_surrogates
 
@@ -275,7 +275,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         if message.strip().lower() in {"exit", "quit", "q", "退出"}:
             return EXIT_OK
         if message.strip() == "/topics":
-            print("\n".join(f"· {s['heading']}" for s in engine.index.sections) + "\n", file=out, flush=True)
+            print("\n".join(f"· {s.heading}" for s in engine.index.sections) + "\n", file=out, flush=True)
         elif message.strip():
             print(conversation.respond(message, memory).text + "\n", file=out, flush=True)
 
@@ -339,11 +339,12 @@ def cmd_health(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     """What `ask` checks before it answers, cheaply: the build's files are all there at their recorded sizes
     and it was made by the configured model; --deep loads everything (checksums, model fingerprint);
     --live also needs a fresh heartbeat from a running `serve` (the container HEALTHCHECK)."""
-    build, manifest = read_manifest(settings.path("index_dir"))
-    verify_build(build, checksums=False)
-    check_model(manifest, settings, model_id(settings.embedding_model))
+    _, manifest, fallback = check_current_build(settings)
     if args.deep:
-        Engine(settings)
+        engine = Engine(settings)
+        manifest, fallback = engine.index.manifest, engine.index.fallback
+    if fallback:  # the bot can serve, from an older build: a warning, not a failure
+        print(f"warning: {fallback}", file=out)
     if args.live:
         problem = heartbeat_problem(settings.path("heartbeat_file"), float(settings.heartbeat_max_age))
         if problem:

@@ -1,8 +1,8 @@
 """One registry of settings: defaults and help here, values from a YAML file, overrides from the environment.
 
 Every tunable number or path the bot uses is declared once in ``SETTINGS``; modules read it from a
-``Settings`` object instead of keeping constants of their own. The README's settings table is checked
-against this registry by a test, so nothing is undocumented.
+``Settings`` object instead of keeping constants of their own. docs/settings.md is generated from this
+registry (``python -m bot settings --markdown``) and a test checks it, so nothing is undocumented.
 """
 
 from __future__ import annotations

@@ -26,11 +26,12 @@ from .normalize import clean, looks_traditional, normalize_query
 from .render import Span, localized, plain
 from .reply import Answer
 from .subjects import subject_words, tagged
+from .text import SENTENCE_END_MARKS
 
 MEMORY_KEY = "last_question"  # in the chat's memory: {"subject": [...], "question": "…", "at": seconds}
 
 # where a message has more than one question: after a question mark, a full stop or semicolon, a newline
-_QUESTION_BREAK = re.compile(r"(?<=[？?！!。；;\n])")
+_QUESTION_BREAK = re.compile(f"(?<=[{SENTENCE_END_MARKS}\n])")
 # how a piece of a message asks (a story's statements do not): question marks and question words
 _ASKING = re.compile(r"[？?]|多少|几|什么|啥|怎么|怎样|如何|哪|谁|何|吗|呢|是否|能否|有没有|是不是|可不可以|能不能")
 _CLAUSE_BREAK = re.compile(r"(?<=[，,、：:])")

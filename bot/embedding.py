@@ -82,7 +82,7 @@ def _torch_threads(threads: int | None) -> Iterator[None]:
     """Torch's intra-op threads set to ``threads`` for one call (models computing with torch)."""
     torch = sys.modules.get("torch")
     before = torch.get_num_threads() if torch is not None and threads else None
-    if before is None or before == threads:
+    if torch is None or before is None or before == threads:
         yield
         return
     torch.set_num_threads(threads)

@@ -16,7 +16,7 @@ import faiss
 from .config import Settings, available_cores
 from .embedding import Embedder, load_embedder
 from .errors import KnowledgeError
-from .index import Index, load_index, read_manifest
+from .index import Index, check_current_build, load_index, read_manifest
 from .knowledge import describe_content
 from .pin_match import load_pin_model
 from .pins import Pin, ResolvedPin, add_pin, load_pins, pin_files, resolve
@@ -38,21 +38,29 @@ class State:
 class Engine:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or load_embedder(settings)
+        if embedder is None:
+            check_current_build(settings)  # "run build first" in a moment, not after the model's ~9 s load
+            embedder = load_embedder(settings)
+        self.embedder = embedder
         # one question is one vector: FAISS's OpenMP threads add nothing to it, and on a small machine they
         # stall while another process holds a core (`python -m devtools bench --parts latency` shows it)
         faiss.omp_set_num_threads(settings.query_threads or available_cores())
         self._reload_lock = threading.Lock()
-        self._state = self._load()
+        self._state = self._load(fallback=True)
+        if self._state.index.fallback:
+            log.warning("%s", self._state.index.fallback)
         self.embedder.encode_query("预热")  # models load weights lazily: pay that here, not on the first user
 
-    def _load(self) -> State:
+    def _load(self, fallback: bool = False) -> State:
+        """The current build loaded; at start-up (``fallback``) the newest intact one if it is damaged. A reload
+        never falls back: the build being served is then the intact one, and it stays."""
         index = load_index(self.settings, self.embedder.model_id, fingerprint=self.embedder.fingerprint,
-                           dimension=self.embedder.dimension)
+                           dimension=self.embedder.dimension, fallback=fallback)
         searcher = Searcher(index, self.embedder, self.settings)
-        source = describe_content(index.sections)
-        context = ReplyContext({s["id"]: s for s in index.sections}, source, self.settings.max_question_chars,
-                               index.build_id, bool(self.settings.abstain_without_figure))
+        source = describe_content(index.content)
+        context = ReplyContext({s.id: s for s in index.sections}, {a.id: a for a in index.content.articles}, source,
+                               self.settings.max_question_chars, index.build_id,
+                               bool(self.settings.abstain_without_figure))
         state = State(index, searcher, source, context)
         return self._with_pins(state)
 
@@ -71,7 +79,7 @@ class Engine:
         whose text the loaded build lacks is left out (and named in the log; ``build --check`` names it too)."""
         seen = self._pins_seen()
         pins = load_pins(self.settings.path("knowledge_dir"))
-        article_of = {str(s["id"]): str(s.get("article_id", "")) for s in state.index.sections}
+        article_of = {s.id: s.article_id for s in state.index.sections}
         resolved, problems = resolve(pins, state.index.chunks, article_of)
         for problem in problems:
             log.warning("pin left out: %s", problem)
@@ -85,7 +93,7 @@ class Engine:
         """Write ``pin`` into knowledge/ and answer from it from the next question on (no rebuild needed; the
         next build includes it). KnowledgeError if the loaded passages do not have its text."""
         state = self._state
-        article_of = {str(s["id"]): str(s.get("article_id", "")) for s in state.index.sections}
+        article_of = {s.id: s.article_id for s in state.index.sections}
         resolved, problems = resolve([pin], state.index.chunks, article_of)
         if problems:
             raise KnowledgeError(problems)

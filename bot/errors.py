@@ -36,6 +36,10 @@ class IndexLoadError(BotError):
     """The index is missing, unreadable or does not fit the settings; the message says what to do."""
 
 
+class DamagedBuildError(IndexLoadError):
+    """An index build whose files are missing, truncated, altered or unreadable (an older intact one may serve)."""
+
+
 class EmbeddingError(BotError):
     """The configured embedding model cannot be loaded or used."""
 

@@ -24,6 +24,7 @@ from .index import build_index
 from .normalize import to_simplified
 from .reply import Answer
 from .squad import Context, Question, answer_rank, cut_answers, read_squad, write_knowledge
+from .text import SENTENCE_END_MARKS
 
 MAX_PASSAGE_CHARS = 300
 
@@ -36,7 +37,7 @@ def _norm(text: str) -> str:
 # The same rules as the team's scorer (answer_score.py), so the figures can be compared.
 
 _READ_FORM = re.compile(r"[\s,，]")
-_SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]?")
+_SENTENCE = re.compile(f"[^{SENTENCE_END_MARKS}]+[{SENTENCE_END_MARKS}]?")  # closing quotes start the next
 MAX_FIGURE_CHARS = 24  # a bold "figure" longer than this is a phrase, not a figure
 
 

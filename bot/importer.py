@@ -37,6 +37,7 @@ from .readers import (
     read_file,
     split_names,
 )
+from .text import CLOSING_QUOTES, SENTENCE_END_MARKS
 
 LEAD_LABEL = "导语"
 MAX_HEADING_CHARS = 60  # a longer "一、…" line is a numbered paragraph, not a heading
@@ -49,7 +50,7 @@ _LABEL_WORDS = re.compile(rf"^(?:第[{NUMERAL}\d]+[章节部分篇条]|(?:样本
                           rf"[{NUMERAL}\d]+)$")
 # 一、… / （一）… / 1. … : numbering only; the heading is shown as printed
 _NUMBERED = re.compile(rf"^{NUMBERED_HEADING}\s*\S")
-_SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)]*$")
+_SENTENCE_END = re.compile(f"[{SENTENCE_END_MARKS}…]+[{CLOSING_QUOTES}]*$")  # a line ending a sentence or …
 _CREDIT = re.compile(r"^(?:(?:记者|摄影|通讯员|图)[/:：\s]*)?[\u4e00-\u9fff·]{2,4}(?:[\s\u3000、]+[\u4e00-\u9fff·]{2,4})*\s*摄$")
 _PAGE_CREDIT = re.compile(r"^[(（]?((?:本版|本文|文中)?图片由.+提供)[)）]?$")
 _BYLINE_PREFIX = r"(?:本报记者|记者|作者|文|通讯员|撰稿)"

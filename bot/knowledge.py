@@ -17,7 +17,7 @@ import os
 import stat
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -302,7 +302,9 @@ def parse_units(data: Any, file: str) -> tuple[list[UnitGroup], list[str]]:
     groups = data.get("groups") if isinstance(data, dict) else None
     if not isinstance(groups, list):
         return [], [f"{file}: field 'groups' is missing or not a list of {{units, asked}} mappings"]
-    problems, result, seen = [], [], {}
+    problems: list[str] = []
+    result: list[UnitGroup] = []
+    seen: dict[str, int] = {}
     known = {PERCENT, *UNITS}
     for i, group in enumerate(groups, 1):
         where = f"{file}: field 'groups' item {i}"
@@ -451,21 +453,50 @@ def _read_optional(path: Path, parse: Any, problems: list[str]) -> list[Any]:
 # ---------------------------------------------------------------------------------------------- describing
 
 
-def articles_of(sections: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The articles of an index's sections (content.json), in order, each with its ``sections`` list."""
-    articles: dict[str, dict[str, Any]] = {}
-    for s in sections:
-        key = s.get("article_id") or s["article"]
-        article = articles.setdefault(key, {
-            "id": key, "headline": s["article"], "authors": list(s.get("authors", [])), "date": s.get("date", ""),
-            "source": s.get("source", ""), "url": s.get("url", ""), "sections": []})
-        article["sections"].append(s)
-    return list(articles.values())
+@dataclass(frozen=True)
+class Content:
+    """What an index holds of the articles, from the build to the reply: the articles that have sections, in
+    order, and their sections. Each article as its sections name it (headline, authors of its first section)."""
+
+    articles: tuple[Article, ...] = ()
+    sections: tuple[Section, ...] = ()
+
+    @classmethod
+    def of(cls, knowledge: Knowledge) -> Content:
+        articles: dict[str, Article] = {}
+        for section in knowledge.sections:
+            if section.article_id not in articles:
+                known = knowledge.article(section.article_id) or Article(id=section.article_id, headline="")
+                articles[section.article_id] = replace(known, headline=section.article, authors=section.authors)
+        return cls(tuple(articles.values()), tuple(knowledge.sections))
+
+    def sections_of(self, article: Article) -> list[Section]:
+        return [s for s in self.sections if s.article_id == article.id]
+
+    def section(self, section_id: str) -> Section | None:
+        return next((s for s in self.sections if s.id == section_id), None)
 
 
-def describe_content(sections: Sequence[dict[str, Any]]) -> str:
+def content_to_json(content: Content) -> dict[str, Any]:
+    """``content`` as JSON data for the index (``content_from_json`` reads it back)."""
+    return {"articles": [asdict(a) for a in content.articles], "sections": [asdict(s) for s in content.sections]}
+
+
+def content_from_json(data: Any) -> Content:
+    """The content ``content_to_json`` wrote; KeyError, TypeError or ValueError when it is not that."""
+    if not isinstance(data, dict):
+        raise TypeError("content is not a JSON object")
+    articles = tuple(Article(**{**a, "authors": tuple(a["authors"])}) for a in data["articles"])
+    sections = tuple(
+        Section(**{**s, "paragraphs": tuple(s["paragraphs"]), "authors": tuple(s["authors"]),
+                   "captions": tuple(Caption(**c) for c in s["captions"])})
+        for s in data["sections"])
+    return Content(articles, sections)
+
+
+def describe_content(content: Content) -> str:
     """What the bot can answer about, in one line for users: '《A》' or '《A》等 2 篇文章'."""
-    headlines = [a["headline"] for a in articles_of(sections)]
+    headlines = [a.headline for a in content.articles]
     if not headlines:
         return "（没有载入文章）"
     return f"《{headlines[0]}》" if len(headlines) == 1 else f"《{headlines[0]}》等 {len(headlines)} 篇文章"
@@ -476,7 +507,7 @@ def citation(headline: str, authors: Sequence[str]) -> str:
     return f"《{headline}》（{' '.join(authors)}）" if authors else f"《{headline}》"
 
 
-def bot_name(sections: Sequence[dict[str, Any]]) -> str:
+def bot_name(content: Content) -> str:
     """How the bot introduces itself: after its one article, or as a bot for policy articles."""
-    articles = articles_of(sections)
-    return f"《{articles[0]['headline']}》问答机器人" if len(articles) == 1 else "政策文章问答机器人"
+    articles = content.articles
+    return f"《{articles[0].headline}》问答机器人" if len(articles) == 1 else "政策文章问答机器人"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .normalize import to_traditional
+from .text import FULL_STOP
 
 MAX_MESSAGE_UTF16 = 4096  # Telegram's limit for one message's text, in UTF-16 code units, after parsing
 
@@ -22,7 +23,7 @@ SpanKind = Literal["text", "strong", "figure", "heading", "source"]
 _BOLD: frozenset[str] = frozenset({"strong", "figure", "heading"})
 
 # Split points for long replies: after a sentence end (with its closing quotes) or a newline.
-_SENTENCE_BREAK = re.compile(r"[。！？!?]+[”’」』）)]*|\n")
+_SENTENCE_BREAK = re.compile(f"{FULL_STOP.pattern}|\n")
 # Where an over-long sentence may be cut when it has no sentence end: after a clause mark or a space.
 _SOFT_BREAK = re.compile(r"[，,；;、：:）)\s]")
 

@@ -18,7 +18,7 @@ from .answer.model import AnswerModel, load_answer_model
 from .answer.not_given import found_and_missing
 from .answer.reading import Sentence, read
 from .figures import Figure
-from .knowledge import citation
+from .knowledge import Article, Section, citation
 from .normalize import fold, in_script, looks_traditional
 from .render import Span, localized, plain
 from .search import Hit, QueryAnalysis, SearchResult
@@ -103,7 +103,8 @@ class Answer:
 class ReplyContext:
     """What a reply needs besides the search result: where sections come from and how to name the content."""
 
-    sections: Mapping[str, Mapping[str, Any]]  # section id → its entry in the index (article, authors, …)
+    sections: Mapping[str, Section]  # section id → the section as the index holds it (article, authors, …)
+    articles: Mapping[str, Article]  # article id → the article (date, link) for the sources
     scope: str  # the loaded content in a few words, for declines (e.g. '《…》')
     max_question_chars: int
     build: str = ""
@@ -129,28 +130,31 @@ def _support(shown: Sequence[Hit], lead_hit: Hit, lead: str, query: QueryAnalysi
                 (None, ""))
 
 
-def _heading(hit: Hit, sections: Mapping[str, Mapping[str, Any]]) -> str:
+def _heading(hit: Hit, sections: Mapping[str, Section]) -> str:
     """The section's name without its article (the reply's 出处 names the article)."""
-    return str(sections.get(hit.chunk.section, {}).get("short_heading") or hit.chunk.heading)
+    section = sections.get(hit.chunk.section)
+    return (section.short_heading if section else "") or hit.chunk.heading
 
 
-def _passage(hit: Hit, sections: Mapping[str, Mapping[str, Any]]) -> Passage:
-    section = sections.get(hit.chunk.section, {})
+def _passage(hit: Hit, sections: Mapping[str, Section]) -> Passage:
+    section = sections.get(hit.chunk.section)
     return Passage(hit.chunk.id, hit.chunk.section, hit.chunk.heading, hit.chunk.text, hit.score,
-                   str(section.get("article", "")))
+                   section.article if section else "")
 
 
-def _sources(hits: Sequence[Hit], sections: Mapping[str, Mapping[str, Any]]) -> list[Source]:
+def _sources(hits: Sequence[Hit], sections: Mapping[str, Section], articles: Mapping[str, Article]) -> list[Source]:
     """The articles of the given passages, in order, each once, with the sections quoted from each."""
-    found: dict[tuple[str, tuple[str, ...]], tuple[Mapping[str, Any], list[str]]] = {}
+    found: dict[tuple[str, tuple[str, ...]], tuple[Section, list[str]]] = {}
     for hit in hits:
         section = sections.get(hit.chunk.section)
-        if section and section.get("article"):
-            key = (str(section["article"]), tuple(section.get("authors") or ()))
-            found.setdefault(key, (section, []))[1].append(_heading(hit, sections))
-    return [Source(article, authors, str(first.get("date") or ""), str(first.get("url") or ""),
-                   tuple(dict.fromkeys(headings)))
-            for (article, authors), (first, headings) in found.items()]
+        if section and section.article:
+            found.setdefault((section.article, section.authors), (section, []))[1].append(_heading(hit, sections))
+    sources = []
+    for (headline, authors), (first, headings) in found.items():
+        article = articles.get(first.article_id)
+        sources.append(Source(headline, authors, article.date if article else "", article.url if article else "",
+                              tuple(dict.fromkeys(headings))))
+    return sources
 
 
 def _with_bold(sentence: Sentence, figure: Figure | None) -> list[Span]:
@@ -169,7 +173,8 @@ def _source_spans(sources: Sequence[Source]) -> list[Span]:
 def _not_given(query: QueryAnalysis, hit: Hit, context: ReplyContext) -> list[Span]:
     """The passage is on topic but does not give the asked figure: say what it talks about and what it does not
     give (…讲到了城市书房，但没有给出一次能借几本书), then the passage."""
-    article = str(context.sections.get(hit.chunk.section, {}).get("article") or "")
+    section = context.sections.get(hit.chunk.section)
+    article = section.article if section else ""
     where = f"《{article}》" if article else context.scope
     topic, missing = found_and_missing(query, hit.chunk.text)
     if query.asks_earlier and missing:
@@ -204,18 +209,19 @@ def compose(question: str, result: SearchResult, context: ReplyContext, repeat_o
         support, support_text = _support(result.shown, lead_hit, lead, result.query)
         quoted = [lead_hit] + ([support] if support is not None and support is not lead_hit else [])
         sentence = _with_bold(choice.sentence, choice.figure)
-        quote = sentence + [Span("\n\n")] + _source_spans(_sources([lead_hit], sections))  # the sentence's own article
+        own_article = _sources([lead_hit], sections, context.articles)  # the quoted sentence's own article
+        quote = sentence + [Span("\n\n")] + _source_spans(own_article)
         spans += sentence
         if support is None or support.chunk.section != lead_hit.chunk.section:
             spans.append(Span(f"（{_heading(lead_hit, sections)}）"))
         spans.append(Span("\n\n"))
         if support is not None:
             spans += [Span(f"【{_heading(support, sections)}】", "heading"), Span(f"\n{support_text}\n\n")]
-        spans += _source_spans(_sources(quoted, sections))
+        spans += _source_spans(_sources(quoted, sections, context.articles))
     elif choice is not None and result.shown:
         hit = result.shown[0]  # the closest passage: the one the search ranked first
         quoted = [hit]
-        spans += _not_given(result.query, hit, context) + _source_spans(_sources(quoted, sections))
+        spans += _not_given(result.query, hit, context) + _source_spans(_sources(quoted, sections, context.articles))
     else:
         spans.append(Span(f"抱歉，{context.scope}没有讲到这个问题。\n"
                           "可以换个说法再问，或者发送 /topics 看看我能回答哪些方面。"))
@@ -226,7 +232,7 @@ def compose(question: str, result: SearchResult, context: ReplyContext, repeat_o
     return Answer(
         question=question, answered=answered, passages=passages, shown=[by_id[h.chunk.id] for h in quoted],
         lead=lead, figure=choice.figure.text if choice is not None and answered and choice.figure else None,
-        figures=figures, sources=_sources(quoted, sections), traditional=traditional,
+        figures=figures, sources=_sources(quoted, sections, context.articles), traditional=traditional,
         truncated=result.query.truncated, spans=localized(spans, traditional), quote=localized(quote, traditional),
         build=context.build, reason=reason,
     )

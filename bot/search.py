@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-from pypinyin import lazy_pinyin
 
 from .chunking import Chunk
 from .config import Settings
@@ -132,6 +131,8 @@ def _folded(text: str) -> str:
 
 
 def pinyin_key(word: str) -> str:
+    from pypinyin import lazy_pinyin  # ~0.4 s to import: paid by the first question with an unknown word
+
     return " ".join(lazy_pinyin(word))
 
 
@@ -161,8 +162,6 @@ class Searcher:
             for term in group:
                 self._groups_of.setdefault(term, []).append(number)
         self._term_pattern = _term_pattern(list(self._groups_of))
-        vocabulary_words = [t[len(WORD):] for t in index.lexical.vocabulary if t.startswith(WORD)]
-        self._homophones = homophone_table(vocabulary_words) if settings.pinyin_typo_fix else {}
         self._gives: dict[str, np.ndarray] = {}  # unit → which sentences give a figure in it
         for unit, rows in index.sentence_units.items():
             self._gives[unit] = np.zeros(len(index.sentence_vectors), dtype=bool)
@@ -256,7 +255,7 @@ class Searcher:
     def _repairs(self, word: str) -> list[str]:
         """The article terms an unknown word may stand for: a word that sounds the same (input-method typos:
         有客 → 游客), also for a part of it (书防有 → 书房), or the words of an abbreviation (长护险 → 长期护理保险)."""
-        if not self._homophones:
+        if not self.settings.pinyin_typo_fix or not self._homophones:
             return []
         found = list(self._homophones.get(pinyin_key(word), []))
         vocabulary = self.index.lexical.vocabulary
@@ -267,6 +266,11 @@ class Searcher:
                         self.settings.pinyin_typo_max_frequency:
                     found += [t for t in self._homophones.get(pinyin_key(part), []) if t not in found]
         return found or self._expand_abbreviation(word)
+
+    @functools.cached_property
+    def _homophones(self) -> dict[str, list[str]]:
+        """Built on the first unknown word, not at load: most questions never need it (nor pypinyin)."""
+        return homophone_table([t[len(WORD):] for t in self.index.lexical.vocabulary if t.startswith(WORD)])
 
     @functools.cached_property
     def _words_by_character(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:

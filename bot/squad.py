@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from .errors import SquadError
+from .text import SENTENCE
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,6 @@ def answer_rank(answers: tuple[str, ...], passages: list[str]) -> int | None:
 _ASKS_FIGURE = re.compile(r"多少|几[个位家人年次岁天万亿名所座条项倍成届月日号]|多大|多久|多长|多高|多远|多重|比例|"
                           r"哪一?年|什么时候|何时|几月|幾")
 _NUMERAL = re.compile(r"[0-9零一二两兩三四五六七八九十百千万萬亿億]")
-_SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]?[」”’』）)]*")
 MIN_CUT_CHARS = 80  # a context shorter than this once its answer is cut says too little to be on topic
 
 
@@ -125,7 +125,7 @@ def cut_answers(contexts: list[Context], questions: list[Question]) -> tuple[lis
         if not asked:
             continue
         chosen = min(asked, key=lambda q: hashlib.sha256(q.question.encode("utf-8")).hexdigest())
-        rest = "".join(s for s in _SENTENCE.findall(context.text)
+        rest = "".join(s for s in SENTENCE.findall(context.text)
                        if s.strip() and not any(a in s for a in chosen.answers))
         if len(rest) < MIN_CUT_CHARS or any(a in rest for a in chosen.answers):
             continue

@@ -8,6 +8,7 @@ this class's import path in the saved ``modules.json``.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -62,7 +63,7 @@ class UniversalSentenceEncoder(InputModule):
             parts = list(pool.map(self.encoder.encode, [texts[a:b] for a, b in zip(bounds, bounds[1:])]))
         return np.concatenate(parts)
 
-    def preprocess(self, inputs: list[str], prompt: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    def preprocess(self, inputs: Sequence[Any], prompt: str | None = None, **kwargs: Any) -> dict[str, Any]:
         texts = [str(t) for t in inputs]
         return {"texts": [prompt + t for t in texts] if prompt else texts}
 

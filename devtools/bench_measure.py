@@ -376,8 +376,8 @@ def thread_study(bench: Bench, engine: Any, questions: list[str]) -> dict[str, A
     texts = [c.embedding_text for c in engine.index.chunks] + [
         t for c in engine.index.chunks for t in c.sentence_texts]
     batch = (texts * (1 + 400 // max(1, len(texts))))[:400]
-    module = embedder.model[0] if hasattr(embedder.model, "__getitem__") else None
-    if not hasattr(module, "threads"):
+    module: Any = embedder.model[0] if hasattr(embedder.model, "__getitem__") else None
+    if module is None or not hasattr(module, "threads"):
         return {"skipped": "the model's batch threads are not adjustable"}
     saved = embedder.query_threads, module.threads
     study: dict[str, Any] = {"cores": cores, "batch_texts": len(batch), "load_average_before": load_average()}
@@ -400,7 +400,7 @@ def thread_study(bench: Bench, engine: Any, questions: list[str]) -> dict[str, A
                     started = time.perf_counter()
                     embedder.encode(batch)
                     rate = len(batch) / (time.perf_counter() - started)
-                    entry = {"encode": summary_ms(encode), "answer": summary_ms(total),
+                    entry: dict[str, Any] = {"encode": summary_ms(encode), "answer": summary_ms(total),
                              "batch_texts_per_s": round(rate, 1)}
                     study[f"{load}_threads{count}"] = entry
                     bench.log(f"  threads={count} {load}: encode p50 {entry['encode']['p50_ms']} ms, "

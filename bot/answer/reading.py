@@ -15,10 +15,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..chunking import Chunk, split_sentences
+from ..chunking import Chunk
 from ..figures import Figure, asked_date_part, read_figures, writes_date_part
 from ..normalize import fold_in_place
 from ..search import Hit, QueryAnalysis, SearchResult
+from ..text import CLAUSE_MARK
 from .model import FIGURE_FEATURES, SENTENCE_FEATURES
 
 _RUN = re.compile(r"\w+")
@@ -29,7 +30,6 @@ _QUESTION_WORD = re.compile(_QUESTION_WORDS)
 # the question word with what belongs to it (哪一年, 什么时候, 多少个): the context is what stands around this
 _ASKED_PHRASE = re.compile(rf"(?:{_QUESTION_WORDS})[一个些年月日天号时候种样位里儿处]*")
 _PARTICLES = "的了是有为呢吗啊呀个些？?。 "
-_CLAUSE_MARK = re.compile(r"[，,；;：:、。！？!?]")
 _NEAR = 10  # characters before / after a figure read as "right before / after it"
 _FAR = 60.0  # the distance of a figure with no question word in its sentence
 _WINDOW = 12  # characters on either side of a figure read as its surroundings
@@ -37,8 +37,8 @@ _CONTEXT = 8  # characters of the question on either side of its question word r
 
 
 def passage_sentences(chunk: Chunk) -> list[str]:
-    """A passage's sentences, verbatim (the one place that splits them; the index may store them later)."""
-    return split_sentences(chunk.text)
+    """A passage's sentences, verbatim, as the index holds them (split once, when the passage was made)."""
+    return list(chunk.sentences)
 
 
 @lru_cache(maxsize=8192)
@@ -277,8 +277,8 @@ def _figure_row(figure: Figure, of_sentence: tuple[Figure, ...], text: str, occ:
     """FIGURE_FEATURES of one figure but the three sentence columns; ``rarity``: log(shown figures / those of an
     asked kind), ``of_kind``: its sentence's figures of an asked kind."""
     order = of_sentence.index(figure)
-    clause_start = max((m.end() for m in _CLAUSE_MARK.finditer(text, 0, figure.start)), default=0)
-    clause_end = next((m.start() for m in _CLAUSE_MARK.finditer(text, figure.end)), len(text))
+    clause_start = max((m.end() for m in CLAUSE_MARK.finditer(text, 0, figure.start)), default=0)
+    clause_end = next((m.start() for m in CLAUSE_MARK.finditer(text, figure.end)), len(text))
     in_clause = {w for s, e, w in occ if s >= clause_start and e <= clause_end}
     before = {w for s, e, w in occ if clause_start <= s and figure.start - _NEAR <= e <= figure.start}
     after = {w for s, e, w in occ if figure.end <= s <= figure.end + _NEAR and e <= clause_end}

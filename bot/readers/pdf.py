@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ReadError
+from ..text import CLOSING_QUOTES, SENTENCE_END_MARKS
 from . import (
     HEADING,
     NUMBERED_HEADING,
@@ -49,7 +50,7 @@ from . import (
 _PAGE_NUMBER = re.compile(r"^[-—–·\s]*(?:第\s*)?\d+\s*页?\s*(?:(?:/|共)\s*\d+\s*页?)?[-—–·\s]*$"
                           r"|^page\s*\d+(?:\s*of\s*\d+)?$", re.I)
 _LATIN = re.compile(r"[A-Za-z]")
-_SENTENCE_END = re.compile(r"[。！？!?；;：:][”’」』）)]*$")
+_SENTENCE_END = re.compile(f"[{SENTENCE_END_MARKS}：:][{CLOSING_QUOTES}]*$")  # ends a sentence or a lead-in
 _HEADING_START = re.compile(rf"^(?:{NUMBERED_HEADING}|第[{NUMERAL}\d]+[章节部分篇条])")
 _PLACEHOLDER_TITLES = frozenset({"untitled", "无标题", "unspecified"})
 MARGIN_LINES = 2  # lines at the top and at the bottom of a page that may be running headers or footers

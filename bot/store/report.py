@@ -10,10 +10,12 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from ..text import shortened
 from .store import DOWN_REASONS
 
 # characters that reorder the text around them (Trojan-source style) although they are not controls
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+EXCERPT_CHARS = 60  # of a shown answer, in the report
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -66,7 +68,8 @@ def format_report(report: dict[str, Any]) -> str:
                      "问题 → 回答（旧记录：段落）")
         for row in report["downvoted"]:
             passages = "、".join(one_line(p) for p in row["passages"])
-            shown = f"“{_excerpt(row['shown'])}”" if row.get("shown") else passages or "—"
+            excerpt = shortened(one_line(" ".join((row.get("shown") or "").split())), EXCERPT_CHARS)
+            shown = f"“{excerpt}”" if row.get("shown") else passages or "—"
             lines.append(f"  {_pad(str(row['down']), 4, right=True)}  {_pad(str(row['up']), 4, right=True)}  "
                          f"{_pad(row['last_asked'], 19)}  {one_line(row['question'])} → {shown}{_reviewed(row)}")
             for why in row.get("reasons", []):
@@ -103,8 +106,3 @@ def _candidates(row: dict[str, Any]) -> list[str]:
         lines.append(f"  {'':8}  {one_line(candidate['command'])}")
     return lines
 
-
-def _excerpt(text: str, limit: int = 60) -> str:
-    """The first words of a shown answer, on one line."""
-    text = one_line(" ".join(text.split()))
-    return text if len(text) <= limit else text[:limit - 1] + "…"

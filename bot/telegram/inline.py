@@ -22,11 +22,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, InlineQueryHandler
 
+from ..knowledge import Content
 from ..normalize import looks_traditional, normalize_query
 from ..render import Span, localized, telegram_messages
 from ..reply import Answer
+from ..text import shortened
 from .base import BotCore, Context, in_script, user_script
-from .cards import SectionEntry, section_name, shortened
+from .cards import section_name
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +81,14 @@ def _article(key: Key, title: str, description: str, spans: Sequence[Span]) -> I
         description=shortened(description, DESCRIPTION_CHARS))
 
 
-def inline_results(answer: Answer, key: Key, scope: str, sections: Sequence[SectionEntry]) -> InlineResults:
+def inline_results(answer: Answer, key: Key, scope: str, content: Content) -> InlineResults:
     """One result: the quotable answer and its source, described by the sentence's section (its name within its
-    article, from ``sections``) and article; or, when the content does not answer the question, a result
+    article, from ``content``) and article; or, when the content does not answer the question, a result
     saying so (``scope`` names the content, e.g. 《…》)."""
     traditional = answer.traditional
     if answer.answered:
         lead = answer.shown[0] if answer.shown else None
-        parts = (section_name(sections, lead.section), f"《{lead.article}》" if lead.article else "") if lead else ()
+        parts = (section_name(content, lead.section), f"《{lead.article}》" if lead.article else "") if lead else ()
         description = " · ".join(part for part in parts if part)
         return [_article(key, in_script(answer.lead, traditional), in_script(description, traditional),
                          answer.quote)]
@@ -134,6 +136,6 @@ class Inline:
         if results is None:
             answer = await self.core.run_sync(engine.answer, question)
             key = cache_key(question, answer.build or engine.index.build_id)
-            results = inline_results(answer, key, engine.state.source, engine.index.sections)
+            results = inline_results(answer, key, engine.state.source, engine.index.content)
             self.cache.put(key, results)
         return results

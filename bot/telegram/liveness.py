@@ -86,7 +86,8 @@ class Liveness:
     async def _auto_reload(self) -> None:
         """Load a new index build when the CURRENT pointer names another one (reading that one small file is
         the whole cost of a check), else the pins when their files changed (a stat of each); a broken build or
-        pins file is logged once and the old one kept."""
+        pins file is logged once and the old one kept, and the damaged build passed over at start-up (the newest
+        intact one serves instead) is not tried again."""
         engine = self.core.engine
         index_dir = self.core.settings.path("index_dir")
         broken = ""  # a build that failed to load is not tried again until the manifest changes
@@ -97,7 +98,7 @@ class Liveness:
             try:
                 build = await self.core.run_sync(current_build, index_dir)  # the small pointer file only
                 build_id = build.name if build is not None else ""
-                if build_id in (engine.index.build_id, broken, ""):
+                if build_id in (engine.index.build_id, engine.index.passed_over, broken, ""):
                     if await self.core.run_sync(engine.reload_pins):  # `python -m bot pin` while serving
                         log.info("auto reload: loaded the changed pins files")
                     continue

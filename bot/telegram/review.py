@@ -138,8 +138,8 @@ class Review:
         chunk = next((c for c in state.index.chunks if passage.names(c.id)), None)
         if chunk is None:
             raise KnowledgeError(["the passage of the button is not in the loaded index any more"])
-        section = next((s for s in state.index.sections if s["id"] == chunk.section), {})
-        article = str(section.get("article_id", ""))
+        section = state.index.content.section(chunk.section)
+        article = section.article_id if section else ""
         if not (self.core.settings.path("knowledge_dir") / article).is_dir():
             raise KnowledgeError([f"passage {chunk.id} is not in an article folder of knowledge/"])
         self.core.engine.pin(new_pin(question, chunk, article, by="telegram /review"))

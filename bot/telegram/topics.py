@@ -15,12 +15,11 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from ..errors import KnowledgeError
-from ..knowledge import EXAMPLES_FILE, parse_examples, read_yaml
+from ..knowledge import EXAMPLES_FILE, Section, parse_examples, read_yaml
 from ..render import telegram_messages
 from .base import EXPIRED, BotCore, Context, button_chat, message_text, user_script
 from .buttons import ARTICLE, EXAMPLE, MENU, PAGE, TOPIC, parse_article, parse_example, parse_page, parse_topic
 from .cards import (
-    SectionEntry,
     about_spans,
     article_notice,
     find_section,
@@ -80,7 +79,7 @@ class Topics:
             CallbackQueryHandler(self.on_example, pattern=EXAMPLE),
         ]
 
-    async def _send_card(self, update: Update, context: Context, chat_id: int, section: SectionEntry) -> None:
+    async def _send_card(self, update: Update, context: Context, chat_id: int, section: Section) -> None:
         """A section's card, in the user's script."""
         settings = self.core.settings
         spans = topic_spans(section, int(settings.topic_summary_chars), int(settings.topic_max_figures),
@@ -94,14 +93,14 @@ class Topics:
         if context.args and await self._open_deep_link(update, context, chat.id, context.args[0]):
             return
         examples = self.core.examples
-        spans = greeting_spans(self.core.engine.index.sections, bool(examples), user_script(update, context))
+        spans = greeting_spans(self.core.engine.index.content, bool(examples), user_script(update, context))
         await self.core.send(context, chat.id, telegram_messages(spans),
                              examples_keyboard(examples) if examples else None)
 
     async def _open_deep_link(self, update: Update, context: Context, chat_id: int, payload: str) -> bool:
         """``/start <payload>`` from a link: that topic's card; False for a payload naming no loaded topic
         (the caller greets as usual)."""
-        section = linked_section(self.core.engine.index.sections, payload)
+        section = linked_section(self.core.engine.index.content, payload)
         if section is None:
             log.info("start link to an unknown topic (%d characters): greeting instead", len(payload))
             return False
@@ -129,9 +128,9 @@ class Topics:
 
     async def _send_topics(self, update: Update, context: Context, chat_id: int) -> None:
         traditional = user_script(update, context)
-        sections = self.core.engine.index.sections
-        await self.core.send(context, chat_id, telegram_messages(topics_intro_spans(sections, traditional)),
-                             topics_keyboard(sections, traditional))
+        content = self.core.engine.index.content
+        await self.core.send(context, chat_id, telegram_messages(topics_intro_spans(content, traditional)),
+                             topics_keyboard(content, traditional))
 
     async def on_topics_page(self, update: Update, context: Context) -> None:
         """◀/▶ under /topics: show another page of the same list in the same message."""
@@ -144,7 +143,7 @@ class Topics:
             return
         traditional = user_script(update, context, message_text(query.message))
         try:
-            await query.edit_message_reply_markup(topics_keyboard(self.core.engine.index.sections, traditional, page))
+            await query.edit_message_reply_markup(topics_keyboard(self.core.engine.index.content, traditional, page))
         except BadRequest as exc:  # "message is not modified": a retried press of the page shown already
             log.info("topics page not changed: %s", exc)
 
@@ -155,7 +154,7 @@ class Topics:
             return
         query, ref = press
         traditional = user_script(update, context, message_text(query.message))
-        notice = article_notice(self.core.engine.index.sections, ref, traditional)
+        notice = article_notice(self.core.engine.index.content, ref, traditional)
         await self.core.answer_button(query, notice or "这篇文章已不在当前内容里")
 
     async def on_topic(self, update: Update, context: Context) -> None:
@@ -163,7 +162,7 @@ class Topics:
         if press is None:
             return
         query, ref = press
-        section = find_section(self.core.engine.index.sections, ref)
+        section = find_section(self.core.engine.index.content, ref)
         if section is None:
             await self.core.answer_button(query, "这个主题已不在当前内容里")
             return
@@ -186,5 +185,5 @@ class Topics:
         if chat is None:
             return
         index = self.core.engine.index
-        spans = about_spans(index.sections, index.manifest, user_script(update, context))
+        spans = about_spans(index.content, index.manifest, user_script(update, context))
         await self.core.send(context, chat.id, telegram_messages(spans))

@@ -100,7 +100,7 @@ class _Handlers:
             log.info("inline mode is off for this bot: send /setinline to @BotFather to let users ask "
                      "@%s 问题 in any chat", application.bot.username)
         core = self.core  # warm up lazy model parts before users arrive
-        await core.run_sync(core.engine.answer, warm_up_question(core.engine.index.sections))
+        await core.run_sync(core.engine.answer, warm_up_question(core.engine.index.content))
         if core.store is not None:
             await core.run_sync(core.store.purge)  # retention at start-up (and daily, as the store writes)
         self.liveness.start(application)

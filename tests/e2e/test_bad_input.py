@@ -62,7 +62,7 @@ def test_any_question_becomes_valid_telegram_messages(fake_engine: Engine, quest
         assert all(script(f) in "".join(texts) for f in answer.figures)
         markup = feedback_keyboard(2**63 - 1, "Zz-_09aB")  # the largest row id and a tag
     else:
-        markup = topics_keyboard(fake_engine.index.sections, answer.traditional)
+        markup = topics_keyboard(fake_engine.index.content, answer.traditional)
     for row in markup.inline_keyboard:
         for button in row:
             assert button.text.strip() and 1 <= len(button.callback_data.encode()) <= MAX_CALLBACK_BYTES

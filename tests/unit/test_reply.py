@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.answer.reading import passage_sentences
+from bot.chunking import Chunk
 from bot.render import html_of
 
 
@@ -33,3 +35,11 @@ def test_not_given_in_traditional_names_the_topic_in_traditional(engine) -> None
 def test_a_declined_question_has_no_figure_in_the_batch_output(engine) -> None:
     data = engine.answer("明天温州会下雨吗").to_json()
     assert data["reason"] == "off_topic" and data["figure"] is None and data["figures"] == [] and data["answer"] == ""
+
+
+def test_passages_are_read_in_the_sentences_the_index_holds_not_split_again() -> None:
+    made = Chunk("s-1", "s", "标题", "标题", "城市书房110家。总藏书120多万册！")
+    assert made.sentences == ("城市书房110家。", "总藏书120多万册！")  # split once, when the passage is made
+    stored = Chunk("s-1", "s", "标题", "标题", made.text, sentences=("城市书房110家。总藏书120多万册！",))
+    assert passage_sentences(stored) == ["城市书房110家。总藏书120多万册！"]
+    assert passage_sentences(made) == list(made.sentences)

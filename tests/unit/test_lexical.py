@@ -1,0 +1,71 @@
+"""BM25 over jieba words and character bigrams: what the lexical side of the search promises."""
+
+import pytest
+
+from bot.lexical import LexicalIndex, TermCounts, Tokenizer
+from bot.normalize import fold
+
+PASSAGES = [
+    "城市发展很快，城市建设很好，城市面貌一新。",
+    "全市城市书房共有110家，总藏书120多万册。",
+    "城市发展规划已经完成，城市交通更加便利。",
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return Tokenizer(["城市书房"])
+
+
+@pytest.fixture(scope="module")
+def index(tokenizer):
+    terms, _ = TermCounts.count([fold(p) for p in PASSAGES], tokenizer)
+    return LexicalIndex.build(terms)
+
+
+def _query(tokenizer, question):
+    return {token: 1.0 for token in tokenizer.tokens(fold(question))}
+
+
+def test_the_passage_with_the_rare_question_word_ranks_first(tokenizer, index):
+    scores = index.scores(_query(tokenizer, "城市书房有多少家"))
+    assert scores.argmax() == 1 and scores[1] > 2 * max(scores[0], scores[2])
+    assert 0 < scores.max() <= 1.0  # divided by the best a passage could reach
+
+
+def test_traditional_characters_find_the_same_passages(tokenizer, index):
+    simplified = index.scores(_query(tokenizer, "城市书房的藏书"))
+    traditional = index.scores(_query(tokenizer, "城市書房的藏書"))
+    assert traditional.tolist() == pytest.approx(simplified.tolist())
+
+
+def test_words_no_passage_has_lower_every_score_and_count_as_unseen(tokenizer, index):
+    plain = index.scores(_query(tokenizer, "城市书房"))
+    diluted = index.scores(_query(tokenizer, "城市书房 杭州 高铁 票价"))
+    assert (diluted < plain)[plain > 0].all()
+    assert index.unseen_share(_query(tokenizer, "杭州高铁票价")) == pytest.approx(1.0, abs=0.05)
+    assert index.unseen_share(_query(tokenizer, "城市书房")) == 0.0
+
+
+def test_coverage_is_what_a_passage_contains_not_how_often(tokenizer, index):
+    coverage = index.coverage(_query(tokenizer, "城市书房藏书"))
+    assert coverage[1] > 2 * coverage[0]
+    assert coverage[0] == pytest.approx(coverage[2])  # 城市 three times or twice: the same share
+
+
+def test_an_index_reads_back_as_it_was_saved(tokenizer, index, tmp_path):
+    index.save(tmp_path, "lexical")
+    loaded = LexicalIndex.load(tmp_path, "lexical")
+    query = _query(tokenizer, "城市交通规划")
+    assert loaded.scores(query).tolist() == pytest.approx(index.scores(query).tolist())
+
+
+def test_a_rebuild_segments_only_changed_texts(tokenizer):
+    texts = [fold(p) for p in PASSAGES]
+    first, segmented = TermCounts.count(texts, tokenizer)
+    assert segmented == 3
+    again, segmented = TermCounts.count(texts[:2] + ["乡村书房新建20家。"], tokenizer, first)
+    assert segmented == 1
+    fresh, _ = TermCounts.count(texts[:2] + ["乡村书房新建20家。"], tokenizer)
+    assert LexicalIndex.build(again).scores(_query(tokenizer, "乡村书房")).tolist() == pytest.approx(
+        LexicalIndex.build(fresh).scores(_query(tokenizer, "乡村书房")).tolist())

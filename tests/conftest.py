@@ -14,6 +14,7 @@ from bot import embedding
 from bot.config import Settings
 from bot.embedding import Embedder
 from bot.index import build_index
+from bot.knowledge import PINS_FILE
 from bot.store import Store
 from devtools.fakeapi import FakeBotAPI
 from tests.helpers import FAKE_MODEL, KNOWLEDGE, RunningBot, base_settings, bot_settings, fake_model, make_settings
@@ -40,9 +41,10 @@ def fake_engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 @pytest.fixture
 def knowledge_copy(tmp_path: Path) -> Path:
-    """A writable copy of the real knowledge folder, for tests that edit or break content."""
+    """A writable copy of the real knowledge folder, for tests that edit or break content; without its reviewed
+    pins, so a test sees what the search alone answers and adds the pins it needs."""
     target = tmp_path / "knowledge"
-    shutil.copytree(KNOWLEDGE, target)
+    shutil.copytree(KNOWLEDGE, target, ignore=shutil.ignore_patterns(PINS_FILE))
     return target
 
 

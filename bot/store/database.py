@@ -318,7 +318,8 @@ class SQLiteDatabase(Database):
         """Write a new salt under a temporary name, then link it in place: the salt file appears whole or not
         at all, and when processes starting together race, the first link wins and the others read it."""
         salt_path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = salt_path.with_name(f".{salt_path.name}.{os.getpid()}.tmp")
+        # a name of its own per caller: threads of one process racing here must not share (and unlink) one file
+        temporary = salt_path.with_name(f".{salt_path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             with os.fdopen(descriptor, "w", encoding="ascii") as handle:

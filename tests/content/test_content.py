@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.knowledge import ARTICLE_FILE, PINS_FILE
+
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -91,7 +93,7 @@ def article_meta(folder):
 
 
 def section_files(folder=SEED):
-    return sorted(p for p in folder.glob("*.yaml") if p.name != "article.yaml")
+    return sorted(p for p in folder.glob("*.yaml") if p.name not in (ARTICLE_FILE, PINS_FILE))
 
 
 def load_sections(folder=SEED):

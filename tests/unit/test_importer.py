@@ -10,7 +10,7 @@ import yaml
 from bot.cli import main
 from bot.errors import ArticleImportError, ReadError
 from bot.importer import apply_import, plan_import
-from bot.knowledge import load_knowledge
+from bot.knowledge import ARTICLE_FILE, PINS_FILE, load_knowledge
 from bot.readers import author_names, normalized_date
 from tests.helpers import FIXTURES, KNOWLEDGE
 
@@ -47,7 +47,7 @@ GOV_PAGE = """<!DOCTYPE html>
 
 def sections_of(folder: Path) -> list[dict]:
     return [yaml.safe_load(p.read_text(encoding="utf-8"))
-            for p in sorted(folder.glob("*.yaml")) if p.name != "article.yaml"]
+            for p in sorted(folder.glob("*.yaml")) if p.name not in (ARTICLE_FILE, PINS_FILE)]
 
 
 def article_of(folder: Path) -> dict:

@@ -163,7 +163,7 @@ def cmd_pin(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Add, list or remove reviewed pins (knowledge/<article>/pins.yaml): a question and its paraphrases answered
     from one passage (and sentence). A running bot takes a change within auto_reload_seconds, without a build."""
     from .chunking import chunk_knowledge
-    from .pins import add_pin, load_pins, new_pin, remove_pins
+    from .pins import add_pin, load_pins, pin_passage, remove_pins
 
     knowledge_dir = settings.path("knowledge_dir")
     if args.list:
@@ -192,10 +192,7 @@ def cmd_pin(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         raise KnowledgeError([f"no passage '{passage_id}' in {knowledge_dir} (passage ids as `ask --json` and "
                               "`report` show them; after an edit, the ids of the next build)"])
     section = knowledge.section(chunk.section)
-    if section is None or "/" not in section.file:
-        raise KnowledgeError([f"passage {passage_id} is in a section file outside an article folder: pins are kept "
-                              "beside their article (knowledge/<article>/pins.yaml)"])
-    pin = new_pin(question, chunk, section.file.split("/")[0], args.sentence or "", by=args.by)
+    pin = pin_passage(question, chunk, section, knowledge_dir, args.sentence or "", by=args.by)
     replaced = add_pin(knowledge_dir, pin)
     if settings.database_url or settings.path("feedback_db").exists():  # reviewed: off the report's review list
         from .store import Store
@@ -207,8 +204,9 @@ def cmd_pin(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         finally:
             store.close()
     quoted = f"quoting “{pin.text}”" if pin.quotes_sentence else "the answer step chooses the sentence"
+    heading = section.heading if section else chunk.section
     print(f"{'replaced the pin in' if replaced else 'pinned in'} {pin.file}: “{pin.question}” → {passage_id} "
-          f"({section.heading}), {quoted}. A running bot answers from it within auto_reload_seconds; review the "
+          f"({heading}), {quoted}. A running bot answers from it within auto_reload_seconds; review the "
           "file with the content (`python -m bot build --check`).", file=out)
     return EXIT_OK
 

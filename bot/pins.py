@@ -22,7 +22,7 @@ import yaml
 
 from .chunking import Chunk, chunk_knowledge, split_sentences
 from .errors import KnowledgeError
-from .knowledge import PINS_FILE, Knowledge, read_yaml, visible
+from .knowledge import PINS_FILE, Knowledge, Section, read_yaml, visible
 from .normalize import fold
 
 PIN_FIELDS = frozenset({"question", "section", "sentence", "passage", "by", "at"})
@@ -185,6 +185,17 @@ def new_pin(question: str, chunk: Chunk, article: str, sentence: str = "", by: s
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return Pin(question.strip(), chunk.section, chosen or sentences[0], bool(chosen), by, stamp,
                f"{article}/{PINS_FILE}")
+
+
+def pin_passage(question: str, chunk: Chunk, section: Section | None, knowledge_dir: Path, sentence: str = "",
+                by: str = "") -> Pin:
+    """The pin of ``question`` to ``chunk``, kept beside its article (knowledge/<article>/pins.yaml) — what
+    ``python -m bot pin`` and /review both write; KnowledgeError when the passage is not in an article folder."""
+    folder = section.file.split("/")[0] if section is not None and "/" in section.file else ""
+    if not folder or not (knowledge_dir / folder).is_dir():
+        raise KnowledgeError([f"passage {chunk.id} is in a section file outside an article folder of "
+                              f"{knowledge_dir}: pins are kept beside their article (knowledge/<article>/pins.yaml)"])
+    return new_pin(question, chunk, folder, sentence, by)
 
 
 def _write(path: Path, pins: Sequence[Pin]) -> None:

@@ -18,7 +18,7 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from ..errors import BotError, KnowledgeError
-from ..pins import new_pin
+from ..pins import pin_passage
 from ..review import Candidate, ToReview, candidates, queue
 from ..store.store import NONE_FITS, PINNED, report_key
 from .base import BotCore, Context, button_chat
@@ -139,10 +139,8 @@ class Review:
         if chunk is None:
             raise KnowledgeError(["the passage of the button is not in the loaded index any more"])
         section = state.index.content.section(chunk.section)
-        article = section.article_id if section else ""
-        if not (self.core.settings.path("knowledge_dir") / article).is_dir():
-            raise KnowledgeError([f"passage {chunk.id} is not in an article folder of knowledge/"])
-        self.core.engine.pin(new_pin(question, chunk, article, by="telegram /review"))
+        self.core.engine.pin(pin_passage(question, chunk, section, self.core.settings.path("knowledge_dir"),
+                                         by="telegram /review"))
         store = self.core.store
         if store is not None:
             store.record_review(question, PINNED, chunk.id)

@@ -68,6 +68,15 @@ def test_pin_refuses_what_it_cannot_do_naming_it(knowledge_copy: Path, capsys: p
     assert not (knowledge_copy / ARTICLE / "pins.yaml").exists()
 
 
+def test_a_passage_outside_an_article_folder_cannot_be_pinned(knowledge_copy: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    (knowledge_copy / "loose.yaml").write_text("id: loose1\nsource:\n  article: 散篇\ntitle: 散篇一节\nparagraphs:\n"
+                                               "  - 这是一段放在文件夹外面的内容，共有12家单位。\n", encoding="utf-8")
+    code, _, err = run(capsys, knowledge_copy, "pin", "散篇有几家", "loose1-1")
+    assert code == 1 and "outside an article folder" in err and "pins.yaml" in err
+    assert not list(knowledge_copy.rglob("pins.yaml"))
+
+
 @pytest.mark.parametrize(("entry", "said"), [
     ({"section": "s6", "sentence": "x"}, "pin 1: field 'question' is missing"),
     ({"question": "q", "sentence": "x"}, "pin 1: field 'section' is missing"),

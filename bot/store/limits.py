@@ -18,12 +18,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..errors import FeedbackStoreError
-
-if TYPE_CHECKING:
-    from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +55,19 @@ def decide(times: list[float], told_at: float | None, now: float, limit: int, wi
     return Decision(False, tell, window - (now - recent[0]), recent, told_at, max(recent[-1], told_at) + window)
 
 
+class WindowStore(Protocol):
+    """Where the windows are counted when several replicas serve: the store (``Store.rate_check``)."""
+
+    def rate_check(self, scope: str, user_id: int, limit: int, window: float) -> Decision: ...
+
+
 class RateLimiter:
     """``check(user_id)``: at most ``limit`` events of ``scope`` ('questions', 'updates') per user in any
     ``window`` seconds (0 turns the limit off), counted in ``store`` when there is one (see the module's notes).
 
     ``check`` may wait for the store: call it off the event loop."""
 
-    def __init__(self, scope: str, limit: int, store: Store | None = None, window: float = 60.0,
+    def __init__(self, scope: str, limit: int, store: WindowStore | None = None, window: float = 60.0,
                  retry_seconds: float = 30.0, clock: Callable[[], float] = time.time) -> None:
         self.scope = scope
         self.limit = limit

@@ -19,10 +19,9 @@ from .wire import Server
 
 
 class FakeState:
-    """All the fake's state; the bot's identity and settings are set by ``FakeBotAPI.__init__``."""
+    """All the fake's state. The bot's identity and settings, which the mixins read too, are set by
+    ``FakeBotAPI.__init__``."""
 
-    token: str
-    bot_username: str
     bot_user: JSONDict
     webhook_retry_delay: float
     webhook_timeout: float

@@ -3,7 +3,10 @@ fake Bot API server (``devtools.fakeapi.FakeBotAPI``). Fixtures and hooks are in
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,8 +22,22 @@ from devtools.fakeapi import FakeBotAPI, parse_telegram_html
 from devtools.harness import BackgroundBot
 
 ROOT = Path(__file__).resolve().parent.parent
-KNOWLEDGE = ROOT / "knowledge"
+SHIPPED = ROOT / "knowledge"  # the articles the bot ships with: real ones only
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SECOND_ARTICLE = FIXTURES / "articles" / "water-saving-city"  # written for the tests, its figures illustrative
+
+
+def _knowledge_for_tests() -> Path:
+    """The shipped knowledge plus a second, made-up article, so that every feature is tested with several
+    articles while the bot serves only real ones: a copy made once per test process, removed at its exit."""
+    folder = Path(tempfile.mkdtemp(prefix="bot-tests-")) / "knowledge"
+    shutil.copytree(SHIPPED, folder)
+    shutil.copytree(SECOND_ARTICLE, folder / SECOND_ARTICLE.name)
+    atexit.register(shutil.rmtree, folder.parent, True)
+    return folder
+
+
+KNOWLEDGE = _knowledge_for_tests()
 FAKE_MODEL = "test-hash"
 
 USER = 731842659  # a distinctive id: it must never show up in the feedback database or the logs

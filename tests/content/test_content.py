@@ -20,6 +20,7 @@ KNOWLEDGE = ROOT / "knowledge"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ARTICLE = FIXTURES / "wenzhou_ten_samples.txt"
 SEED = KNOWLEDGE / "wenzhou-ten-samples"
+SECOND_ARTICLE = FIXTURES / "articles" / "water-saving-city"  # the tests' made-up second article, not shipped
 VOCABULARY = ("synonyms.yaml", "units.yaml", "examples.yaml")
 
 # Non-body lines of the article, written down independently of the knowledge files.
@@ -85,7 +86,8 @@ def body_lines():
 
 
 def article_folders():
-    return sorted(p.parent for p in KNOWLEDGE.glob("*/article.yaml"))
+    """The shipped articles and the tests' second article: content checks hold for both."""
+    return sorted(p.parent for p in KNOWLEDGE.glob("*/article.yaml")) + [SECOND_ARTICLE]
 
 
 def article_meta(folder):

@@ -39,6 +39,8 @@ from devtools.fakeapi import DEFAULT_GROUP_ID, FakeBotAPI, Fault, parse_telegram
 # USER is a distinctive id: it must never show up in the feedback database or the logs.
 from tests.helpers import (
     ADMIN,
+    KNOWLEDGE,
+    SECOND_ARTICLE,
     USER,
     RunningBot,
     ask,
@@ -52,10 +54,6 @@ from tests.helpers import (
     plain,
     wait_until,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
-KNOWLEDGE = ROOT / "knowledge"
-
 
 # ---- answers --------------------------------------------------------------------------------------
 
@@ -698,7 +696,7 @@ def test_texts_come_from_the_content_not_from_code(api: FakeBotAPI, start: Calla
     """Served with only the second article, no command text mentions the seed article."""
     knowledge = tmp_path / "only-water"
     knowledge.mkdir()
-    shutil.copytree(KNOWLEDGE / "water-saving-city", knowledge / "water-saving-city")
+    shutil.copytree(SECOND_ARTICLE, knowledge / SECOND_ARTICLE.name)
     settings = base_settings(knowledge_dir=str(knowledge), index_dir=str(tmp_path / "index"))
     build_index(settings, lambda _: embedder)
     own = Engine(settings, embedder=embedder)

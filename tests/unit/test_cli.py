@@ -9,7 +9,7 @@ import pytest
 
 from bot.cli import main
 from bot.knowledge import content_from_json
-from tests.helpers import FIXTURES, ROOT
+from tests.helpers import FIXTURES, KNOWLEDGE, ROOT
 
 SEED = "wenzhou-ten-samples"  # the seed article's folder in knowledge/
 
@@ -28,7 +28,7 @@ def run(args, stdin=None, monkeypatch=None):
 
 
 def test_build_check_and_build(tmp_path, capsys):
-    args = ["--set", f"index_dir={tmp_path / 'index'}"]
+    args = ["--set", f"knowledge_dir={KNOWLEDGE}", "--set", f"index_dir={tmp_path / 'index'}"]
     code, out = run(args + ["build", "--check"])
     assert code == 0 and out.startswith("ok: 2 articles, 15 sections")
     assert "  wenzhou-ten-samples: 《温州聚焦先行示范 十大实践样本出炉》（周琳子 叶志攀）, 11 sections" in out

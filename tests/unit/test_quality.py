@@ -20,7 +20,7 @@ from bot.normalize import fold, fold_in_place
 from bot.ranking import ANSWER_FEATURES, PASSAGE_FEATURES, load_model, parse_model
 from bot.squad import read_squad, write_knowledge
 from devtools.quality_table import quality_table, write_into
-from tests.helpers import FIXTURES, KNOWLEDGE, make_settings
+from tests.helpers import FIXTURES, KNOWLEDGE, ROOT, make_settings
 
 EXCERPT = FIXTURES / "squad_excerpt.json"
 
@@ -131,7 +131,7 @@ def test_figures_in_traditional_and_chinese_numerals_are_read():
 
 def test_the_readme_and_docs_show_the_table_the_committed_reports_give():
     """The quality figures users read are the eval reports' own, never typed by hand."""
-    root = KNOWLEDGE.parent
+    root = ROOT
     names = [("dev", "dev"), ("held-out", "heldout"), ("CMRC 2018 trial", "cmrc2018_trial"),
              ("DRCD test", "DRCD_test"), ("CMRC 2018 trial", "cmrc2018_trial-offtopic"),
              ("DRCD test", "DRCD_test-offtopic")]

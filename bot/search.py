@@ -379,9 +379,8 @@ class Searcher:
         starts, counts = offsets[ids], offsets[ids + 1] - offsets[ids]
         rows = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         firsts = np.cumsum(counts) - counts
-        sentence_lexical = sentence_index.scores(tokens)[rows]
+        sentence_lexical, sentence_coverage = sentence_index.row_scores(tokens, rows)
         sentence_dense = np.maximum(self.index.sentence_vectors[rows].astype(np.float32) @ vector, 0)
-        sentence_coverage = sentence_index.coverage(tokens)[rows]
         chunk_dense = np.maximum(self.index.chunk_vectors[ids] @ vector, 0)
         best = lambda values: np.maximum.reduceat(values, firsts) if len(ids) else values  # noqa: E731
         asks_amount = query.asks_amount

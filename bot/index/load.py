@@ -157,7 +157,7 @@ def _load_build(build: Path, manifest: dict[str, Any], settings: Settings, verif
         with np.load(build / "sentences.npz") as stored:
             sentence_vectors, offsets = stored["vectors"], stored["offsets"]
         lexical = LexicalIndex.load(build, "lexical")
-        sentence_lexical = LexicalIndex.load(build, "lexical_sentences")
+        sentence_lexical = LexicalIndex.load(build, "lexical_sentences", by_rows=True)
         content = json.loads((build / "content.json").read_text(encoding="utf-8"))
         units = {unit: np.asarray(rows, dtype=np.int64) for unit, rows in content["sentence_units"].items()}
         unit_groups = [UnitGroup(tuple(g["units"]), tuple(g["asked"])) for g in content["unit_groups"]]

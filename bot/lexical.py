@@ -2,7 +2,8 @@
 
 jieba gives words (侨家乐, 城市书房) where they are known; character bigrams catch what segmentation
 misses (typos, unknown names, short questions). Scores are one sparse column-slice sum per query, so the
-cost grows with the matches, not with a Python loop over every passage.
+cost grows with the matches, not with a Python loop over every passage; sentences are stored by rows and only
+the candidates' are scored.
 """
 
 from __future__ import annotations
@@ -219,24 +220,40 @@ class LexicalIndex:
                 weights.append(weight)
         return np.asarray(cols, dtype=np.int64), np.asarray(weights, dtype=np.float32)
 
-    def _entries(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Positions in the CSC arrays of the query's columns, and each entry's column number in ``cols``:
-        the same as slicing ``weights[:, cols]`` in well under half the time (scipy's checks dominate)."""
+    def scores(self, weighted_tokens: dict[str, float]) -> np.ndarray:
+        """BM25 score of every text, divided by the best a text could reach (so 0…~1).
+
+        Tokens no text has count in that ceiling at the rarest weight, so a question that is mostly
+        about something else (温州 + 杭州 + 高铁) gets a low score even where its one common word matches.
+        """
+        return self.scores_and_coverage(weighted_tokens)[0]
+
+    def coverage(self, weighted_tokens: dict[str, float]) -> np.ndarray:
+        """Share of the query's token weight (query weight × IDF; unknown tokens at the rarest IDF) each
+        text contains at all, however often: what a text lacks, not how much it repeats."""
+        return self.scores_and_coverage(weighted_tokens)[1]
+
+    def scores_and_coverage(self, weighted_tokens: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """``scores`` and ``coverage`` of every text, in one pass over the query's columns (slicing the CSC arrays
+        directly: the same as ``weights[:, cols]`` in well under half the time, scipy's checks dominate)."""
         if self.by_rows:
             raise ValueError("an index stored by rows scores given rows only (row_scores)")
+        cols, weights = self.query_vector(weighted_tokens)
         matrix = self.weights
         entries = _slices(matrix.indptr[cols], matrix.indptr[cols + 1])
-        return entries, np.repeat(np.arange(len(cols)), np.diff(matrix.indptr)[cols])
+        which = np.repeat(np.arange(len(cols)), np.diff(matrix.indptr)[cols])
+        return self._bm25(weighted_tokens, cols, weights, matrix.indices[entries], which, matrix.data[entries],
+                          self.size)
 
     def row_scores(self, weighted_tokens: dict[str, float], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``scores(weighted_tokens)[rows]`` and ``coverage(weighted_tokens)[rows]`` (the same to float rounding),
-        at a cost that grows with the tokens of those rows, not with every text holding a query token: the
-        sentences of a question's candidates are a few hundred of the 300,000 of 100,000 passages."""
-        cols, weights = self.query_vector(weighted_tokens)
-        if len(cols) == 0 or len(rows) == 0:
-            return np.zeros(len(rows), dtype=np.float32), np.zeros(len(rows), dtype=np.float32)
+        """``scores`` and ``coverage`` of the given rows only (the same to float rounding), at a cost that grows
+        with the tokens of those rows, not with every text holding a query token: the sentences of a question's
+        candidates are a few hundred of the 300,000 of 100,000 passages."""
         if not self.by_rows:
-            raise ValueError("an index stored by columns scores every row (scores, coverage)")
+            raise ValueError("an index stored by columns scores every row (scores_and_coverage)")
+        cols, weights = self.query_vector(weighted_tokens)
+        if len(cols) == 0:
+            return np.zeros(len(rows), dtype=np.float32), np.zeros(len(rows), dtype=np.float32)
         matrix = self.weights
         starts, ends = matrix.indptr[rows], matrix.indptr[rows + 1]
         entries = _slices(starts, ends)
@@ -245,28 +262,22 @@ class LexicalIndex:
         tokens = matrix.indices[entries]
         at = np.minimum(np.searchsorted(ordered, tokens), len(ordered) - 1)
         asked = ordered[at] == tokens  # the entries of the query's tokens
-        which = order[at[asked]]
         row_of = np.repeat(np.arange(len(rows)), ends - starts)[asked]
-        unseen = sum(w for t, w in weighted_tokens.items() if t not in self.vocabulary)
-        mass = self.idf[cols] * weights
-        values = matrix.data[entries[asked]] * weights[which]
-        scores = np.bincount(row_of, weights=values, minlength=len(rows)).astype(np.float32)
-        found = np.bincount(row_of, weights=mass[which], minlength=len(rows))
-        ceiling = (K1 + 1) * (float(mass.sum()) + unseen * self.unseen_idf())
-        coverage = (found / (float(mass.sum()) + unseen * self.unseen_idf())).astype(np.float32)
-        return scores / ceiling, coverage
+        return self._bm25(weighted_tokens, cols, weights, row_of, order[at[asked]], matrix.data[entries[asked]],
+                          len(rows))
 
-    def coverage(self, weighted_tokens: dict[str, float]) -> np.ndarray:
-        """Share of the query's token weight (query weight × IDF; unknown tokens at the rarest IDF) each
-        passage contains at all, however often: what a passage lacks, not how much it repeats."""
-        cols, weights = self.query_vector(weighted_tokens)
+    def _bm25(self, weighted_tokens: dict[str, float], cols: np.ndarray, weights: np.ndarray, row_of: np.ndarray,
+              which: np.ndarray, data: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and coverage of ``size`` texts from the entries of the query's tokens: each entry's text (row
+        of the result), its token (position in ``cols``) and its BM25 weight."""
         if len(cols) == 0:
-            return np.zeros(self.size, dtype=np.float32)
+            return np.zeros(size, dtype=np.float32), np.zeros(size, dtype=np.float32)
         mass = self.idf[cols] * weights
-        unseen = sum(w for t, w in weighted_tokens.items() if t not in self.vocabulary) * self.unseen_idf()
-        entries, which = self._entries(cols)
-        found = np.bincount(self.weights.indices[entries], weights=mass[which], minlength=self.size)
-        return (found / (float(mass.sum()) + unseen)).astype(np.float32)
+        total = float(mass.sum()) + sum(w for t, w in weighted_tokens.items()
+                                        if t not in self.vocabulary) * self.unseen_idf()
+        scores = np.bincount(row_of, weights=data * weights[which], minlength=size).astype(np.float32)
+        found = np.bincount(row_of, weights=mass[which], minlength=size)
+        return scores / ((K1 + 1) * total), (found / total).astype(np.float32)
 
     def unseen_share(self, weighted_tokens: dict[str, float]) -> float:
         """Share of the query's token weight that no passage has."""
@@ -274,22 +285,6 @@ class LexicalIndex:
         unseen = sum(w for t, w in weighted_tokens.items() if t not in self.vocabulary) * self.unseen_idf()
         total = float((self.idf[cols] * weights).sum()) + unseen
         return unseen / total if total else 1.0
-
-    def scores(self, weighted_tokens: dict[str, float]) -> np.ndarray:
-        """BM25 score of every passage, divided by the best a passage could reach (so 0…~1).
-
-        Tokens no passage has count in that ceiling at the rarest weight, so a question that is mostly
-        about something else (温州 + 杭州 + 高铁) gets a low score even where its one common word matches.
-        """
-        cols, weights = self.query_vector(weighted_tokens)
-        if len(cols) == 0:
-            return np.zeros(self.size, dtype=np.float32)
-        entries, which = self._entries(cols)
-        values = self.weights.data[entries] * weights[which]
-        result = np.bincount(self.weights.indices[entries], weights=values, minlength=self.size).astype(np.float32)
-        unseen = sum(w for t, w in weighted_tokens.items() if t not in self.vocabulary)
-        ceiling = (K1 + 1) * (float((self.idf[cols] * weights).sum()) + unseen * self.unseen_idf())
-        return result / ceiling
 
     def save(self, directory: Path, name: str) -> None:
         sparse.save_npz(directory / f"{name}.npz", self.weights, compressed=False)

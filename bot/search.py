@@ -368,7 +368,7 @@ class Searcher:
         started = clock()
         tokens = self._weighted_tokens(query)
         lexical_index, sentence_index = self.index.lexical, self.index.sentence_lexical
-        lexical = lexical_index.scores(tokens)
+        lexical, coverage = lexical_index.scores_and_coverage(tokens)
         ids = np.array(sorted(set(dense_ids[0][dense_ids[0] >= 0].tolist())
                               | set(self._top(lexical, self.settings.dense_candidates))
                               | ({pin.row} if pin is not None else set())), dtype=np.int64)
@@ -392,7 +392,7 @@ class Searcher:
             chunk_dense,
             best(sentence_lexical),
             best(sentence_dense),
-            lexical_index.coverage(tokens)[ids],
+            coverage[ids],
             best(sentence_coverage),
             self._title_share(query, ids),
             lexical[ids] - (lexical[ids].max() if len(ids) else 0),

@@ -194,8 +194,7 @@ def _count_terms(knowledge: Knowledge, chunks: list[Chunk], previous: Path | Non
         [fold(t) for c in chunks for t in c.sentence_texts], tokenizer,
         previous_terms(previous, "lexical_sentences"))
     laps.lap("segment")
-    # passages are all scored (by columns), sentences only the candidates' (by rows)
-    lexical, sentence_lexical = LexicalIndex.build(chunk_terms), LexicalIndex.build(sentence_terms, by_rows=True)
+    lexical, sentence_lexical = LexicalIndex.build(chunk_terms), LexicalIndex.build(sentence_terms)
     laps.lap("lexical")
     return _Terms(words, chunk_terms, sentence_terms, lexical, sentence_lexical,
                   tokenized=chunks_tokenized + sentences_tokenized)

@@ -16,7 +16,7 @@ from ..config import Settings
 from ..embedding import model_id
 from ..errors import DamagedBuildError, IndexLoadError
 from ..knowledge import Content, Section, UnitGroup, content_from_json
-from ..lexical import LexicalIndex, Tokenizer
+from ..lexical import LexicalIndex, RowLexicalIndex, Tokenizer
 from .builds import FORMAT_VERSION, current_build, finished_builds, reason, verify_build
 from .vectors import stored_vectors
 
@@ -35,7 +35,7 @@ class Index:
     sentence_vectors: np.ndarray  # sentences, float16 (half the memory; only candidates' rows are used)
     sentence_offsets: np.ndarray  # passage i has sentences offsets[i]:offsets[i+1]
     lexical: LexicalIndex
-    sentence_lexical: LexicalIndex
+    sentence_lexical: RowLexicalIndex  # only the candidates' sentences are scored
     tokenizer: Tokenizer
     synonyms: list[tuple[str, ...]]
     corpus_terms: frozenset[str]
@@ -170,7 +170,7 @@ def _load_build(build: Path, manifest: dict[str, Any], settings: Settings, verif
         with np.load(build / "sentences.npz") as stored:
             sentence_vectors, offsets = stored["vectors"], stored["offsets"]
         lexical = LexicalIndex.load(build, "lexical")
-        sentence_lexical = LexicalIndex.load(build, "lexical_sentences", by_rows=True)
+        sentence_lexical = RowLexicalIndex.load(build, "lexical_sentences")  # from the counts: a third of the MB
         content = json.loads((build / "content.json").read_text(encoding="utf-8"))
         units = {unit: np.asarray(rows, dtype=np.int64) for unit, rows in content["sentence_units"].items()}
         unit_groups = [UnitGroup(tuple(g["units"]), tuple(g["asked"])) for g in content["unit_groups"]]

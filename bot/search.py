@@ -297,7 +297,7 @@ class Searcher:
             options = anywhere.get(char, []) if i == len(word) - 1 else first.get(char, [])
             phrases = [p + w for p in phrases for w in options
                        if not p or BIGRAM + p[-1] + w[0] in vocabulary][:_MAX_PHRASES]
-        return sorted(set(phrases) - {word}, key=len)[:3]
+        return sorted(set(phrases) - {word}, key=lambda phrase: (len(phrase), phrase))[:3]  # ties: the same every run
 
     def _asked_units(self, text: str) -> tuple[frozenset[str], str]:
         """The units of the amount a question asks for, and the word right after 多少 / 几 that named them

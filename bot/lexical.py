@@ -2,7 +2,8 @@
 
 jieba gives words (侨家乐, 城市书房) where they are known; character bigrams catch what segmentation
 misses (typos, unknown names, short questions). Scores are one sparse column-slice sum per query, so the
-cost grows with the matches, not with a Python loop over every passage.
+cost grows with the matches, not with a Python loop over every passage; sentences are stored by rows and only
+the candidates' are scored.
 """
 
 from __future__ import annotations
@@ -165,33 +166,41 @@ class TermCounts:
         return cls(vocabulary, counts, keys)
 
 
+def _slices(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The positions ``starts[i]:ends[i]`` one after the other, without a Python loop."""
+    counts = ends - starts
+    return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+
+
+def _idf(counts: sparse.csr_matrix) -> np.ndarray:
+    n_docs = counts.shape[0]
+    df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float32)
+    return np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+
+
+def _length_norm(counts: sparse.csr_matrix) -> np.ndarray:
+    """BM25's length normalisation of each text (row), float32."""
+    lengths = np.asarray(counts.sum(axis=1), dtype=np.float32).ravel()
+    average = float(lengths.mean()) if counts.shape[0] else 1.0
+    return K1 * (1 - B + B * lengths / max(average, 1e-6))
+
+
+def _bm25_weights(counts: np.ndarray, norm: np.ndarray, idf: np.ndarray) -> np.ndarray:
+    """BM25 weight of each entry from its count, its text's norm and its token's IDF (float32 throughout)."""
+    data = counts.astype(np.float32)
+    return (data * (K1 + 1) / (data + norm) * idf).astype(np.float32)
+
+
 @dataclass
-class LexicalIndex:
-    """BM25 weights of every (passage, token) pair, stored column-wise for fast query slices."""
+class _Vocabulary:
+    """What both lexical indexes share: the tokens' columns, their IDF, and BM25 from a query's entries."""
 
     vocabulary: dict[str, int]
-    weights: sparse.csc_matrix  # passages × tokens
     idf: np.ndarray
-
-    @classmethod
-    def build(cls, terms: TermCounts) -> LexicalIndex:
-        tf_matrix = terms.counts
-        n_docs = tf_matrix.shape[0]
-        lengths = np.asarray(tf_matrix.sum(axis=1), dtype=np.float32).ravel()
-        average = float(lengths.mean()) if n_docs else 1.0
-        df = np.bincount(tf_matrix.indices, minlength=tf_matrix.shape[1]).astype(np.float32)
-        idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
-        norm = K1 * (1 - B + B * lengths / max(average, 1e-6))
-        data = tf_matrix.data.astype(np.float32)
-        row_of = np.repeat(np.arange(n_docs), np.diff(tf_matrix.indptr))
-        weighted = data * (K1 + 1) / (data + norm[row_of]) * idf[tf_matrix.indices]
-        matrix = sparse.csr_matrix((weighted.astype(np.float32), tf_matrix.indices, tf_matrix.indptr),
-                                   shape=tf_matrix.shape)
-        return cls(terms.vocabulary, matrix.tocsc(), idf)
 
     @property
     def size(self) -> int:
-        return self.weights.shape[0]
+        raise NotImplementedError
 
     def unseen_idf(self) -> float:
         """The weight of a token no passage has: the rarest possible."""
@@ -207,26 +216,22 @@ class LexicalIndex:
                 weights.append(weight)
         return np.asarray(cols, dtype=np.int64), np.asarray(weights, dtype=np.float32)
 
-    def _entries(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Positions in the CSC arrays of the query's columns, and each entry's column number in ``cols``:
-        the same as slicing ``weights[:, cols]`` in well under half the time (scipy's checks dominate)."""
-        matrix = self.weights
-        starts = matrix.indptr[cols]
-        counts = matrix.indptr[cols + 1] - starts
-        entries = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        return entries, np.repeat(np.arange(len(cols)), counts)
-
-    def coverage(self, weighted_tokens: dict[str, float]) -> np.ndarray:
-        """Share of the query's token weight (query weight × IDF; unknown tokens at the rarest IDF) each
-        passage contains at all, however often: what a passage lacks, not how much it repeats."""
-        cols, weights = self.query_vector(weighted_tokens)
+    def _bm25(self, weighted_tokens: dict[str, float], cols: np.ndarray, weights: np.ndarray, row_of: np.ndarray,
+              which: np.ndarray, data: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and coverage of ``size`` texts from the entries of the query's tokens: each entry's text (row
+        of the result), its token (position in ``cols``) and its BM25 weight. Scores are divided by the best a
+        text could reach (so 0…~1); tokens no text has count in that ceiling at the rarest weight, so a question
+        that is mostly about something else (温州 + 杭州 + 高铁) scores low even where its one common word
+        matches. Coverage is the share of the query's token weight (× IDF) a text contains at all, however often:
+        what a text lacks, not how much it repeats."""
         if len(cols) == 0:
-            return np.zeros(self.size, dtype=np.float32)
+            return np.zeros(size, dtype=np.float32), np.zeros(size, dtype=np.float32)
         mass = self.idf[cols] * weights
-        unseen = sum(w for t, w in weighted_tokens.items() if t not in self.vocabulary) * self.unseen_idf()
-        entries, which = self._entries(cols)
-        found = np.bincount(self.weights.indices[entries], weights=mass[which], minlength=self.size)
-        return (found / (float(mass.sum()) + unseen)).astype(np.float32)
+        total = float(mass.sum()) + sum(w for t, w in weighted_tokens.items()
+                                        if t not in self.vocabulary) * self.unseen_idf()
+        scores = np.bincount(row_of, weights=data * weights[which], minlength=size).astype(np.float32)
+        found = np.bincount(row_of, weights=mass[which], minlength=size)
+        return scores / ((K1 + 1) * total), (found / total).astype(np.float32)
 
     def unseen_share(self, weighted_tokens: dict[str, float]) -> float:
         """Share of the query's token weight that no passage has."""
@@ -235,21 +240,44 @@ class LexicalIndex:
         total = float((self.idf[cols] * weights).sum()) + unseen
         return unseen / total if total else 1.0
 
-    def scores(self, weighted_tokens: dict[str, float]) -> np.ndarray:
-        """BM25 score of every passage, divided by the best a passage could reach (so 0…~1).
 
-        Tokens no passage has count in that ceiling at the rarest weight, so a question that is mostly
-        about something else (温州 + 杭州 + 高铁) gets a low score even where its one common word matches.
-        """
+@dataclass
+class LexicalIndex(_Vocabulary):
+    """BM25 weights of every (passage, token) pair, stored column-wise: a query slices its tokens' columns and
+    scores every passage."""
+
+    weights: sparse.csc_matrix  # passages × tokens
+
+    @classmethod
+    def build(cls, terms: TermCounts) -> LexicalIndex:
+        tf_matrix = terms.counts
+        row_of = np.repeat(np.arange(tf_matrix.shape[0]), np.diff(tf_matrix.indptr))
+        idf = _idf(tf_matrix)
+        weighted = _bm25_weights(tf_matrix.data, _length_norm(tf_matrix)[row_of], idf[tf_matrix.indices])
+        matrix = sparse.csr_matrix((weighted, tf_matrix.indices, tf_matrix.indptr), shape=tf_matrix.shape)
+        return cls(terms.vocabulary, idf, matrix.tocsc())
+
+    @property
+    def size(self) -> int:
+        return self.weights.shape[0]
+
+    def scores(self, weighted_tokens: dict[str, float]) -> np.ndarray:
+        """BM25 score of every passage (see ``_bm25``)."""
+        return self.scores_and_coverage(weighted_tokens)[0]
+
+    def coverage(self, weighted_tokens: dict[str, float]) -> np.ndarray:
+        """Share of the query's token weight each passage contains (see ``_bm25``)."""
+        return self.scores_and_coverage(weighted_tokens)[1]
+
+    def scores_and_coverage(self, weighted_tokens: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """``scores`` and ``coverage`` of every passage, in one pass over the query's columns (slicing the CSC
+        arrays directly: the same as ``weights[:, cols]`` in well under half the time, scipy's checks dominate)."""
         cols, weights = self.query_vector(weighted_tokens)
-        if len(cols) == 0:
-            return np.zeros(self.size, dtype=np.float32)
-        entries, which = self._entries(cols)
-        values = self.weights.data[entries] * weights[which]
-        result = np.bincount(self.weights.indices[entries], weights=values, minlength=self.size).astype(np.float32)
-        unseen = sum(w for t, w in weighted_tokens.items() if t not in self.vocabulary)
-        ceiling = (K1 + 1) * (float((self.idf[cols] * weights).sum()) + unseen * self.unseen_idf())
-        return result / ceiling
+        matrix = self.weights
+        entries = _slices(matrix.indptr[cols], matrix.indptr[cols + 1])
+        which = np.repeat(np.arange(len(cols)), np.diff(matrix.indptr)[cols])
+        return self._bm25(weighted_tokens, cols, weights, matrix.indices[entries], which, matrix.data[entries],
+                          self.size)
 
     def save(self, directory: Path, name: str) -> None:
         sparse.save_npz(directory / f"{name}.npz", self.weights, compressed=False)
@@ -262,4 +290,68 @@ class LexicalIndex:
         weights = sparse.load_npz(directory / f"{name}.npz").tocsc()
         idf = np.load(directory / f"{name}.idf.npy")
         vocabulary = json.loads((directory / f"{name}.vocabulary.json").read_text(encoding="utf-8"))
-        return cls(vocabulary, weights, idf)
+        return cls(vocabulary, idf, weights)
+
+
+@dataclass
+class RowLexicalIndex(_Vocabulary):
+    """BM25 of texts of which a query scores only a few rows (the sentences of its candidate passages): the
+    term counts by rows, in one byte where they fit, and each row's length norm; the weights are computed for
+    the rows asked, as ``LexicalIndex.build`` computes them (the same float32 steps), in a third of the memory
+    of stored weights."""
+
+    counts: sparse.csr_matrix  # texts × tokens, the smallest unsigned integer type the counts fit in
+    norm: np.ndarray  # float32 per text: BM25's length normalisation
+
+    @classmethod
+    def build(cls, terms: TermCounts) -> RowLexicalIndex:
+        return cls.of_counts(terms.vocabulary, terms.counts, _idf(terms.counts))
+
+    @classmethod
+    def of_counts(cls, vocabulary: dict[str, int], counts: sparse.csr_matrix, idf: np.ndarray) -> RowLexicalIndex:
+        norm = _length_norm(counts)
+        small = counts.data.astype(np.min_scalar_type(int(counts.data.max()) if counts.nnz else 0))
+        return cls(vocabulary, idf, sparse.csr_matrix((small, counts.indices, counts.indptr), shape=counts.shape),
+                   norm)
+
+    @classmethod
+    def load(cls, directory: Path, name: str) -> RowLexicalIndex:
+        """From the term counts and IDF a build saved (``TermCounts.save``, ``LexicalIndex.save``)."""
+        counts = sparse.load_npz(directory / f"{name}.counts.npz").tocsr()
+        idf = np.load(directory / f"{name}.idf.npy")
+        vocabulary = json.loads((directory / f"{name}.vocabulary.json").read_text(encoding="utf-8"))
+        if counts.shape != (counts.shape[0], len(vocabulary)) or len(idf) != len(vocabulary):
+            raise ValueError(f"{name}: counts, IDF and vocabulary do not match")
+        return cls.of_counts(vocabulary, counts, idf)
+
+    @property
+    def size(self) -> int:
+        return self.counts.shape[0]
+
+    @property
+    def weights(self) -> sparse.csr_matrix:
+        """Every BM25 weight (for checks; the search computes only the rows it scores)."""
+        counts = self.counts
+        row_of = np.repeat(np.arange(self.size), np.diff(counts.indptr))
+        return sparse.csr_matrix((_bm25_weights(counts.data, self.norm[row_of], self.idf[counts.indices]),
+                                  counts.indices, counts.indptr), shape=counts.shape)
+
+    def row_scores(self, weighted_tokens: dict[str, float], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``LexicalIndex.scores`` and ``coverage`` of the given rows only (the same to float rounding), at a
+        cost that grows with the tokens of those rows, not with every text holding a query token: the sentences
+        of a question's candidates are a few hundred of the 300,000 of 100,000 passages."""
+        cols, weights = self.query_vector(weighted_tokens)
+        if len(cols) == 0:
+            return np.zeros(len(rows), dtype=np.float32), np.zeros(len(rows), dtype=np.float32)
+        counts = self.counts
+        starts, ends = counts.indptr[rows], counts.indptr[rows + 1]
+        entries = _slices(starts, ends)
+        order = np.argsort(cols)
+        ordered = cols[order]
+        tokens = counts.indices[entries]
+        at = np.minimum(np.searchsorted(ordered, tokens), len(ordered) - 1)
+        asked = ordered[at] == tokens  # the entries of the query's tokens
+        row_of = np.repeat(np.arange(len(rows)), ends - starts)[asked]
+        which = order[at[asked]]
+        data = _bm25_weights(counts.data[entries[asked]], self.norm[rows[row_of]], self.idf[cols[which]])
+        return self._bm25(weighted_tokens, cols, weights, row_of, which, data, len(rows))

@@ -297,7 +297,7 @@ class Searcher:
             options = anywhere.get(char, []) if i == len(word) - 1 else first.get(char, [])
             phrases = [p + w for p in phrases for w in options
                        if not p or BIGRAM + p[-1] + w[0] in vocabulary][:_MAX_PHRASES]
-        return sorted(set(phrases) - {word}, key=len)[:3]
+        return sorted(set(phrases) - {word}, key=lambda phrase: (len(phrase), phrase))[:3]  # ties: the same every run
 
     def _asked_units(self, text: str) -> tuple[frozenset[str], str]:
         """The units of the amount a question asks for, and the word right after 多少 / 几 that named them
@@ -368,7 +368,7 @@ class Searcher:
         started = clock()
         tokens = self._weighted_tokens(query)
         lexical_index, sentence_index = self.index.lexical, self.index.sentence_lexical
-        lexical = lexical_index.scores(tokens)
+        lexical, coverage = lexical_index.scores_and_coverage(tokens)
         ids = np.array(sorted(set(dense_ids[0][dense_ids[0] >= 0].tolist())
                               | set(self._top(lexical, self.settings.dense_candidates))
                               | ({pin.row} if pin is not None else set())), dtype=np.int64)
@@ -379,9 +379,8 @@ class Searcher:
         starts, counts = offsets[ids], offsets[ids + 1] - offsets[ids]
         rows = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         firsts = np.cumsum(counts) - counts
-        sentence_lexical = sentence_index.scores(tokens)[rows]
+        sentence_lexical, sentence_coverage = sentence_index.row_scores(tokens, rows)
         sentence_dense = np.maximum(self.index.sentence_vectors[rows].astype(np.float32) @ vector, 0)
-        sentence_coverage = sentence_index.coverage(tokens)[rows]
         chunk_dense = np.maximum(self.index.chunk_vectors[ids] @ vector, 0)
         best = lambda values: np.maximum.reduceat(values, firsts) if len(ids) else values  # noqa: E731
         asks_amount = query.asks_amount
@@ -393,7 +392,7 @@ class Searcher:
             chunk_dense,
             best(sentence_lexical),
             best(sentence_dense),
-            lexical_index.coverage(tokens)[ids],
+            coverage[ids],
             best(sentence_coverage),
             self._title_share(query, ids),
             lexical[ids] - (lexical[ids].max() if len(ids) else 0),

@@ -30,7 +30,7 @@ def bench_options(args: argparse.Namespace) -> BenchOptions:
         markdown=Path(args.markdown), questions=Path(args.questions) if args.questions else None,
         rounds=args.rounds, skip_threads=args.skip_threads, bot_users=args.bot_users,
         bot_questions=args.bot_questions, bot_rate=args.bot_rate, bot_seconds=args.bot_seconds, keep=args.keep,
-        settings=args.settings, overrides=tuple(args.set or ()))
+        reuse=Path(args.reuse) if args.reuse else None, settings=args.settings, overrides=tuple(args.set or ()))
 
 
 def cmd_soak(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -274,6 +274,9 @@ def parser() -> argparse.ArgumentParser:
                    help="length of the bot part's steady run in seconds (default: %(default)s)")
     p.add_argument("--keep", action="store_true",
                    help="keep the work folder (synthetic corpora, indexes) and print where it is")
+    p.add_argument("--reuse", metavar="DIR",
+                   help="keep the scale part's corpora and indexes in DIR, and serve the ones an earlier run left "
+                        "there (rebuilt only when the index format changed): a second run only probes")
     p.set_defaults(run=cmd_bench)
 
     p = sub.add_parser("bench-store", help="the store with many chats stored: start-up time and memory, one "

@@ -16,7 +16,7 @@ from ..config import Settings
 from ..embedding import model_id
 from ..errors import DamagedBuildError, IndexLoadError
 from ..knowledge import Content, Section, UnitGroup, content_from_json
-from ..lexical import LexicalIndex, Tokenizer
+from ..lexical import LexicalIndex, RowLexicalIndex, Tokenizer
 from .builds import FORMAT_VERSION, current_build, finished_builds, reason, verify_build
 from .vectors import stored_vectors
 
@@ -35,7 +35,7 @@ class Index:
     sentence_vectors: np.ndarray  # sentences, float16 (half the memory; only candidates' rows are used)
     sentence_offsets: np.ndarray  # passage i has sentences offsets[i]:offsets[i+1]
     lexical: LexicalIndex
-    sentence_lexical: LexicalIndex
+    sentence_lexical: RowLexicalIndex  # only the candidates' sentences are scored
     tokenizer: Tokenizer
     synonyms: list[tuple[str, ...]]
     corpus_terms: frozenset[str]
@@ -144,12 +144,25 @@ def load_index(settings: Settings, expected_model_id: str, verify: bool = True, 
     return index
 
 
+def _read_chunks(path: Path) -> list[Chunk]:
+    """The passages, line by line (no second copy of the whole file in memory); the names passages share (their
+    section, title, heading) held once, not once per passage (tens of MB at 100,000 passages)."""
+    shared: dict[str, str] = {}
+    chunks = []
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            fields = json.loads(line)
+            for name in ("section", "title", "heading"):
+                fields[name] = shared.setdefault(fields[name], fields[name])
+            chunks.append(Chunk(**fields))
+    return chunks
+
+
 def _load_build(build: Path, manifest: dict[str, Any], settings: Settings, verify: bool) -> Index:
     """Every file of a build, checked against the manifest and against each other."""
     try:
         verify_build(build, checksums=verify)
-        lines = (build / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
-        chunks = [Chunk(**json.loads(line)) for line in lines]
+        chunks = _read_chunks(build / "chunks.jsonl")
         vectors = faiss.read_index(str(build / "faiss.index"))
         chunk_vectors = stored_vectors(vectors)
         if chunk_vectors is None:
@@ -157,7 +170,7 @@ def _load_build(build: Path, manifest: dict[str, Any], settings: Settings, verif
         with np.load(build / "sentences.npz") as stored:
             sentence_vectors, offsets = stored["vectors"], stored["offsets"]
         lexical = LexicalIndex.load(build, "lexical")
-        sentence_lexical = LexicalIndex.load(build, "lexical_sentences")
+        sentence_lexical = RowLexicalIndex.load(build, "lexical_sentences")  # from the counts: a third of the MB
         content = json.loads((build / "content.json").read_text(encoding="utf-8"))
         units = {unit: np.asarray(rows, dtype=np.int64) for unit, rows in content["sentence_units"].items()}
         unit_groups = [UnitGroup(tuple(g["units"]), tuple(g["asked"])) for g in content["unit_groups"]]

@@ -88,12 +88,12 @@ def test_defaults_live_in_the_options_and_every_option_has_a_flag() -> None:
     argv = ["--settings", "s.yaml", "--set", "rate_limit_per_minute=0", "bench", "--parts", "build,bot",
             "--sizes", "300,4_000", "--output", "o.json", "--plot", "p.png", "--markdown", "R.md",
             "--questions", "q.yaml", "--rounds", "2", "--skip-threads", "--bot-users", "7", "--bot-questions", "3",
-            "--bot-rate", "9.5", "--bot-seconds", "1.5", "--keep"]
+            "--bot-rate", "9.5", "--bot-seconds", "1.5", "--keep", "--reuse", "kept"]
     options = bench_options(parser().parse_args(argv))
     assert options == BenchOptions(
         parts=("build", "bot"), sizes=(300, 4000), output=Path("o.json"), plot=Path("p.png"),
         markdown=Path("R.md"), questions=Path("q.yaml"), rounds=2, skip_threads=True, bot_users=7,
-        bot_questions=3, bot_rate=9.5, bot_seconds=1.5, keep=True, settings="s.yaml",
+        bot_questions=3, bot_rate=9.5, bot_seconds=1.5, keep=True, reuse=Path("kept"), settings="s.yaml",
         overrides=(("rate_limit_per_minute", "0"),))
     unset = [f.name for f in dataclasses.fields(BenchOptions) if getattr(options, f.name) == f.default]
     assert not unset  # each option was set from the command line above
@@ -170,6 +170,32 @@ def test_scale_part(results: dict) -> None:
     recall = serving["recall"]
     assert 0.0 <= recall["recall@10"] <= 1.0 and recall["queries"] == 200
     assert row["incremental"]["embedded"] >= 1 and row["incremental"]["share"] > 0
+
+
+def test_reuse_serves_the_corpus_and_index_a_run_left(tmp_path: Path) -> None:
+    """A second run with --reuse probes the kept corpus without generating or building it again; an index of an
+    older format is rebuilt from the same corpus."""
+    settings = load_settings(environ={}).replace(knowledge_dir=str(KNOWLEDGE), index_dir=str(tmp_path / "index"))
+
+    def run() -> dict:
+        args = parser().parse_args(["bench", "--parts", "scale", "--sizes", "120", "--reuse", str(tmp_path / "kept"),
+                                    "--output", str(tmp_path / "r.json"), "--plot", str(tmp_path / "p.png"),
+                                    "--markdown", str(tmp_path / "R.md")])
+        assert run_bench(bench_options(args), settings, io.StringIO()) == 0
+        [row] = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["scale"]["sizes"]
+        return row
+
+    first = run()
+    build = first["build"]["path"]
+    second = run()
+    assert first["reused"] == "" and second["reused"] == "corpus and index"
+    assert second["build"] == first["build"] and second["serving"]["passages"] == 120
+    assert second["serving"]["answers"]["questions"] == first["serving"]["answers"]["questions"]
+    current = tmp_path / "kept" / "scale-120" / "index" / "CURRENT"
+    manifest = Path(build).parent / current.read_text().strip() / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"format": ', '"format": -1, "was": '))
+    third = run()
+    assert third["reused"] == "corpus" and third["serving"]["passages"] == 120
 
 
 def test_bot_part(results: dict) -> None:

@@ -1,8 +1,9 @@
 """BM25 over jieba words and character bigrams: what the lexical side of the search promises."""
 
+import numpy as np
 import pytest
 
-from bot.lexical import LexicalIndex, TermCounts, Tokenizer
+from bot.lexical import LexicalIndex, RowLexicalIndex, TermCounts, Tokenizer
 from bot.normalize import fold
 
 PASSAGES = [
@@ -69,3 +70,17 @@ def test_a_rebuild_segments_only_changed_texts(tokenizer):
     fresh, _ = TermCounts.count(texts[:2] + ["乡村书房新建20家。"], tokenizer)
     assert LexicalIndex.build(again).scores(_query(tokenizer, "乡村书房")).tolist() == pytest.approx(
         LexicalIndex.build(fresh).scores(_query(tokenizer, "乡村书房")).tolist())
+
+
+def test_scores_of_some_rows_are_those_of_the_whole_index(tokenizer, index):
+    terms, _ = TermCounts.count([fold(p) for p in PASSAGES], tokenizer)
+    by_rows = RowLexicalIndex.build(terms)
+    assert by_rows.counts.data.dtype == np.uint8  # counts this small take a byte each
+    assert np.array_equal(by_rows.weights.toarray(), index.weights.toarray())
+    for question in ("城市书房藏书", "城市交通 杭州", "高铁"):
+        query = _query(tokenizer, question)
+        assert by_rows.unseen_share(query) == index.unseen_share(query)
+        for rows in ([2, 0], [1], []):
+            scores, coverage = by_rows.row_scores(query, np.array(rows, dtype=np.int64))
+            assert scores.tolist() == pytest.approx(index.scores(query)[rows].tolist())
+            assert coverage.tolist() == pytest.approx(index.coverage(query)[rows].tolist())

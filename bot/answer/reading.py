@@ -16,6 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..chunking import Chunk
+from ..entities import Entity, asked_entity, sentence_entities
 from ..figures import Figure, asked_date_part, read_figures, writes_date_part
 from ..normalize import fold_in_place
 from ..search import Hit, QueryAnalysis, SearchResult
@@ -23,6 +24,7 @@ from ..text import CLAUSE_MARK
 from .model import FIGURE_FEATURES, SENTENCE_FEATURES
 
 _RUN = re.compile(r"\w+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # where a question asks: the words on either side of it are what the answer stands between in the text
 _QUESTION_WORDS = "什么|哪|谁|多少|几|何|怎么|怎样|如何|是否"
@@ -33,6 +35,7 @@ _PARTICLES = "的了是有为呢吗啊呀个些？?。 "
 _NEAR = 10  # characters before / after a figure read as "right before / after it"
 _FAR = 60.0  # the distance of a figure with no question word in its sentence
 _WINDOW = 12  # characters on either side of a figure read as its surroundings
+_MARGIN_CAP = 10.0  # log-odds: a best figure this far ahead of the second (or alone) is as clear as it gets
 _CONTEXT = 8  # characters of the question on either side of its question word read as what the answer is between
 
 
@@ -58,6 +61,7 @@ class Sentence:
     dense: float
     coverage: float
     figures: tuple[Figure, ...]
+    entities: tuple[Entity, ...] = ()  # its names (people, places …), as the build tagged them
 
     @property
     def quoted(self) -> str:
@@ -69,10 +73,12 @@ def _sentences(shown: list[Hit]) -> list[Sentence]:
     for rank, hit in enumerate(shown):
         texts = passage_sentences(hit.chunk)
         aligned = len(hit.sentence_scores) == len(texts)
+        tagged = len(hit.chunk.entities) == len(texts)
         for i, text in enumerate(texts):
             scores = (hit.sentence_scores[i], hit.sentence_dense[i], hit.sentence_coverage[i]) if aligned and \
                 len(hit.sentence_dense) == len(texts) else (0.0, 0.0, 0.0)
-            result.append(Sentence(text, rank, i, *scores, read_figures(text)))
+            names = sentence_entities(hit.chunk.entities[i]) if tagged else ()
+            result.append(Sentence(text, rank, i, *scores, read_figures(text), names))
     return result
 
 
@@ -118,6 +124,31 @@ def _proximity(figure: Figure, occ: list[tuple[int, int, str]], weights: dict[st
         d = figure.start - e if e <= figure.start else s - figure.end if s >= figure.end else 0
         nearest[w] = min(d, nearest.get(w, d))
     return sum(weights[w] * math.exp(-d / _NEAR) for w, d in nearest.items()) / total if total else 0.0
+
+
+def _new_names(sentence: Sentence, text: str, question: str, kinds: str) -> list[Entity]:
+    """The sentence's names of ``kinds`` (letters of bot.entities) the question does not write: what it tells."""
+    return [e for e in sentence.entities if e.kind in kinds and text[e.start:e.end] not in question]
+
+
+def _name_proximity(names: list[Entity], occ: list[tuple[int, int, str]]) -> float:
+    """How close the nearest of ``names`` stands to a question word of the sentence (exp of minus the
+    characters between over _NEAR; 0 when none): the answer is named next to what the question says."""
+    distances = [e.start - end if end <= e.start else start - e.end if start >= e.end else 0
+                 for e in names for start, end, _ in occ]
+    return math.exp(-min(distances) / _NEAR) if distances else 0.0
+
+
+def _restated(text: str, question_pairs: set[str]) -> float:
+    """The share of ``text``'s character pairs that the question has."""
+    pairs = _pairs(text)
+    return len(pairs & question_pairs) / len(pairs) if pairs else 0.0
+
+
+def _softmax_top(scores: np.ndarray) -> float:
+    """The largest share of the softmax of ``scores``."""
+    e = np.exp(scores - scores.max())
+    return float(1.0 / e.sum())
 
 
 def _pairs(text: str, size: int = 2) -> set[str]:
@@ -192,6 +223,11 @@ class Reading:
             sentence["passage_lacks"],
             float(self.sentence_x[top, SENTENCE_FEATURES.index("gives_kind" if kinds else "has_figure")]),
             float(self.figures[best][0] == top),
+            _softmax_top(figure_scores),
+            min(_MARGIN_CAP, float(figure_scores[best] - np.partition(figure_scores, -2)[-2]))
+            if len(figure_scores) > 1 else _MARGIN_CAP,
+            _softmax_top(sentence_scores),
+            math.log1p(int((sentence_scores > sentence_scores[self.figures[best][0]]).sum())),
         ]], dtype=np.float32)
 
 
@@ -224,6 +260,7 @@ def read(result: SearchResult) -> Reading:
     of_asked_kind = sum(f.kind in kinds for _, f in figures)
     rarity = math.log(len(figures) / of_asked_kind) if of_asked_kind else 0.0
     date_part = asked_date_part(query.normalized)
+    asked_name = asked_entity(query.normalized)
     of_kind = [[f for f in s.figures if f.kind in kinds] for s in sentences]
     base = [_figure_row(f, s.figures, folded[n], found[n], weights, total, subject, subject_total, query,
                         around, question_pairs, context, rarity, date_part, of_kind[n])
@@ -234,6 +271,8 @@ def read(result: SearchResult) -> Reading:
         neighbours = [words_share[m] for m in (n - 1, n + 1)
                       if 0 <= m < len(sentences) and sentences[m].hit == sentence.hit]
         figure_kinds = {f.kind for f in sentence.figures}
+        asked_names = _new_names(sentence, text, query.normalized, asked_name) if asked_name else []
+        names = _new_names(sentence, text, query.normalized, "PLOZ")
         rows.append([
             sentence.hit,
             result.shown[sentence.hit].score / top_score if top_score else 0.0,
@@ -258,6 +297,11 @@ def read(result: SearchResult) -> Reading:
             sentence.position,
             max(neighbours, default=0.0),
             math.log1p(len(sentence.quoted)),
+            float(bool(asked_names)),
+            _name_proximity(asked_names, occ),
+            math.log1p(len({text[e.start:e.end] for e in names})),
+            _restated(text, question_pairs),
+            math.log1p(len(set(_CJK.findall(text)) - question_chars)),
         ])
     x = np.array(rows, dtype=np.float32).reshape(len(rows), len(SENTENCE_FEATURES))
     if len(rows):

@@ -197,8 +197,8 @@ class Reading:
         unasked = scores * float(not (self.query.asks_amount or self.query.asked_kinds))
         return np.column_stack([scores, scores - sentence_scores.max(), unasked, self._figure_base]).astype(np.float32)
 
-    def given_x(self, sentence_scores: np.ndarray, figure_scores: np.ndarray) -> np.ndarray:
-        """GIVEN_FEATURES of the question (one row)."""
+    def given_x(self, sentence_scores: np.ndarray, figure_scores: np.ndarray, alone_scores: np.ndarray) -> np.ndarray:
+        """GIVEN_FEATURES of the question (one row), given the sentence, figure and figure-alone models' log-odds."""
         best, top = int(np.argmax(figure_scores)), int(np.argmax(sentence_scores))
         figure = dict(zip(FIGURE_FEATURES[3:], self._figure_base[best]))
         sentence = dict(zip(SENTENCE_FEATURES, self.sentence_x[self.figures[best][0]]))
@@ -228,6 +228,7 @@ class Reading:
             if len(figure_scores) > 1 else _MARGIN_CAP,
             _softmax_top(sentence_scores),
             math.log1p(int((sentence_scores > sentence_scores[self.figures[best][0]]).sum())),
+            float(alone_scores.max()),
         ]], dtype=np.float32)
 
 

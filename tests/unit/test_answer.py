@@ -170,3 +170,21 @@ def test_asked_which_year_where_no_figure_may_be_a_year_it_is_not_given() -> Non
         hit = Hit(Chunk("c1", "s1", "徐世昌", "", passage), 1.0, 0.5, 0.5)
         reading = read(SearchResult(query, [hit], True, 1.0, 1.0, shown=[hit]))
         assert not_given_by_definition(reading) is not given, passage
+
+
+def test_the_figure_alone_model_finds_the_asked_figure_likelier_where_it_is_given() -> None:
+    """The figure model only orders one question's figures; the figure-alone model says whether any is the one
+    asked, so a passage giving the asked count scores above one with only other figures about the topic."""
+    words = ["城市书房", "接待", "读者"]
+    query = QueryAnalysis("城市书房累计接待读者多少人次", words, {}, asks_amount=True,
+                          asked_units=frozenset({"人次"}), asked_kinds=asked_kinds("城市书房累计接待读者多少人次"),
+                          weights={w: 1.0 for w in words})
+    model = load_answer_model()
+
+    def best_alone(passage: str) -> float:
+        hit = Hit(Chunk("c1", "s1", "城市书房", "", passage), 1.0, 0.5, 0.5)
+        reading = read(SearchResult(query, [hit], True, 1.0, 1.0, shown=[hit]))
+        return float(model.figure_alone.decision(reading.figure_x(model.sentence.decision(reading.sentence_x))).max())
+
+    assert best_alone("温州城市书房已建成超110家，累计接待读者1400多万人次。") > \
+        best_alone("温州城市书房已建成超110家，总藏书120多万册。")

@@ -111,9 +111,8 @@ def choose(reading: Reading, model: AnswerModel, decide_given: bool = True, pinn
         order = np.array([i for i in order if reading.figures[i][0] == best_sentence], dtype=np.int64)
     if not wanted or not len(order):
         return Choice(reading.sentences[best_sentence], None, ranked, True, wanted)
-    given = not decide_given or (not not_given_by_definition(reading) and float(
-        model.given.decision(reading.given_x(sentence_scores, figure_scores, model.figure_alone.decision(figure_x)))[0])
-        >= 0)
+    given = not decide_given or not not_given_by_definition(reading) and float(model.given.decision(
+        reading.given_x(sentence_scores, figure_scores, model.figure_alone.decision(figure_x)))[0]) >= 0
     best = _bold(reading, order, best_sentence)
     sentence_of_figure = reading.sentences[reading.figures[best][0]]
     figure = reading.figures[best][1]

@@ -31,12 +31,10 @@ class Chunk:
     heading: str
     text: str
     sentences: tuple[str, ...] = ()  # the text's sentences, verbatim: split once, here, and kept in the index
-    entities: tuple[str, ...] = ()  # per sentence, its names as stored by the build (bot.entities); () untagged
 
     def __post_init__(self) -> None:
         sentences = tuple(self.sentences) if self.sentences else tuple(split_sentences(self.text))
         object.__setattr__(self, "sentences", sentences)
-        object.__setattr__(self, "entities", tuple(self.entities))
 
     @property
     def embedding_text(self) -> str:

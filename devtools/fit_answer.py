@@ -6,11 +6,9 @@ other questions stay answerable), plus the article's dev (fitted on) and held-ou
 sets are split by a stable hash of the context id, the same split in the full and the cut set: the even half
 is fitted on, the odd half only checked.
 
-Four logistic regressions, fitted in turn, each on features the answer step computes (bot/answer/reading.py):
+Three logistic regressions, fitted in turn, each on features the answer step computes (bot/answer/reading.py):
 the sentence model ("this sentence holds a gold answer"), the figure model ("this figure is the gold amount",
-with the sentence model's score as a feature, a choice among one question's figures), the figure-alone model
-(the same, each figure judged on its own across questions, a cut context's figures all negatives) and the
-given model ("the shown passages give the asked figure":
+with the sentence model's score as a feature) and the given model ("the shown passages give the asked figure":
 positives are answerable questions asking a figure, negatives the near-miss questions and the article's
 unanswerable ones). The given model's threshold is set so that at most ``--max-not-given`` of the fitted
 answerable questions asking a figure are told it is not given, and folded into its bias.
@@ -180,11 +178,6 @@ def fit(cases: list[Case], max_not_given: float, c: float = 1.0,
     figure = _fit_choice([k.reading.figure_x(sentence.decision(k.reading.sentence_x)) for k in with_figure
                           if k.reading], [k.matches for k in with_figure], [k.set.split()[0] for k in with_figure],
                          FIGURE_FEATURES, l2)
-    asking = [k for k in cases if k.fit and k.reading is not None and k.reading.figures and asks_figure(k.reading)]
-    figure_alone = _fit_binary(
-        np.vstack([k.reading.figure_x(sentence.decision(k.reading.sentence_x)) for k in asking if k.reading]),
-        np.concatenate([k.matches & (not k.nearmiss) for k in asking]),
-        [k.set.split()[0] for k in asking for _ in range(len(k.matches))], FIGURE_FEATURES, c)
 
     rows, labels, groups, answerable = [], [], [], []
     ruled = 0  # answerable questions the definitions already call "not given" (bot.answer.choose)
@@ -195,8 +188,7 @@ def fit(cases: list[Case], max_not_given: float, c: float = 1.0,
             ruled += not k.nearmiss
             continue
         s = sentence.decision(k.reading.sentence_x)
-        fx = k.reading.figure_x(s)
-        rows.append(k.reading.given_x(s, figure.decision(fx), figure_alone.decision(fx))[0])
+        rows.append(k.reading.given_x(s, figure.decision(k.reading.figure_x(s)))[0])
         labels.append(not k.nearmiss)
         groups.append(f"{k.set.split()[0]}:{k.nearmiss}")
         answerable.append(not k.nearmiss)
@@ -207,7 +199,7 @@ def fit(cases: list[Case], max_not_given: float, c: float = 1.0,
     allowed = max(0, int(np.floor(max_not_given * (len(positives) + ruled))) - ruled)
     threshold = float(positives[min(allowed, len(positives) - 1)]) - 1e-4 if len(positives) else 0.0
     given = LinearModel(given.features, given.mean, given.scale, given.weights, given.bias - threshold)
-    model = AnswerModel(sentence, figure, figure_alone, given, {})
+    model = AnswerModel(sentence, figure, given, {})
     return model, report(cases, model)
 
 

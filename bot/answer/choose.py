@@ -103,16 +103,15 @@ def choose(reading: Reading, model: AnswerModel, decide_given: bool = True, pinn
     wanted = asks_figure(reading)
     if not reading.figures:
         return Choice(reading.sentences[best_sentence], None, [], not (wanted and decide_given), wanted)
-    figure_x = reading.figure_x(sentence_scores)
-    figure_scores = model.figure.decision(figure_x)
+    figure_scores = model.figure.decision(reading.figure_x(sentence_scores))
     order = np.argsort(-figure_scores, kind="stable")
     ranked = list(dict.fromkeys(reading.figures[i][1] for i in order))
     if pinned is not None:
         order = np.array([i for i in order if reading.figures[i][0] == best_sentence], dtype=np.int64)
     if not wanted or not len(order):
         return Choice(reading.sentences[best_sentence], None, ranked, True, wanted)
-    given = not decide_given or not not_given_by_definition(reading) and float(model.given.decision(
-        reading.given_x(sentence_scores, figure_scores, model.figure_alone.decision(figure_x)))[0]) >= 0
+    given = not decide_given or not not_given_by_definition(reading) and float(
+        model.given.decision(reading.given_x(sentence_scores, figure_scores))[0]) >= 0
     best = _bold(reading, order, best_sentence)
     sentence_of_figure = reading.sentences[reading.figures[best][0]]
     figure = reading.figures[best][1]

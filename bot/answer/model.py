@@ -1,6 +1,6 @@
 """The fitted part of the answer step: which sentence is quoted, which figure is bold, whether it is given.
 
-Four logistic regressions over features the answer step computes (``bot/answer/reading.py``), fitted by
+Three logistic regressions over features the answer step computes (``bot/answer/reading.py``), fitted by
 ``python -m devtools fit-answer`` on halves of public reading-comprehension sets and the article's dev set, and
 shipped as the reviewed file ``bot/answer.json`` with what they were fitted on and how they did on the halves
 they were not fitted on. No weight or threshold is set by hand.
@@ -44,10 +44,6 @@ SENTENCE_FEATURES = (
     "position",  # the sentence's place in its passage (0 first)
     "neighbours",  # the words share of the sentences before and after it (the larger)
     "length",  # log of its length in characters
-    "gives_name",  # the question asks for a person, place, organisation or time (谁, 哪里, 哪所) and the sentence
-    # names one of that kind the question does not (bot.entities, tagged at build)
-    "name_near",  # such a name stands right by a question word of the sentence (exp of minus the distance)
-    "new_names",  # log of the number of names (people, places, organisations …) it has that the question lacks
     "restates",  # share of its character pairs the question has: a sentence that only restates it answers nothing
     "new_characters",  # log of the number of its distinct characters the question lacks: what it adds
 )
@@ -110,7 +106,6 @@ GIVEN_FEATURES = (
     "figure_margin",  # its log-odds minus the second best figure's (capped; the cap when it is the only one)
     "sentence_share",  # the best sentence's share of the sentence model's softmax
     "figure_sentence_rank",  # log of the rank of the best figure's sentence by the sentence model (0 the best)
-    "figure_alone",  # the largest log-odds of the figure-alone model: is some shown figure the answer at all
 )
 
 MODEL_FILE = "answer.json"
@@ -120,15 +115,12 @@ MODEL_FILE = "answer.json"
 class AnswerModel:
     sentence: LinearModel
     figure: LinearModel
-    # each figure judged on its own, on FIGURE_FEATURES: "this figure is the asked one", comparable across
-    # questions (the figure model only orders one question's figures), so its best says whether any is
-    figure_alone: LinearModel
     given: LinearModel  # its bias holds the fitted threshold: "given" at log-odds >= 0
     about: dict  # what it was fitted on and how well it did: for the reviewer, not used by the code
 
     def to_json(self) -> dict:
         return {"about": self.about, "sentence": self.sentence.to_json(), "figure": self.figure.to_json(),
-                "figure_alone": self.figure_alone.to_json(), "given": self.given.to_json()}
+                "given": self.given.to_json()}
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -139,7 +131,6 @@ def parse_answer_model(data: dict, where: str) -> AnswerModel:
         return AnswerModel(
             LinearModel.from_json(data["sentence"], SENTENCE_FEATURES, f"{where}: sentence", "fit-answer"),
             LinearModel.from_json(data["figure"], FIGURE_FEATURES, f"{where}: figure", "fit-answer"),
-            LinearModel.from_json(data["figure_alone"], FIGURE_FEATURES, f"{where}: figure_alone", "fit-answer"),
             LinearModel.from_json(data["given"], GIVEN_FEATURES, f"{where}: given", "fit-answer"),
             data.get("about", {}))
     except (KeyError, TypeError, ValueError) as exc:

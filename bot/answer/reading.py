@@ -16,7 +16,6 @@ from functools import lru_cache
 import numpy as np
 
 from ..chunking import Chunk
-from ..entities import Entity, asked_entity, sentence_entities
 from ..figures import Figure, asked_date_part, read_figures, writes_date_part
 from ..normalize import fold_in_place
 from ..search import Hit, QueryAnalysis, SearchResult
@@ -61,7 +60,6 @@ class Sentence:
     dense: float
     coverage: float
     figures: tuple[Figure, ...]
-    entities: tuple[Entity, ...] = ()  # its names (people, places …), as the build tagged them
 
     @property
     def quoted(self) -> str:
@@ -73,12 +71,10 @@ def _sentences(shown: list[Hit]) -> list[Sentence]:
     for rank, hit in enumerate(shown):
         texts = passage_sentences(hit.chunk)
         aligned = len(hit.sentence_scores) == len(texts)
-        tagged = len(hit.chunk.entities) == len(texts)
         for i, text in enumerate(texts):
             scores = (hit.sentence_scores[i], hit.sentence_dense[i], hit.sentence_coverage[i]) if aligned and \
                 len(hit.sentence_dense) == len(texts) else (0.0, 0.0, 0.0)
-            names = sentence_entities(hit.chunk.entities[i]) if tagged else ()
-            result.append(Sentence(text, rank, i, *scores, read_figures(text), names))
+            result.append(Sentence(text, rank, i, *scores, read_figures(text)))
     return result
 
 
@@ -124,19 +120,6 @@ def _proximity(figure: Figure, occ: list[tuple[int, int, str]], weights: dict[st
         d = figure.start - e if e <= figure.start else s - figure.end if s >= figure.end else 0
         nearest[w] = min(d, nearest.get(w, d))
     return sum(weights[w] * math.exp(-d / _NEAR) for w, d in nearest.items()) / total if total else 0.0
-
-
-def _new_names(sentence: Sentence, text: str, question: str, kinds: str) -> list[Entity]:
-    """The sentence's names of ``kinds`` (letters of bot.entities) the question does not write: what it tells."""
-    return [e for e in sentence.entities if e.kind in kinds and text[e.start:e.end] not in question]
-
-
-def _name_proximity(names: list[Entity], occ: list[tuple[int, int, str]]) -> float:
-    """How close the nearest of ``names`` stands to a question word of the sentence (exp of minus the
-    characters between over _NEAR; 0 when none): the answer is named next to what the question says."""
-    distances = [e.start - end if end <= e.start else start - e.end if start >= e.end else 0
-                 for e in names for start, end, _ in occ]
-    return math.exp(-min(distances) / _NEAR) if distances else 0.0
 
 
 def _restated(text: str, question_pairs: set[str]) -> float:
@@ -197,8 +180,8 @@ class Reading:
         unasked = scores * float(not (self.query.asks_amount or self.query.asked_kinds))
         return np.column_stack([scores, scores - sentence_scores.max(), unasked, self._figure_base]).astype(np.float32)
 
-    def given_x(self, sentence_scores: np.ndarray, figure_scores: np.ndarray, alone_scores: np.ndarray) -> np.ndarray:
-        """GIVEN_FEATURES of the question (one row), given the sentence, figure and figure-alone models' log-odds."""
+    def given_x(self, sentence_scores: np.ndarray, figure_scores: np.ndarray) -> np.ndarray:
+        """GIVEN_FEATURES of the question (one row), given the sentence and figure models' log-odds."""
         best, top = int(np.argmax(figure_scores)), int(np.argmax(sentence_scores))
         figure = dict(zip(FIGURE_FEATURES[3:], self._figure_base[best]))
         sentence = dict(zip(SENTENCE_FEATURES, self.sentence_x[self.figures[best][0]]))
@@ -228,7 +211,6 @@ class Reading:
             if len(figure_scores) > 1 else _MARGIN_CAP,
             _softmax_top(sentence_scores),
             math.log1p(int((sentence_scores > sentence_scores[self.figures[best][0]]).sum())),
-            float(alone_scores.max()),
         ]], dtype=np.float32)
 
 
@@ -261,7 +243,6 @@ def read(result: SearchResult) -> Reading:
     of_asked_kind = sum(f.kind in kinds for _, f in figures)
     rarity = math.log(len(figures) / of_asked_kind) if of_asked_kind else 0.0
     date_part = asked_date_part(query.normalized)
-    asked_name = asked_entity(query.normalized)
     of_kind = [[f for f in s.figures if f.kind in kinds] for s in sentences]
     base = [_figure_row(f, s.figures, folded[n], found[n], weights, total, subject, subject_total, query,
                         around, question_pairs, context, rarity, date_part, of_kind[n])
@@ -272,8 +253,6 @@ def read(result: SearchResult) -> Reading:
         neighbours = [words_share[m] for m in (n - 1, n + 1)
                       if 0 <= m < len(sentences) and sentences[m].hit == sentence.hit]
         figure_kinds = {f.kind for f in sentence.figures}
-        asked_names = _new_names(sentence, text, query.normalized, asked_name) if asked_name else []
-        names = _new_names(sentence, text, query.normalized, "PLOZ")
         rows.append([
             sentence.hit,
             result.shown[sentence.hit].score / top_score if top_score else 0.0,
@@ -298,9 +277,6 @@ def read(result: SearchResult) -> Reading:
             sentence.position,
             max(neighbours, default=0.0),
             math.log1p(len(sentence.quoted)),
-            float(bool(asked_names)),
-            _name_proximity(asked_names, occ),
-            math.log1p(len({text[e.start:e.end] for e in names})),
             _restated(text, question_pairs),
             math.log1p(len(set(_CJK.findall(text)) - question_chars)),
         ])

@@ -14,7 +14,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,13 +24,12 @@ import numpy as np
 
 from ..chunking import Chunk, chunk_knowledge, content_hash
 from ..config import Settings
-from ..entities import tag_sentence
 from ..figures import figure_units
 from ..knowledge import Content, Knowledge, content_to_json, load_knowledge
 from ..lexical import LexicalIndex, TermCounts, Tokenizer
 from ..normalize import fold
 from .builds import BUILDS, FORMAT_VERSION, prune, publish_lock, replace_pointer, sha256_of
-from .reuse import previous_entities, previous_terms, previous_vectors, reusable_build
+from .reuse import previous_terms, previous_vectors, reusable_build
 from .vectors import vector_index
 
 _QUOTED_TERM = re.compile(r"“([^”]{2,12})”")
@@ -160,8 +159,6 @@ def build_index(settings: Settings, load_model: Callable[[Settings], Any], progr
     vectors = _embed_chunks(chunks, embedder, previous, settings, progress)
     laps.lap("embed")
     terms = _count_terms(knowledge, chunks, previous, laps)
-    chunks = _tag(chunks, previous)
-    laps.lap("segment")  # and tagged: each sentence's names (bot.entities), stored with its passage
     final = _write_and_publish(settings, knowledge, chunks, embedder, vectors, terms, laps)
     laps.lap("write")  # the files, their checksums, the pointer
     return BuildReport(files=len(knowledge.sections), chunks=len(chunks), embedded=vectors.embedded,
@@ -201,14 +198,6 @@ def _count_terms(knowledge: Knowledge, chunks: list[Chunk], previous: Path | Non
     laps.lap("lexical")
     return _Terms(words, chunk_terms, sentence_terms, lexical, sentence_lexical,
                   tokenized=chunks_tokenized + sentences_tokenized)
-
-
-def _tag(chunks: list[Chunk], previous: Path | None) -> list[Chunk]:
-    """Each passage with its sentences' names (bot.entities): from the previous build where a sentence is
-    unchanged, else tagged now (part-of-speech tagging is slower than segmenting)."""
-    known = previous_entities(previous)
-    return [replace(c, entities=tuple(known[s] if s in known else tag_sentence(s) for s in c.sentences))
-            for c in chunks]
 
 
 def _write_and_publish(settings: Settings, knowledge: Knowledge, chunks: list[Chunk], embedder: Any,

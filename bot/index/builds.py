@@ -22,8 +22,7 @@ from typing import Any
 
 from ..errors import DamagedBuildError, IndexLoadError
 
-FORMAT_VERSION = 4  # 2: figure units of sentences, unit groups; 3: typed articles and sections, passages' sentences;
-# 4: passages' sentences' names (bot.entities)
+FORMAT_VERSION = 3  # 2: figure units of sentences, unit groups; 3: typed articles and sections, passages' sentences
 POINTER = "CURRENT"
 BUILDS = "builds"
 LOCK = ".lock"

@@ -58,20 +58,3 @@ def previous_terms(build: Path | None, name: str) -> TermCounts | None:
     except Exception:  # as above: segment afresh
         return None
 
-
-
-def previous_entities(build: Path | None) -> dict[str, str]:
-    """Each sentence's stored names (bot.entities) in a verified build, to skip tagging unchanged ones."""
-    if build is None:
-        return {}
-    known: dict[str, str] = {}
-    try:
-        with (build / "chunks.jsonl").open(encoding="utf-8") as lines:
-            for line in lines:
-                chunk = json.loads(line)
-                sentences, entities = chunk.get("sentences") or [], chunk.get("entities") or []
-                if len(sentences) == len(entities):
-                    known.update(zip(sentences, entities))
-    except Exception:  # as above: tag afresh
-        return {}
-    return known

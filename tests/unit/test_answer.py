@@ -6,17 +6,14 @@ the sets the answer models were fitted and checked on).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
 from bot.answer.choose import choose, not_given_by_definition
-from bot.answer.model import FIGURE_FEATURES, SENTENCE_FEATURES, load_answer_model
+from bot.answer.model import FIGURE_FEATURES, load_answer_model
 from bot.answer.not_given import found_and_missing
 from bot.answer.reading import read
 from bot.chunking import Chunk
-from bot.entities import asked_entity, sentence_entities, tag_sentence, tag_sentences
 from bot.figures import asked_kinds
 from bot.search import Hit, QueryAnalysis, SearchResult
 
@@ -131,36 +128,6 @@ def test_a_count_right_before_the_one_character_noun_asked_counts_it() -> None:
         assert not_given_by_definition(reading) is not given
 
 
-def _sentence_features(question: str, words: list[str], passage: str) -> list[dict[str, float]]:
-    """The sentence features of ``passage`` (tagged as a build tags it) shown alone to ``question``."""
-    query = QueryAnalysis(question, words, {}, weights={w: 1.0 for w in words})
-    chunk = Chunk("c1", "s1", "题目", "", passage)
-    hit = Hit(replace(chunk, entities=tag_sentences(chunk.sentences)), 1.0, 0.5, 0.5)
-    reading = read(SearchResult(query, [hit], True, 1.0, 1.0, shown=[hit]))
-    return [dict(zip(SENTENCE_FEATURES, map(float, row))) for row in reading.sentence_x]
-
-
-def test_stored_names_are_read_back_at_their_place_in_the_sentence() -> None:
-    sentence = "1913年，真纳在北京加入全印穆斯林联盟。"
-    names = {(e.kind, sentence[e.start:e.end]) for e in sentence_entities(tag_sentence(sentence))}
-    assert ("P", "真纳") in names and ("L", "北京") in names
-
-
-@pytest.mark.parametrize("question, kind", [
-    ("城市书房由谁来合办", "P"), ("真纳出生在哪里", "L"), ("他毕业于哪所大学", "O"), ("大运河是什么时候开凿的", "T"),
-    ("城市书房有多少家", ""),
-])
-def test_the_kind_of_name_a_question_asks_for(question: str, kind: str) -> None:
-    assert asked_entity(question) == kind
-
-
-def test_a_sentence_naming_a_person_the_question_does_not_name_gives_who() -> None:
-    first, second = _sentence_features("谁创立了全印穆斯林联盟", ["创立", "全印", "穆斯林", "联盟"],
-                                       "全印穆斯林联盟创立于1906年。阿迦汗创立了全印穆斯林联盟。")
-    assert second["gives_name"] == 1.0 and first["gives_name"] == 0.0
-    assert second["name_near"] > 0.0
-
-
 def test_asked_which_year_where_no_figure_may_be_a_year_it_is_not_given() -> None:
     query = QueryAnalysis("徐世昌在哪一年被选举为大总统", ["徐世昌", "选举", "大总统"], {}, asks_amount=True,
                           asked_kinds=frozenset({"date"}), weights={"徐世昌": 1.0, "选举": 1.0, "大总统": 1.0})
@@ -170,21 +137,3 @@ def test_asked_which_year_where_no_figure_may_be_a_year_it_is_not_given() -> Non
         hit = Hit(Chunk("c1", "s1", "徐世昌", "", passage), 1.0, 0.5, 0.5)
         reading = read(SearchResult(query, [hit], True, 1.0, 1.0, shown=[hit]))
         assert not_given_by_definition(reading) is not given, passage
-
-
-def test_the_figure_alone_model_finds_the_asked_figure_likelier_where_it_is_given() -> None:
-    """The figure model only orders one question's figures; the figure-alone model says whether any is the one
-    asked, so a passage giving the asked count scores above one with only other figures about the topic."""
-    words = ["城市书房", "接待", "读者"]
-    query = QueryAnalysis("城市书房累计接待读者多少人次", words, {}, asks_amount=True,
-                          asked_units=frozenset({"人次"}), asked_kinds=asked_kinds("城市书房累计接待读者多少人次"),
-                          weights={w: 1.0 for w in words})
-    model = load_answer_model()
-
-    def best_alone(passage: str) -> float:
-        hit = Hit(Chunk("c1", "s1", "城市书房", "", passage), 1.0, 0.5, 0.5)
-        reading = read(SearchResult(query, [hit], True, 1.0, 1.0, shown=[hit]))
-        return float(model.figure_alone.decision(reading.figure_x(model.sentence.decision(reading.sentence_x))).max())
-
-    assert best_alone("温州城市书房已建成超110家，累计接待读者1400多万人次。") > \
-        best_alone("温州城市书房已建成超110家，总藏书120多万册。")

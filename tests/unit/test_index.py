@@ -132,25 +132,3 @@ def test_old_builds_are_pruned(fake_settings):
         _build(fake_settings)
     builds = [p for p in (fake_settings.path("index_dir") / "builds").iterdir()]
     assert len(builds) == fake_settings.index_keep_builds
-
-
-def test_each_sentence_s_names_are_stored_and_a_rebuild_keeps_them_as_tagging_afresh_would(knowledge_copy, tmp_path,
-                                                                                          monkeypatch):
-    from bot.entities import sentence_entities, tag_sentence
-    from bot.index import build as build_module
-
-    settings = make_settings(tmp_path, knowledge=knowledge_copy, embedding_model=FAKE_MODEL)
-    _build(settings)
-    index = load_index(settings, FAKE_MODEL)
-    assert all(len(c.entities) == len(c.sentences) for c in index.chunks)
-    places = {s[e.start:e.end] for c in index.chunks for s, names in zip(c.sentences, c.entities)
-              for e in sentence_entities(names) if e.kind == "L"}
-    assert "温州" in places
-    tagged: list[str] = []
-    monkeypatch.setattr(build_module, "tag_sentence", lambda s: tagged.append(s) or tag_sentence(s))
-    path = knowledge_copy / "wenzhou-ten-samples" / "s08.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("超110家", "超120家"), encoding="utf-8")
-    _build(settings)
-    assert 0 < len(tagged) <= 4  # only the edited sentence (and a neighbour re-packing may touch) is tagged again
-    rebuilt = load_index(settings, FAKE_MODEL)
-    assert all(names == tag_sentence(s) for c in rebuilt.chunks for s, names in zip(c.sentences, c.entities))

@@ -168,11 +168,6 @@ def _fit_binary(x: np.ndarray, y: np.ndarray, groups: list[str], names: tuple[st
     return LinearModel(names, mean, scale, fitted.coef_[0].astype(np.float32), float(fitted.intercept_[0]))
 
 
-def _zero(names: tuple[str, ...]) -> LinearModel:
-    n = len(names)
-    return LinearModel(names, np.zeros(n, np.float32), np.ones(n, np.float32), np.zeros(n, np.float32), 0.0)
-
-
 def fit(cases: list[Case], max_not_given: float, c: float = 1.0,
         l2: float = 0.01) -> tuple[AnswerModel, dict[str, Any]]:
     fitted = [k for k in cases if k.fit and k.reading is not None and not k.nearmiss]
@@ -183,7 +178,6 @@ def fit(cases: list[Case], max_not_given: float, c: float = 1.0,
     figure = _fit_choice([k.reading.figure_x(sentence.decision(k.reading.sentence_x)) for k in with_figure
                           if k.reading], [k.matches for k in with_figure], [k.set.split()[0] for k in with_figure],
                          FIGURE_FEATURES, l2)
-    model = AnswerModel(sentence, figure, _zero(GIVEN_FEATURES), {})
 
     rows, labels, groups, answerable = [], [], [], []
     ruled = 0  # answerable questions the definitions already call "not given" (bot.answer.choose)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..figures import Figure, kind_of_unit
+from ..figures import Figure, asked_date_part, kind_of_unit, writes_date_part
 from ..search import QueryAnalysis
 from .model import AnswerModel
 from .reading import Reading, Sentence
@@ -42,13 +42,21 @@ def not_given_by_definition(reading: Reading) -> bool:
     was before a change (以前是多少) where no change is shown; asked an amount of a kind only written with its
     unit (利率是多少: a share) where none of that kind is there; or the question names what it counts (多少钱,
     几家) and no figure there is in those units, nor a bare number or a figure right before the thing counted
-    (its unit is the noun after it: 514个村社, 3/4的市民)."""
+    (its unit is the noun after it: 514个村社, 3/4的市民); or it asks which year (哪一年) and no figure there may
+    be one (a section giving only 19日 or 3月20日)."""
     query, figures = reading.query, reading.in_first_section()
     no_earlier = query.asks_earlier and not any(f.role == "earlier" for f, _ in figures)
     kinds = query.asked_kinds & _MEASURED if _ASKS_HOW_MUCH.search(query.normalized) else frozenset()
     no_kind = bool(kinds) and not any(f.kind in kinds or f.kind == "ratio" and "share" in kinds for f, _ in figures)
-    return no_earlier or no_kind or bool(query.named_units) and not any(_may_count(f, after, query)
-                                                                         for f, after in figures)
+    no_year = asked_date_part(query.normalized) == "年" and not any(_may_be_year(f) for f, _ in figures)
+    return no_earlier or no_kind or no_year or bool(query.named_units) and not any(_may_count(f, after, query)
+                                                                                   for f, after in figures)
+
+
+def _may_be_year(figure: Figure) -> bool:
+    """Whether ``figure`` may be the year asked for (哪一年): a date writing one, a figure in 年 (至元十三年, an
+    era's year, reads as a duration), or a bare number (1932)."""
+    return writes_date_part(figure, "年") or "年" in figure.text or figure.kind == "number"
 
 
 def _may_count(figure: Figure, after: str, query: QueryAnalysis) -> bool:
@@ -102,8 +110,8 @@ def choose(reading: Reading, model: AnswerModel, decide_given: bool = True, pinn
         order = np.array([i for i in order if reading.figures[i][0] == best_sentence], dtype=np.int64)
     if not wanted or not len(order):
         return Choice(reading.sentences[best_sentence], None, ranked, True, wanted)
-    given = not decide_given or (not not_given_by_definition(reading) and float(
-        model.given.decision(reading.given_x(sentence_scores, figure_scores))[0]) >= 0)
+    given = not decide_given or not not_given_by_definition(reading) and float(
+        model.given.decision(reading.given_x(sentence_scores, figure_scores))[0]) >= 0
     best = _bold(reading, order, best_sentence)
     sentence_of_figure = reading.sentences[reading.figures[best][0]]
     figure = reading.figures[best][1]

@@ -44,6 +44,8 @@ SENTENCE_FEATURES = (
     "position",  # the sentence's place in its passage (0 first)
     "neighbours",  # the words share of the sentences before and after it (the larger)
     "length",  # log of its length in characters
+    "restates",  # share of its character pairs the question has: a sentence that only restates it answers nothing
+    "new_characters",  # log of the number of its distinct characters the question lacks: what it adds
 )
 # per figure of the shown passages: "this figure is the answer"
 FIGURE_FEATURES = (
@@ -100,6 +102,10 @@ GIVEN_FEATURES = (
     "passage_lacks",  # passage_lacks of the best figure's passage (乐清 is in another passage, not in this one)
     "best_gives",  # the best sentence (sentence model) gives a figure of an asked kind (any figure, if none asked)
     "figure_in_best",  # the best figure stands in the best sentence
+    "figure_share",  # the best figure's share of the figure model's softmax: one clear answer, or several alike
+    "figure_margin",  # its log-odds minus the second best figure's (capped; the cap when it is the only one)
+    "sentence_share",  # the best sentence's share of the sentence model's softmax
+    "figure_sentence_rank",  # log of the rank of the best figure's sentence by the sentence model (0 the best)
 )
 
 MODEL_FILE = "answer.json"

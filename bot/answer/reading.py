@@ -23,6 +23,7 @@ from ..text import CLAUSE_MARK
 from .model import FIGURE_FEATURES, SENTENCE_FEATURES
 
 _RUN = re.compile(r"\w+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # where a question asks: the words on either side of it are what the answer stands between in the text
 _QUESTION_WORDS = "什么|哪|谁|多少|几|何|怎么|怎样|如何|是否"
@@ -33,6 +34,7 @@ _PARTICLES = "的了是有为呢吗啊呀个些？?。 "
 _NEAR = 10  # characters before / after a figure read as "right before / after it"
 _FAR = 60.0  # the distance of a figure with no question word in its sentence
 _WINDOW = 12  # characters on either side of a figure read as its surroundings
+_MARGIN_CAP = 10.0  # log-odds: a best figure this far ahead of the second (or alone) is as clear as it gets
 _CONTEXT = 8  # characters of the question on either side of its question word read as what the answer is between
 
 
@@ -120,6 +122,18 @@ def _proximity(figure: Figure, occ: list[tuple[int, int, str]], weights: dict[st
     return sum(weights[w] * math.exp(-d / _NEAR) for w, d in nearest.items()) / total if total else 0.0
 
 
+def _restated(text: str, question_pairs: set[str]) -> float:
+    """The share of ``text``'s character pairs that the question has."""
+    pairs = _pairs(text)
+    return len(pairs & question_pairs) / len(pairs) if pairs else 0.0
+
+
+def _softmax_top(scores: np.ndarray) -> float:
+    """The largest share of the softmax of ``scores``."""
+    e = np.exp(scores - scores.max())
+    return float(1.0 / e.sum())
+
+
 def _pairs(text: str, size: int = 2) -> set[str]:
     """The character pairs (or runs of ``size``) of ``text``'s runs of letters (punctuation breaks them)."""
     return {run[i:i + size] for run in _RUN.findall(text) for i in range(len(run) - size + 1)}
@@ -167,7 +181,7 @@ class Reading:
         return np.column_stack([scores, scores - sentence_scores.max(), unasked, self._figure_base]).astype(np.float32)
 
     def given_x(self, sentence_scores: np.ndarray, figure_scores: np.ndarray) -> np.ndarray:
-        """GIVEN_FEATURES of the question (one row)."""
+        """GIVEN_FEATURES of the question (one row), given the sentence and figure models' log-odds."""
         best, top = int(np.argmax(figure_scores)), int(np.argmax(sentence_scores))
         figure = dict(zip(FIGURE_FEATURES[3:], self._figure_base[best]))
         sentence = dict(zip(SENTENCE_FEATURES, self.sentence_x[self.figures[best][0]]))
@@ -192,6 +206,11 @@ class Reading:
             sentence["passage_lacks"],
             float(self.sentence_x[top, SENTENCE_FEATURES.index("gives_kind" if kinds else "has_figure")]),
             float(self.figures[best][0] == top),
+            _softmax_top(figure_scores),
+            min(_MARGIN_CAP, float(figure_scores[best] - np.partition(figure_scores, -2)[-2]))
+            if len(figure_scores) > 1 else _MARGIN_CAP,
+            _softmax_top(sentence_scores),
+            math.log1p(int((sentence_scores > sentence_scores[self.figures[best][0]]).sum())),
         ]], dtype=np.float32)
 
 
@@ -258,6 +277,8 @@ def read(result: SearchResult) -> Reading:
             sentence.position,
             max(neighbours, default=0.0),
             math.log1p(len(sentence.quoted)),
+            _restated(text, question_pairs),
+            math.log1p(len(set(_CJK.findall(text)) - question_chars)),
         ])
     x = np.array(rows, dtype=np.float32).reshape(len(rows), len(SENTENCE_FEATURES))
     if len(rows):

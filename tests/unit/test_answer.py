@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bot.answer.choose import choose, not_given_by_definition
-from bot.answer.model import FIGURE_FEATURES, load_answer_model
+from bot.answer.model import FIGURE_FEATURES, SENTENCE_FEATURES, load_answer_model
 from bot.answer.not_given import found_and_missing
 from bot.answer.reading import read
 from bot.chunking import Chunk
@@ -126,3 +126,24 @@ def test_a_count_right_before_the_one_character_noun_asked_counts_it() -> None:
         hit = Hit(Chunk("c1", "s1", "卢安达", "", passage), 1.0, 0.5, 0.5)
         reading = read(SearchResult(query, [hit], True, 1.0, 1.0, shown=[hit]))
         assert not_given_by_definition(reading) is not given
+
+
+def test_asked_which_year_where_no_figure_may_be_a_year_it_is_not_given() -> None:
+    query = QueryAnalysis("徐世昌在哪一年被选举为大总统", ["徐世昌", "选举", "大总统"], {}, asks_amount=True,
+                          asked_kinds=frozenset({"date"}), weights={"徐世昌": 1.0, "选举": 1.0, "大总统": 1.0})
+    for passage, given in (("同年10月10日，安福国会选举徐世昌为大总统。", False),
+                           ("1918年10月10日，安福国会选举徐世昌为大总统。", True),
+                           ("民国七年，安福国会选举徐世昌为大总统。", True)):  # an era's year counts as one
+        hit = Hit(Chunk("c1", "s1", "徐世昌", "", passage), 1.0, 0.5, 0.5)
+        reading = read(SearchResult(query, [hit], True, 1.0, 1.0, shown=[hit]))
+        assert not_given_by_definition(reading) is not given, passage
+
+
+def test_a_sentence_that_only_restates_the_question_is_told_apart_from_one_that_answers_it() -> None:
+    words = ["创立", "全印", "穆斯林", "联盟"]
+    query = QueryAnalysis("谁创立了全印穆斯林联盟", words, {}, weights={w: 1.0 for w in words})
+    hit = Hit(Chunk("c1", "s1", "题目", "", "谁创立了全印穆斯林联盟？阿迦汗在达卡创立了全印穆斯林联盟。"), 1.0, 0.5, 0.5)
+    reading = read(SearchResult(query, [hit], True, 1.0, 1.0, shown=[hit]))
+    restating, answering = (dict(zip(SENTENCE_FEATURES, map(float, row))) for row in reading.sentence_x)
+    assert restating["restates"] > answering["restates"]
+    assert answering["new_characters"] > restating["new_characters"]

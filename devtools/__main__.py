@@ -14,11 +14,11 @@ from bot.cli import EXIT_ERROR, EXIT_OK, add_settings_flags, run_guarded
 from bot.config import Settings
 from bot.engine import Engine
 
-from .bench_measure import PARTS, BenchOptions, parse_parts, parse_sizes
+from .bench.measure import PARTS, BenchOptions, parse_parts, parse_sizes
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from .bench import run_bench
+    from .bench.run import run_bench
 
     return run_bench(bench_options(args), settings, out)
 
@@ -72,7 +72,7 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], Any]:
 
 
 def _backends(text: str) -> str:
-    from .bench_store import BACKENDS
+    from .bench.store import BACKENDS
 
     chosen = [b.strip() for b in text.split(",") if b.strip()]
     if not chosen or any(b not in BACKENDS for b in chosen):
@@ -82,7 +82,7 @@ def _backends(text: str) -> str:
 
 def cmd_fit_ranking(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Fit bot/ranking.json on the given sets; print how each set's fitted and checked halves do."""
-    from .fit_ranking import collect, fit, format_fit_report
+    from .fit.ranking import collect, fit, format_fit_report
 
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
     article = {name: Path(path) for name, path in (("dev", args.dev), ("heldout", args.heldout)) if path}
@@ -106,7 +106,7 @@ def cmd_fit_ranking(args: argparse.Namespace, settings: Settings, out: TextIO) -
 
 def cmd_bench_store(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """The store's fault figures with many chats stored (start-up, memory, per-chat write), per backend."""
-    from .bench_store import run_store_bench
+    from .bench.store import run_store_bench
 
     results = run_store_bench(tuple(args.backends.split(",")), args.chats, args.writes, args.database_url or "",
                               out, lambda message: print(message, file=sys.stderr, flush=True))
@@ -118,7 +118,7 @@ def cmd_bench_store(args: argparse.Namespace, settings: Settings, out: TextIO) -
 
 def _answer_cases(args: argparse.Namespace, settings: Settings) -> list[Any]:
     """The sets of fit-answer and answer-quality, asked through the search (bot.answer's input)."""
-    from .fit_answer import collect
+    from .fit.answer import collect
 
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
     article = {name: Path(path) for name, path in (("dev", args.dev), ("heldout", args.heldout)) if path}
@@ -128,7 +128,7 @@ def _answer_cases(args: argparse.Namespace, settings: Settings) -> list[Any]:
 
 def cmd_fit_answer(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Fit bot/answer.json on the given sets; print how each set's fitted and checked halves do."""
-    from .fit_answer import ARTICLE_WEIGHT, fit, format_fit_report
+    from .fit.answer import ARTICLE_WEIGHT, fit, format_fit_report
 
     model, report = fit(_answer_cases(args, settings), args.max_not_given, l2=args.l2)
     model.about.update({
@@ -149,7 +149,7 @@ def cmd_answer_quality(args: argparse.Namespace, settings: Settings, out: TextIO
     """The shipped answer models on every set, fitted and checked halves apart: one table."""
     from bot.answer.model import load_answer_model
 
-    from .fit_answer import format_fit_report, report
+    from .fit.answer import format_fit_report, report
 
     print(format_fit_report(report(_answer_cases(args, settings), load_answer_model())), file=out)
     return EXIT_OK
@@ -158,7 +158,7 @@ def cmd_answer_quality(args: argparse.Namespace, settings: Settings, out: TextIO
 def cmd_bench_faults(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Issue 19's fault figures on real serve processes: start-up and memory with many chats stored, /help
     under load, two replicas with one killed."""
-    from .bench_faults import run_fault_bench
+    from .bench.faults import run_fault_bench
 
     results = run_fault_bench(settings, args.chats, args.help_chats, args.ask_chats, not args.no_replicas, out,
                               lambda message: print(message, file=sys.stderr, flush=True))
@@ -184,7 +184,7 @@ def cmd_quality_table(args: argparse.Namespace, settings: Settings, out: TextIO)
 
 def cmd_fit_pins(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Fit bot/pins.json (when a question is one a pin answers); print the fit and the check by group."""
-    from .fit_pins import collect, fit, format_report
+    from .fit.pins import collect, fit, format_report
 
     grouped, others, outside, passages = collect(settings, Path(args.groups), [Path(args.dev), Path(args.heldout)],
                                                  Path(args.offtopic), [Path(p) for p in args.external])
@@ -208,7 +208,7 @@ def cmd_pin_targets(args: argparse.Namespace, settings: Settings, out: TextIO) -
     from bot.index import build_index
     from bot.normalize import fold
 
-    from .fit_pins import pinned_copy
+    from .fit.pins import pinned_copy
 
     work = Path(args.work_dir)
     local = settings.replace(knowledge_dir=str(work / "knowledge"), index_dir=str(work / "index"))
@@ -367,7 +367,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["probe"]:  # the bench's serving measurements, in a fresh process of their own
-        from .bench_probe import probe_main
+        from .bench.probe import probe_main
 
         return probe_main(argv[1:])
     args = parser().parse_args(argv)

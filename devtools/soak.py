@@ -28,7 +28,7 @@ from typing import Any
 from bot.config import Settings, available_cores
 from bot.engine import Engine
 
-from .bench_measure import percentile, proc_status_mb
+from .bench.measure import percentile, proc_status_mb
 from .fakeapi import Call, FakeBotAPI
 
 SAMPLE_EVERY = 1000  # replies between memory samples, and the size of the first/last windows

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings, load_settings
-from devtools.bench_store import write_legacy_pickle as write_ptb_pickle  # noqa: F401 (for the tests)
+from devtools.bench.store import write_legacy_pickle as write_ptb_pickle  # noqa: F401 (for the tests)
 from devtools.pgserver import PostgresServer, postgres_binaries, temporary_postgres
 
 REQUIRE_POSTGRES = "BOT_TEST_REQUIRE_POSTGRES"

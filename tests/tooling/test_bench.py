@@ -17,11 +17,11 @@ import yaml
 from bot.chunking import chunk_knowledge
 from bot.config import load_settings
 from bot.knowledge import load_knowledge
-from devtools import bench_measure
 from devtools.__main__ import bench_options, parser
-from devtools.bench import run_bench
-from devtools.bench_measure import BenchOptions
-from devtools.synthetic import generate
+from devtools.bench import measure as bench_measure
+from devtools.bench.measure import BenchOptions
+from devtools.bench.run import run_bench
+from devtools.bench.synthetic import generate
 
 pytestmark = pytest.mark.slow  # seconds per test: left out of `make quick`
 

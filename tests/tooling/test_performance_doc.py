@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.embedding import load_embedder
 from bot.index import build_index
 from devtools.__main__ import parser
-from devtools.bench_measure import PARTS
+from devtools.bench.measure import PARTS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "performance.md"
 TEXT = DOC.read_text(encoding="utf-8")

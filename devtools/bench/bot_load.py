@@ -17,9 +17,9 @@ from bot.engine import Engine
 from bot.store import Store
 from bot.telegram.wiring import build_bot
 
-from .bench_measure import Bench, summary_ms
-from .fakeapi import FakeBotAPI
-from .harness import LOOP_THREAD, running_in_background
+from ..fakeapi import FakeBotAPI
+from ..harness import LOOP_THREAD, running_in_background
+from .measure import Bench, summary_ms
 
 
 def part_bot(bench: Bench) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .bench_measure import ANSWER_PARTS, TARGET_SIZE, TARGETS
+from .measure import ANSWER_PARTS, TARGET_SIZE, TARGETS
 
 Row = tuple[str, str, str, str]  # figure, value, target, mark
 

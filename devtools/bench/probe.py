@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .bench_measure import answer_timings, proc_status_mb
+from .measure import answer_timings, proc_status_mb
 
 
 def hnsw_recall(index: Any, vectors: Any, k_values: tuple[int, ...] = (10,)) -> dict[str, Any]:

@@ -3,18 +3,18 @@
 Parts (``--parts``, comma-separated; what each measures is in docs/performance.md):
 
 * ``latency`` — warm answers in-process over the dev questions: ``Engine.answer`` and its parts, and the
-  encoder's thread counts (devtools.bench_measure).
-* ``startup`` — cold ``python -m bot ask`` and the serving process's start-up (devtools.bench_probe).
+  encoder's thread counts (devtools.bench.measure).
+* ``startup`` — cold ``python -m bot ask`` and the serving process's start-up (devtools.bench.probe).
 * ``build`` — full and incremental builds of knowledge/, with the phases the build reports.
 * ``scale`` — synthetic knowledge bases of ``--sizes`` passages: build, index size, serving memory and
   latency, HNSW recall, incremental rebuild.
-* ``bot`` — simulated users through the fake Bot API server against the real Application (devtools.bench_bot).
+* ``bot`` — simulated users through the fake Bot API server against the real Application (devtools.bench.bot_load).
 * ``import`` — `import --dry-run` of a 100-page PDF, a 100,000-paragraph .docx and large web pages: time and
-  peak memory of each process (devtools.bench_import).
+  peak memory of each process (devtools.bench.importing).
 * ``sheets`` — `ask --in/--out` on staff spreadsheets of 1,000 and 10,000 rows: rows per second and peak memory
-  of each process, which must not grow with the rows (devtools.bench_sheets).
+  of each process, which must not grow with the rows (devtools.bench.sheets).
 
-This module runs the parts in order, saves the results after each, and hands them to devtools.bench_report.
+This module runs the parts in order, saves the results after each, and hands them to devtools.bench.report.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any, TextIO
 
 from bot.config import Settings
 
-from .bench_measure import (
+from .measure import (
     Bench,
     BenchOptions,
     load_average,
@@ -39,14 +39,14 @@ from .bench_measure import (
     part_scale,
     part_startup,
 )
-from .bench_report import format_table, markdown_summary, plot
+from .report import format_table, markdown_summary, plot
 
 
 def run_bench(options: BenchOptions, settings: Settings, out: TextIO) -> int:
     """Run the chosen parts; print the table; write the JSON, the Markdown and (with scale) the plot."""
-    from .bench_bot import part_bot  # imports python-telegram-bot: only when asked for
-    from .bench_import import part_import
-    from .bench_sheets import part_sheets
+    from .bot_load import part_bot  # imports python-telegram-bot: only when asked for
+    from .importing import part_import
+    from .sheets import part_sheets
 
     work = Path(tempfile.mkdtemp(prefix="bot-bench-"))
 

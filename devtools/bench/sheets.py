@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .bench_measure import Bench, child_env, run_measured
+from .measure import Bench, child_env, run_measured
 
 SHEET_ROWS = (1_000, 10_000)
 BLANK_EVERY = 50  # a blank row now and then, as staff sheets have them

@@ -31,11 +31,11 @@ from bot.index import build_index, current_build
 from bot.store import Store
 from bot.store.memory import encode_memory
 
-from .bench_measure import summary_ms
-from .bench_store import chat_memory
-from .fakeapi import Call, FakeBotAPI
-from .pgserver import postgres_binaries, temporary_postgres
-from .replicas import ServeProcess, kill_run, replica_environment, replicas_behind_a_proxy
+from ..fakeapi import Call, FakeBotAPI
+from ..pgserver import postgres_binaries, temporary_postgres
+from ..replicas import ServeProcess, kill_run, replica_environment, replicas_behind_a_proxy
+from .measure import summary_ms
+from .store import chat_memory
 
 STARTUP_USER = 990_000_000  # sends the /help that marks the end of start-up (no stored memory)
 HELP = "/help"

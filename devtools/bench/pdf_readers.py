@@ -1,7 +1,7 @@
 """Which PDF library reads Chinese policy PDFs best: the measurement behind the choice in docs/content.md.
 
     pip install --target /tmp/pdfcand pdfminer.six pdfplumber pypdf pypdfium2 reportlab
-    PYTHONPATH=/tmp/pdfcand python -m devtools.compare_pdf_readers
+    PYTHONPATH=/tmp/pdfcand python -m devtools.bench.pdf_readers
 
 Each candidate's own plain-text extraction is run on PDFs made with reportlab's CID font STSong-Light (the
 text has no embedded font and no ToUnicode map: only the predefined CMap UniGB-UCS2-H says which character
@@ -21,9 +21,9 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from .bench_import import PDF_CHARS
-from .bench_measure import run_measured
-from .documents import PdfArticle, PdfLayout, article_from_knowledge, write_pdf
+from ..documents import PdfArticle, PdfLayout, article_from_knowledge, write_pdf
+from .importing import PDF_CHARS
+from .measure import run_measured
 
 CANDIDATES = ("pdfminer.six", "pdfplumber", "pypdf", "pypdfium2")
 HEADER = "某市人民政府公报"
@@ -93,9 +93,9 @@ def compare(knowledge_dir: Path, work: Path) -> dict[str, dict[str, object]]:
             got = _body(extract(library, path))
             row[f"{name}_chars_right"] = round(sum((Counter(got) & Counter(expected)).values()) / len(expected), 3)
             row[f"{name}_order"] = round(difflib.SequenceMatcher(None, got, expected, autojunk=False).ratio(), 3)
-        code = f"from devtools.compare_pdf_readers import extract; from pathlib import Path; " \
+        code = f"from devtools.bench.pdf_readers import extract; from pathlib import Path; " \
                f"print(sum(map(len, extract({library!r}, Path({str(big)!r})))))"
-        baseline = run_measured([sys.executable, "-c", f"import devtools.compare_pdf_readers; "
+        baseline = run_measured([sys.executable, "-c", f"import devtools.bench.pdf_readers; "
                                  f"import {'pdfminer' if library == 'pdfminer.six' else library}"])
         timed = [run_measured([sys.executable, "-c", code]) for _ in range(3)]
         seconds = sorted(t["seconds"] for t in timed)[1]

@@ -1,6 +1,6 @@
 """What `python -m devtools bench` measures: the options, one run's context, and the parts that work in
 this process or in ``python -m bot`` subprocesses (latency, startup, build, scale); the bot load is in
-devtools.bench_bot, the serving probe in devtools.bench_probe, the tables in devtools.bench_report.
+devtools.bench.bot_load, the serving probe in devtools.bench.probe, the tables in devtools.bench.report.
 """
 
 from __future__ import annotations
@@ -319,7 +319,7 @@ class Bench:
 
     def probe(self, overrides: dict[str, Any], questions: list[str] | None = None, rounds: int = 2,
               recall: bool = False) -> dict[str, Any]:
-        """The serving probe (devtools.bench_probe) in a fresh process; its report."""
+        """The serving probe (devtools.bench.probe) in a fresh process; its report."""
         command = [sys.executable, "-m", "devtools", "probe", *self.settings_flags(overrides)]
         if questions:
             file = self.work / f"questions-{len(questions)}-{time.monotonic_ns()}.json"

@@ -11,8 +11,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from .bench_measure import Bench, run_measured
-from .documents import PdfLayout, article_from_knowledge, write_pdf
+from ..documents import PdfLayout, article_from_knowledge, write_pdf
+from .measure import Bench, run_measured
 
 PDF_CHARS = 120_000  # about 100 pages of single-column A4 in 11-point type
 DOCX_PARAGRAPHS = 100_000

@@ -34,8 +34,8 @@ from bot.config import Settings, load_settings
 from bot.store import Store
 from bot.store.memory import encode_memory
 
-from .bench_measure import proc_status_mb, summary_ms
-from .pgserver import postgres_binaries, temporary_postgres
+from ..pgserver import postgres_binaries, temporary_postgres
+from .measure import proc_status_mb, summary_ms
 
 BACKENDS = ("sqlite", "postgres")
 STARTUP_RUNS = 3  # fresh processes timed per backend; the median is reported
@@ -107,7 +107,7 @@ def _probe(mode: str, argument: str) -> dict[str, Any]:
 def _in_fresh_process(mode: str, argument: str, environment: dict[str, str]) -> dict[str, Any]:
     env = {**os.environ, **environment}
     env.pop("BOT_SETTINGS", None)
-    done = subprocess.run([sys.executable, "-m", "devtools.bench_store", mode, argument], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "devtools.bench.store", mode, argument], capture_output=True,
                           text=True, env=env, check=False, cwd=Path(__file__).resolve().parents[1])
     if done.returncode != 0:
         raise RuntimeError(f"the {mode} probe failed: {done.stderr.strip()[-2000:]}")
@@ -217,5 +217,5 @@ def format_store_bench(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # a probe in a fresh process: python -m devtools.bench_store MODE ARGUMENT
+if __name__ == "__main__":  # a probe in a fresh process: python -m devtools.bench.store MODE ARGUMENT
     print(json.dumps(_probe(sys.argv[1], sys.argv[2])))

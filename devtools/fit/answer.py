@@ -132,9 +132,9 @@ def _fit_choice(x: list[np.ndarray], y: list[np.ndarray], groups: list[str], nam
     instead of judging every candidate on its own; L2-penalised, on standardized features."""
     from scipy.optimize import minimize
 
-    from .fit_ranking import _standardize
+    from .linear import standardize
 
-    mean, scale = _standardize(np.vstack(x))
+    mean, scale = standardize(np.vstack(x))
     z = np.vstack([(rows - mean) / scale for rows in x]).astype(np.float64)
     labels = np.concatenate(y).astype(np.float64)
     starts = np.cumsum([0] + [len(rows) for rows in x])[:-1]
@@ -159,9 +159,9 @@ def _fit_binary(x: np.ndarray, y: np.ndarray, groups: list[str], names: tuple[st
     """Logistic regression, every (set, label) group weighing the same."""
     from sklearn.linear_model import LogisticRegression
 
-    from .fit_ranking import _standardize
+    from .linear import standardize
 
-    mean, scale = _standardize(x)
+    mean, scale = standardize(x)
     weights = _set_weights(groups)
     fitted = LogisticRegression(C=c, max_iter=3000).fit((x - mean) / scale, y,
                                                         sample_weight=weights * len(y) / weights.sum())

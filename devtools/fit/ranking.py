@@ -35,6 +35,8 @@ from bot.normalize import to_simplified
 from bot.ranking import ANSWER_FEATURES, PASSAGE_FEATURES, LinearModel, RankingModel, sigmoid
 from bot.search import Searcher
 
+from .linear import logistic
+
 _SPACE = re.compile(r"\s+")
 
 
@@ -118,32 +120,11 @@ def collect(settings: Settings, squad_files: list[Path], article_sets: dict[str,
     return asked
 
 
-def _standardize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    return mean.astype(np.float32), np.where(scale > 1e-6, scale, 1.0).astype(np.float32)
-
-
-def _logistic(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], c: float,
-              groups: np.ndarray | None = None) -> LinearModel:
-    """Logistic regression on standardized features; with ``groups``, every group weighs the same in all
-    (so 44 dev questions count as much as 2,000 encyclopedia questions), else the classes are balanced."""
-    from sklearn.linear_model import LogisticRegression
-
-    mean, scale = _standardize(x)
-    weights = None
-    if groups is not None:
-        names_, inverse, sizes = np.unique(groups, return_inverse=True, return_counts=True)
-        weights = len(groups) / (len(names_) * sizes[inverse])
-    fitted = LogisticRegression(C=c, max_iter=2000, class_weight=None if groups is not None else "balanced").fit(
-        (x - mean) / scale, y, sample_weight=weights)
-    return LinearModel(names, mean, scale, fitted.coef_[0].astype(np.float32), float(fitted.intercept_[0]))
-
-
 def fit(asked: list[Asked], max_false_answer: float, c: float = 1.0) -> tuple[RankingModel, dict[str, Any]]:
     ranked = [a for a in asked if a.fit and a.answerable and len(a.holds) and a.holds.any()]
     x = np.vstack([a.features for a in ranked])
     y = np.concatenate([a.holds for a in ranked])
-    passage = _logistic(x, y, PASSAGE_FEATURES, c)
+    passage = logistic(x, y, PASSAGE_FEATURES, c)
 
     rows, labels, fit_rows, local_rows = [], [], [], []
     for a in asked:
@@ -156,7 +137,7 @@ def fit(asked: list[Asked], max_false_answer: float, c: float = 1.0) -> tuple[Ra
         local_rows.append(a.local)
     x_answer, y_answer, in_fit, local = np.vstack(rows), np.array(labels), np.array(fit_rows), np.array(local_rows)
     groups = np.array([f"{a.set}:{a.answerable}" for a in asked])
-    answerable = _logistic(x_answer[in_fit], y_answer[in_fit], ANSWER_FEATURES, c, groups[in_fit])
+    answerable = logistic(x_answer[in_fit], y_answer[in_fit], ANSWER_FEATURES, c, groups[in_fit])
     # the threshold: off-topic questions for unrelated content (not another encyclopedia's, which may well hold
     # the answer) answered at most max_false_answer; then it becomes the bias's zero
     negatives = np.sort(answerable.decision(x_answer[in_fit & ~y_answer & local]))

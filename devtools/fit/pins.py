@@ -31,7 +31,7 @@ from bot.pin_match import PIN_FEATURES, PinModel, PinnedQuestion, pair_features
 from bot.search import Searcher
 from bot.squad import read_squad
 
-from .fit_ranking import _logistic
+from .linear import logistic
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def _above(values: np.ndarray) -> float:
 def fit_model(x: np.ndarray, y: np.ndarray, c: float, other_facts: np.ndarray) -> PinModel:
     """The matcher, its threshold (above every negative) and its sentence threshold (also above every question
     about another fact of the pinned section: below it the pinned passage is shown, the sentence chosen)."""
-    model = _logistic(x, y, PIN_FEATURES, c)
+    model = logistic(x, y, PIN_FEATURES, c)
     threshold = _above(model.decision(x[~y]))
     sentence = max(threshold, _above(model.decision(other_facts))) if len(other_facts) else threshold
     return PinModel(model, threshold, {}, sentence)

@@ -380,7 +380,7 @@ class Searcher:
         rows = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         firsts = np.cumsum(counts) - counts
         sentence_lexical, sentence_coverage = sentence_index.row_scores(tokens, rows)
-        sentence_dense = np.maximum(self.index.sentence_vectors[rows].astype(np.float32) @ vector, 0)
+        sentence_dense = np.maximum(self.index.sentence_vectors.dot(rows, vector), 0)
         chunk_dense = np.maximum(self.index.chunk_vectors[ids] @ vector, 0)
         best = lambda values: np.maximum.reduceat(values, firsts) if len(ids) else values  # noqa: E731
         asks_amount = query.asks_amount

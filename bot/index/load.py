@@ -18,7 +18,7 @@ from ..errors import DamagedBuildError, IndexLoadError
 from ..knowledge import Content, Section, UnitGroup, content_from_json
 from ..lexical import LexicalIndex, RowLexicalIndex, Tokenizer
 from .builds import FORMAT_VERSION, current_build, finished_builds, reason, verify_build
-from .vectors import stored_vectors
+from .vectors import QuantizedVectors, stored_vectors
 
 _Loaded = TypeVar("_Loaded")
 
@@ -32,7 +32,7 @@ class Index:
     chunks: list[Chunk]
     vectors: faiss.Index  # passages, for the nearest-neighbour candidates
     chunk_vectors: np.ndarray  # passages, float32, for exact scores of candidates
-    sentence_vectors: np.ndarray  # sentences, float16 (half the memory; only candidates' rows are used)
+    sentence_vectors: QuantizedVectors  # sentences, int8 + a scale each (only candidates' rows are used)
     sentence_offsets: np.ndarray  # passage i has sentences offsets[i]:offsets[i+1]
     lexical: LexicalIndex
     sentence_lexical: RowLexicalIndex  # only the candidates' sentences are scored
@@ -168,7 +168,9 @@ def _load_build(build: Path, manifest: dict[str, Any], settings: Settings, verif
         if chunk_vectors is None:
             chunk_vectors = np.load(build / "vectors.npy")
         with np.load(build / "sentences.npz") as stored:
-            sentence_vectors, offsets = stored["vectors"], stored["offsets"]
+            offsets = stored["offsets"]
+            with stored.zip.open("vectors.npy") as stream:
+                sentence_vectors = QuantizedVectors.read_npy(stream)
         lexical = LexicalIndex.load(build, "lexical")
         sentence_lexical = RowLexicalIndex.load(build, "lexical_sentences")  # from the counts: a third of the MB
         content = json.loads((build / "content.json").read_text(encoding="utf-8"))

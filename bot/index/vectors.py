@@ -1,8 +1,9 @@
-"""The FAISS index of passage vectors: exact up to a size, HNSW above it, and the vectors it holds as numpy."""
+"""The FAISS index of passage vectors (exact up to a size, HNSW above it, and the vectors it holds as numpy) and the
+sentence vectors, quantized."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any
 
 import faiss
 import numpy as np
@@ -50,3 +51,42 @@ def stored_vectors(index: faiss.Index) -> np.ndarray | None:
     view.flags.writeable = False
     return view
 
+
+
+class QuantizedVectors:
+    """Sentence vectors as int8 with one float32 scale per sentence: a quarter of float32's memory (the build
+    stores float16; quantizing at load keeps every build's files as they are). Only candidates' rows are read."""
+
+    def __init__(self, codes: np.ndarray, scales: np.ndarray) -> None:
+        self.codes, self.scales = codes, scales
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def dot(self, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """Inner products of the given rows with a float32 vector (within about 1% of a vector's length)."""
+        return (self.codes[rows].astype(np.float32) @ vector) * self.scales[rows]
+
+    @classmethod
+    def read_npy(cls, stream: IO[bytes], block_rows: int = 16384) -> QuantizedVectors:
+        """Quantized from an .npy stream block by block, so the stored array is never held whole (345 MB of
+        float16 at 337,000 sentences)."""
+        version = np.lib.format.read_magic(stream)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(stream)
+        if fortran_order or len(shape) != 2 or dtype.kind != "f":
+            raise ValueError(f"sentence vectors stored as {dtype} {shape}, fortran order {fortran_order}")
+        codes, scales = np.empty(shape, dtype=np.int8), np.empty(shape[0], dtype=np.float32)
+        for start in range(0, shape[0], block_rows):
+            count = min(block_rows, shape[0] - start)
+            raw = stream.read(count * shape[1] * dtype.itemsize)
+            cls._fill(codes, scales, start, np.frombuffer(raw, dtype=dtype).reshape(count, shape[1]))
+        return cls(codes, scales)
+
+    @staticmethod
+    def _fill(codes: np.ndarray, scales: np.ndarray, start: int, block: np.ndarray) -> None:
+        block = block.astype(np.float32)
+        scale = np.abs(block).max(axis=1, initial=0.0) / 127
+        scale[scale == 0] = 1.0
+        codes[start:start + len(block)] = np.rint(block / scale[:, None])
+        scales[start:start + len(block)] = scale

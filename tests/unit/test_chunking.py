@@ -1,4 +1,6 @@
-from bot.chunking import chunk_knowledge, pack, split_sentences
+import pytest
+
+from bot.chunking import Chunk, chunk_knowledge, pack, split_sentences
 from bot.figures import figure_spans
 from bot.knowledge import load_knowledge
 from tests.helpers import KNOWLEDGE
@@ -47,3 +49,15 @@ def test_last_passage_is_not_a_stub():
     sentences = ["一二三四五六七八九十。"] * 5  # 55 characters
     passages = pack(sentences, 50)
     assert len(passages) == 2 and min(len(p) for p in passages) >= 20
+
+
+def test_a_passage_written_to_the_index_reads_back_the_same() -> None:
+    for chunk in chunk_knowledge(load_knowledge(KNOWLEDGE), 90):
+        assert "".join(chunk.sentences).strip() == chunk.text.strip()
+        again = Chunk(**chunk.to_dict())
+        assert again == chunk and again.sentences == chunk.sentences and hash(again) == hash(chunk)
+
+
+def test_stored_sentences_that_are_not_the_passage_text_are_refused() -> None:
+    with pytest.raises(ValueError):
+        Chunk("s-1", "s", "标题", "标题", "城市书房110家。", sentences=("总藏书120多万册！",))

@@ -132,3 +132,18 @@ def test_old_builds_are_pruned(fake_settings):
         _build(fake_settings)
     builds = [p for p in (fake_settings.path("index_dir") / "builds").iterdir()]
     assert len(builds) == fake_settings.index_keep_builds
+
+
+def test_loaded_sentence_vectors_score_like_the_stored_ones(fake_settings):
+    report = _build(fake_settings)
+    with np.load(report.path / "sentences.npz") as stored:
+        exact = stored["vectors"].astype(np.float32)
+    sentences = load_index(fake_settings, FAKE_MODEL).sentence_vectors
+    rows = np.arange(len(exact))
+    assert len(sentences) == len(exact) > 20
+    for question in exact[::7]:
+        scores = sentences.dot(rows, question)
+        assert np.abs(scores - exact @ question).max() < 0.01 * np.linalg.norm(question) * np.linalg.norm(exact, axis=1).max()
+        assert np.argmax(scores) == np.argmax(exact @ question)  # a sentence asked with its own vector comes first
+    picked = rows[::5]
+    assert np.array_equal(sentences.dot(picked, exact[0]), sentences.dot(rows, exact[0])[picked])

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from bot.lexical import LexicalIndex, RowLexicalIndex, TermCounts, Tokenizer
 from bot.normalize import fold
@@ -84,3 +85,15 @@ def test_scores_of_some_rows_are_those_of_the_whole_index(tokenizer, index):
             scores, coverage = by_rows.row_scores(query, np.array(rows, dtype=np.int64))
             assert scores.tolist() == pytest.approx(index.scores(query)[rows].tolist())
             assert coverage.tolist() == pytest.approx(index.coverage(query)[rows].tolist())
+
+
+def test_sentence_counts_hold_each_token_column_in_the_fewest_bytes_the_vocabulary_allows(tokenizer):
+    terms, _ = TermCounts.count([fold(p) for p in PASSAGES], tokenizer)
+    small = RowLexicalIndex.build(terms)
+    assert len(small.vocabulary) <= 256 and small.counts.indices.dtype == np.uint8
+    wide = RowLexicalIndex.of_counts({f"t{n}": n for n in range(70000)},
+                                     sparse.csr_matrix(([1, 2], [0, 69999], [0, 1, 2]), shape=(2, 70000)),
+                                     np.ones(70000, dtype=np.float32))
+    assert wide.counts.indices.dtype == np.uint32 and wide.counts.indices.tolist() == [0, 69999]
+    scores, _ = wide.row_scores({"t69999": 1.0}, np.array([1, 0]))
+    assert scores[0] > 0 == scores[1]

@@ -291,7 +291,7 @@ class Bench:
 
         path = self.options.questions or self.settings.root / DEV_QUESTIONS
         if not path.exists():
-            path = Path(__file__).resolve().parent.parent / DEV_QUESTIONS
+            path = Path(__file__).resolve().parents[2] / DEV_QUESTIONS
         return [item["q"] for item in yaml.safe_load(path.read_text(encoding="utf-8"))]
 
     def real_index(self) -> Path:
@@ -340,7 +340,7 @@ class Bench:
 def child_env() -> dict[str, str]:
     """The environment of a child process: this checkout's packages first."""
     env = dict(os.environ)
-    root = str(Path(__file__).resolve().parent.parent)
+    root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
 

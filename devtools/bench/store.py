@@ -108,7 +108,7 @@ def _in_fresh_process(mode: str, argument: str, environment: dict[str, str]) -> 
     env = {**os.environ, **environment}
     env.pop("BOT_SETTINGS", None)
     done = subprocess.run([sys.executable, "-m", "devtools.bench.store", mode, argument], capture_output=True,
-                          text=True, env=env, check=False, cwd=Path(__file__).resolve().parents[1])
+                          text=True, env=env, check=False, cwd=Path(__file__).resolve().parents[2])
     if done.returncode != 0:
         raise RuntimeError(f"the {mode} probe failed: {done.stderr.strip()[-2000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])

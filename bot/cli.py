@@ -25,6 +25,7 @@ from .heartbeat import problem as heartbeat_problem
 from .index import build_index, check_current_build
 from .knowledge import load_knowledge, read_yaml
 from .normalize import replace_surrogates
+from .text import counted
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
@@ -44,10 +45,11 @@ def cmd_build(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     pins = checked_pins(settings.path("knowledge_dir"), knowledge, settings.chunk_max_chars)
     if args.check:
         paragraphs = sum(len(s.paragraphs) for s in knowledge.sections)
-        print(f"ok: {len(knowledge.articles)} articles, {len(knowledge.sections)} sections, {paragraphs} paragraphs, "
-              f"{len(knowledge.synonyms)} synonym groups, {len(knowledge.units)} unit groups, "
-              f"{len(knowledge.examples)} example questions, {len(pins)} pins in {settings.path('knowledge_dir')}",
-              file=out)
+        counts = [counted(len(knowledge.articles), "article"), counted(len(knowledge.sections), "section"),
+                  counted(paragraphs, "paragraph"), counted(len(knowledge.synonyms), "synonym group"),
+                  counted(len(knowledge.units), "unit group"), counted(len(knowledge.examples), "example question"),
+                  counted(len(pins), "pin")]
+        print(f"ok: {', '.join(counts)} in {settings.path('knowledge_dir')}", file=out)
         for article in knowledge.articles:
             sections = [s for s in knowledge.sections if s.article_id == article.id]
             print(f"  {article.id}: {article.citation}, {len(sections)} sections, "

@@ -157,7 +157,7 @@ class TermCounts:
 
     @classmethod
     def load(cls, directory: Path, name: str) -> TermCounts:
-        """The counts a build saved (``LexicalIndex.save`` wrote the vocabulary beside them)."""
+        """The counts a build saved (``save_vocabulary`` wrote the vocabulary beside them)."""
         vocabulary = json.loads((directory / f"{name}.vocabulary.json").read_text(encoding="utf-8"))
         keys = json.loads((directory / f"{name}.keys.json").read_text(encoding="utf-8"))
         counts = sparse.load_npz(directory / f"{name}.counts.npz").tocsr()
@@ -205,6 +205,12 @@ class _Vocabulary:
     def unseen_idf(self) -> float:
         """The weight of a token no passage has: the rarest possible."""
         return float(math.log1p((self.size + 0.5) / 0.5))
+
+    def save_vocabulary(self, directory: Path, name: str) -> None:
+        """The tokens' columns and IDF, which both indexes load (the counts are ``TermCounts.save``'s)."""
+        np.save(directory / f"{name}.idf.npy", self.idf)
+        (directory / f"{name}.vocabulary.json").write_text(json.dumps(self.vocabulary, ensure_ascii=False),
+                                                            encoding="utf-8")
 
     def query_vector(self, weighted_tokens: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
         """Columns and weights of the query's known tokens."""
@@ -281,9 +287,7 @@ class LexicalIndex(_Vocabulary):
 
     def save(self, directory: Path, name: str) -> None:
         sparse.save_npz(directory / f"{name}.npz", self.weights, compressed=False)
-        np.save(directory / f"{name}.idf.npy", self.idf)
-        (directory / f"{name}.vocabulary.json").write_text(json.dumps(self.vocabulary, ensure_ascii=False),
-                                                            encoding="utf-8")
+        self.save_vocabulary(directory, name)
 
     @classmethod
     def load(cls, directory: Path, name: str) -> LexicalIndex:
@@ -330,7 +334,7 @@ class RowLexicalIndex(_Vocabulary):
 
     @classmethod
     def load(cls, directory: Path, name: str) -> RowLexicalIndex:
-        """From the term counts and IDF a build saved (``TermCounts.save``, ``LexicalIndex.save``)."""
+        """From the term counts and IDF a build saved (``TermCounts.save``, ``save_vocabulary``)."""
         counts = sparse.load_npz(directory / f"{name}.counts.npz").tocsr()
         idf = np.load(directory / f"{name}.idf.npy")
         vocabulary = json.loads((directory / f"{name}.vocabulary.json").read_text(encoding="utf-8"))

@@ -30,3 +30,8 @@ def shortened(text: str, limit: int) -> str:
     report's excerpt of an answer)."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 article`` / ``2 articles``: the English counts of maintainers' summaries."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -26,7 +26,7 @@ from ..chunking import Chunk, chunk_knowledge, content_hash
 from ..config import Settings
 from ..figures import figure_units
 from ..knowledge import Content, Knowledge, content_to_json, load_knowledge
-from ..lexical import LexicalIndex, TermCounts, Tokenizer
+from ..lexical import LexicalIndex, RowLexicalIndex, TermCounts, Tokenizer
 from ..normalize import fold
 from .builds import BUILDS, FORMAT_VERSION, prune, publish_lock, replace_pointer, sha256_of
 from .reuse import previous_terms, previous_vectors, reusable_build
@@ -140,7 +140,7 @@ class _Terms:
     chunk_terms: TermCounts
     sentence_terms: TermCounts
     lexical: LexicalIndex
-    sentence_lexical: LexicalIndex
+    sentence_lexical: RowLexicalIndex  # counts and IDF only: serving computes the candidates' weights
     tokenized: int  # passages and sentences segmented by this build
 
 
@@ -194,7 +194,7 @@ def _count_terms(knowledge: Knowledge, chunks: list[Chunk], previous: Path | Non
         [fold(t) for c in chunks for t in c.sentence_texts], tokenizer,
         previous_terms(previous, "lexical_sentences"))
     laps.lap("segment")
-    lexical, sentence_lexical = LexicalIndex.build(chunk_terms), LexicalIndex.build(sentence_terms)
+    lexical, sentence_lexical = LexicalIndex.build(chunk_terms), RowLexicalIndex.build(sentence_terms)
     laps.lap("lexical")
     return _Terms(words, chunk_terms, sentence_terms, lexical, sentence_lexical,
                   tokenized=chunks_tokenized + sentences_tokenized)
@@ -240,10 +240,10 @@ def _write_files(staging: Path, settings: Settings, knowledge: Knowledge, chunks
     faiss_index = vector_index(vectors.chunks, settings)
     laps.lap("vector_index")
     faiss.write_index(faiss_index, str(staging / "faiss.index"))
-    for name, index, counts in (("lexical", terms.lexical, terms.chunk_terms),
-                                ("lexical_sentences", terms.sentence_lexical, terms.sentence_terms)):
-        index.save(staging, name)
-        counts.save(staging, name)
+    terms.lexical.save(staging, "lexical")
+    terms.chunk_terms.save(staging, "lexical")
+    terms.sentence_lexical.save_vocabulary(staging, "lexical_sentences")
+    terms.sentence_terms.save(staging, "lexical_sentences")
     with (staging / "chunks.jsonl").open("w", encoding="utf-8") as handle:
         for chunk in chunks:
             handle.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")

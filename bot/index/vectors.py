@@ -77,9 +77,13 @@ class QuantizedVectors:
         if fortran_order or len(shape) != 2 or dtype.kind != "f":
             raise ValueError(f"sentence vectors stored as {dtype} {shape}, fortran order {fortran_order}")
         codes, scales = np.empty(shape, dtype=np.int8), np.empty(shape[0], dtype=np.float32)
+        row_bytes = shape[1] * dtype.itemsize
         for start in range(0, shape[0], block_rows):
             count = min(block_rows, shape[0] - start)
-            raw = stream.read(count * shape[1] * dtype.itemsize)
+            raw = stream.read(count * row_bytes)
+            if len(raw) != count * row_bytes:  # a cut file: refused here, whatever checked it before
+                read = start + len(raw) // max(row_bytes, 1)
+                raise ValueError(f"sentence vectors end after {read} of {shape[0]} rows")
             cls._fill(codes, scales, start, np.frombuffer(raw, dtype=dtype).reshape(count, shape[1]))
         return cls(codes, scales)
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.cli import main
 from bot.knowledge import content_from_json
-from tests.helpers import FIXTURES, KNOWLEDGE, ROOT
+from tests.helpers import FIXTURES, KNOWLEDGE, ROOT, SHIPPED
 
 SEED = "wenzhou-ten-samples"  # the seed article's folder in knowledge/
 
@@ -32,6 +32,8 @@ def test_build_check_and_build(tmp_path, capsys):
     code, out = run(args + ["build", "--check"])
     assert code == 0 and out.startswith("ok: 2 articles, 15 sections")
     assert "  wenzhou-ten-samples: 《温州聚焦先行示范 十大实践样本出炉》（周琳子 叶志攀）, 11 sections" in out
+    code, out = run(["--set", f"knowledge_dir={SHIPPED}", "build", "--check"])
+    assert code == 0 and out.startswith("ok: 1 article, 11 sections")
     code, out = run(args + ["--set", "embedding_model=test-hash", "build"])
     assert code == 0 and "files 15, chunks" in out and "reused 0" in out
     assert "phases (s): load_knowledge" in out and " embed " in out and " write " in out

@@ -52,8 +52,8 @@ def cmd_build(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         print(f"ok: {', '.join(counts)} in {settings.path('knowledge_dir')}", file=out)
         for article in knowledge.articles:
             sections = [s for s in knowledge.sections if s.article_id == article.id]
-            print(f"  {article.id}: {article.citation}, {len(sections)} sections, "
-                  f"{sum(len(s.paragraphs) for s in sections)} paragraphs", file=out)
+            print(f"  {article.id}: {article.citation}, {counted(len(sections), 'section')}, "
+                  f"{counted(sum(len(s.paragraphs) for s in sections), 'paragraph')}", file=out)
         return EXIT_OK
     progress = args.progress or sys.stderr.isatty()
     report = build_index(settings, load_embedder, progress=progress, knowledge=knowledge)

@@ -120,6 +120,10 @@ SETTINGS: dict[str, Setting] = {
            "1 is the default: on 2 cores a second thread stalls whenever another process takes a core "
            "(`python -m devtools bench --parts latency` measures it).",
            minimum=0, maximum=256),
+        _s("lexical_beside_encoder", True,
+           "Run a question's BM25 pass on a second thread while the encoder computes its vector (the pass needs "
+           "no vector); false runs them one after the other. On 2 cores the thread costs the encoder some of its "
+           "speed and still takes a few ms off a 100,000-passage answer (docs/scale-study.md)."),
         _s("embedding_batch_size", 512,
            "Texts per batch handed to the model while building (the bundled encoder splits each over its threads).",
            minimum=1, maximum=100000),

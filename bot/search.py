@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -144,6 +145,35 @@ def homophone_table(words: list[str]) -> dict[str, list[str]]:
         if len(word) >= 2 and re.fullmatch(r"[\u3400-\u9fff]+", word) and not _MAGNITUDE_AND_UNIT.fullmatch(word):
             table.setdefault(pinyin_key(word), []).append(word)
     return table
+
+
+class _LexicalPass:
+    """The passages' BM25 and coverage of one question and their best ``dense_candidates``: the part of the
+    search that needs no question vector, so it can run on a thread of its own beside the encoder."""
+
+    def __init__(self, searcher: Searcher, query: QueryAnalysis) -> None:
+        self.searcher, self.query = searcher, query
+        self.seconds = 0.0
+        self.top: list[int] = []
+        self._found: tuple[dict[str, float], np.ndarray, np.ndarray] | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        started = time.perf_counter()
+        try:
+            tokens = self.searcher._weighted_tokens(self.query)
+            lexical, coverage = self.searcher.index.lexical.scores_and_coverage(tokens)
+            self.top = self.searcher._top(lexical, self.searcher.settings.dense_candidates)
+            self._found = tokens, lexical, coverage
+        except BaseException as exc:  # raised again on the asking thread, which handles it as before
+            self._error = exc
+        self.seconds = time.perf_counter() - started
+
+    def result(self) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+        if self._error is not None:
+            raise self._error
+        assert self._found is not None, "the lexical pass has not run"
+        return self._found
 
 
 class Searcher:
@@ -354,6 +384,11 @@ class Searcher:
         query = self.analyse(question)
         timings["normalize"] = clock() - started
 
+        lexical_pass = _LexicalPass(self, query)
+        beside = threading.Thread(target=lexical_pass.run, name="lexical") \
+            if self.settings.lexical_beside_encoder else None
+        if beside is not None:  # BM25 needs no vector: it runs while the encoder computes
+            beside.start()
         started = clock()
         vector = self.embedder.encode_query(self.query_text(query))
         timings["encode"] = clock() - started
@@ -365,14 +400,17 @@ class Searcher:
             if self.pins is not None and n_dense else None
         timings["dense"] = clock() - started
 
+        if beside is not None:
+            beside.join()
+        else:
+            lexical_pass.run()
+        tokens, lexical, coverage = lexical_pass.result()
         started = clock()
-        tokens = self._weighted_tokens(query)
-        lexical_index, sentence_index = self.index.lexical, self.index.sentence_lexical
-        lexical, coverage = lexical_index.scores_and_coverage(tokens)
+        sentence_index = self.index.sentence_lexical
         ids = np.array(sorted(set(dense_ids[0][dense_ids[0] >= 0].tolist())
-                              | set(self._top(lexical, self.settings.dense_candidates))
+                              | set(lexical_pass.top)
                               | ({pin.row} if pin is not None else set())), dtype=np.int64)
-        timings["lexical"] = clock() - started
+        timings["lexical"] = lexical_pass.seconds + clock() - started
 
         started = clock()
         offsets = self.index.sentence_offsets
@@ -403,7 +441,7 @@ class Searcher:
         ]).astype(np.float32) if len(ids) else np.zeros((0, len(PASSAGE_FEATURES)), np.float32)
         timings["fuse"] = clock() - started  # features and ranking: the bench's "fuse" part
         return Candidates(query, ids, features, sentence_lexical, sentence_dense, sentence_coverage, counts,
-                          chunk_dense, lexical_index.unseen_share(tokens), timings, pin)
+                          chunk_dense, self.index.lexical.unseen_share(tokens), timings, pin)
 
     @staticmethod
     def _top(scores: np.ndarray, n: int) -> list[int]:

@@ -3,6 +3,7 @@
 The questions here are written for these tests (not taken from the dev set), one per behaviour.
 """
 
+import pytest
 
 from bot.knowledge import load_knowledge
 from bot.search import homophone_table, pinyin_key
@@ -181,3 +182,30 @@ def test_an_abbreviation_is_read_from_the_content(tmp_path):
     assert engine.state.searcher.analyse("长护险每月能报销多少").repairs["长护险"] == ["长期护理保险"]
     answer = engine.answer("长护险每月能报销多少")
     assert answer.answered and answer.shown[0].section == "care-1"
+
+
+def test_the_lexical_pass_beside_the_encoder_changes_no_answer(engine, real_settings):
+    """BM25 runs on a thread of its own while the question is encoded (the default): the candidates, their
+    features and the reply are exactly those of running the two one after the other."""
+    from bot.search import Searcher
+
+    state = engine.state
+    serial = Searcher(state.index, engine.embedder, real_settings.replace(lexical_beside_encoder=False))
+    assert real_settings.lexical_beside_encoder
+    for question in ("温州一共建成了多少家城市书房？", "瑞安金融专员发放了多少贷款", "溫州的GDP是多少", "今天天气怎么样"):
+        beside, after = state.searcher.candidates(question), serial.candidates(question)
+        assert beside.ids.tolist() == after.ids.tolist()
+        assert (beside.features == after.features).all()
+        assert beside.timings.keys() == after.timings.keys() and beside.timings["lexical"] > 0
+
+
+def test_a_failing_lexical_pass_fails_the_question_not_the_thread(engine, monkeypatch):
+    """An error in the pass on the second thread reaches the asking thread, which reports it as before."""
+    searcher = engine.state.searcher
+
+    def broken(tokens):
+        raise MemoryError("no room for the scores")
+
+    monkeypatch.setattr(searcher.index.lexical, "scores_and_coverage", broken)
+    with pytest.raises(MemoryError, match="no room"):
+        searcher.candidates("城市书房有多少家")

@@ -159,6 +159,11 @@ SETTINGS: dict[str, Setting] = {
            "(脱位 76, 座位 947, 好吃 2799): a common word is what the user meant, even if it sounds like an "
            "article word.",
            minimum=0, maximum=10_000_000),
+        _s("asked_ending_min_words", 2,
+           "A noun right after 多少 / 几 that knowledge/units.yaml does not list (工作人员) is read as counting what "
+           "the listed asked words ending in its last character count (员 ← 党员, 专员: people), where those words "
+           "are all of one group and at least this many; fewer leaves it unread (1: one word such as 就业 "
+           "would make 企业 count people).", minimum=1, maximum=100),
         # reply
         _s("reply_passages", 3, "Most passages shown in a reply.", minimum=1, maximum=20),
         _s("reply_min_relative_score", 0.5,

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,7 +29,10 @@ from .lexical import BIGRAM, WORD
 from .normalize import fold, normalize_query
 from .pin_match import PinMatch, PinModel, PinnedQuestion, PinTable, bigrams
 from .ranking import PASSAGE_FEATURES, RankingModel, load_model, sigmoid
-from .subjects import subject_words
+from .subjects import subject_words, tagged
+
+if TYPE_CHECKING:
+    from .knowledge import UnitGroup
 
 _QUANTITY_QUESTION = re.compile(
     r"多少|(?<![好这那])几[个位家人年次岁天万亿名所座条项倍成届]|多大|多久|多长|多高|多远|多重|比例|占比|百分之几|"
@@ -46,6 +50,9 @@ _MAGNITUDE_AND_UNIT = re.compile(f"[多余十百千万亿]+(?:{'|'.join(UNITS)})
 # where a question names what it counts: right after 多少 / 几 and any magnitude (多少万人 → 人)
 # 第几 asks a rank, not an amount; 好几, 这几 say "several", they do not ask
 _AMOUNT_ASKED = re.compile(r"(?<!第)(?:多少|(?<![好这那])几)[十百千万亿]*")
+# a listed asked word that holds its own question word (哪一年, 多长时间, 几成) is a way of asking, not a noun counted
+_QUESTION_PHRASE = re.compile(r"多少|几|什么|哪|何|多[大长高远重深宽厚快久]")
+_NOUN_FLAG = "n"  # jieba's part-of-speech tags of nouns all start with n (n, nz, ns …); 青年 is t, 低收入 n
 
 
 @dataclass
@@ -69,7 +76,13 @@ class QueryAnalysis:
     repairs: dict[str, list[str]] = field(default_factory=dict)  # an unknown word → the article terms it stands for
     truncated: bool = False
     asked_units: frozenset[str] = frozenset()  # units of the amount asked for (元 for 多少钱), if any
+    # units of the editors' groups (knowledge/units.yaml) other than the asked one: a figure in them is of
+    # another kind of amount (1400多万人次 is no number of people), empty where no group is asked
+    other_units: frozenset[str] = frozenset()
     counted: str = ""  # the word right after 多少 / 几 that named them (钱); "" if they were inferred
+    # the nouns a figure standing right before them counts as what is asked (514个村社 for 多少个村社): the
+    # counted noun; asked by the unit itself (多少人), every listed noun of its group (3/4的温州市民: 市民)
+    counted_nouns: tuple[str, ...] = ()
     noun: str = ""  # what 个 counts, as the question writes it (多少个村社 → 村社): "514个村社" gives it
     asks_amount: bool = False  # the question asks for a number (多少, 几个, 比例, 什么时候 …)
     named_units: frozenset[str] = frozenset()  # units it names as what it counts (多少钱 → 元), asking one amount
@@ -118,6 +131,22 @@ def _term_pattern(terms: list[str]) -> re.Pattern[str] | None:
         escaped = re.escape(term)
         parts.append(rf"(?<![a-z0-9]){escaped}(?![a-z0-9])" if re.fullmatch(r"[a-z0-9 .\-]+", term) else escaped)
     return re.compile("|".join(parts)) if parts else None
+
+
+def asked_endings(groups: Iterable[UnitGroup], min_words: int) -> dict[str, frozenset[str]]:
+    """What a noun the editors did not list counts, by its last character: the units of the group whose listed
+    asked words of two or more characters end in it (员 ← 党员, 专员: 人 名 位; 书 ← 图书, 藏书: 册; 率 ← 利率 …: %),
+    kept where every listed word ending in it is of that one group (本: 成本 is money, 本 counts books: neither)
+    and at least ``min_words`` of them are nouns, not ways of asking (哪一年, 多长时间 give no 年 nor 间)."""
+    ending: dict[str, set[frozenset[str]]] = {}
+    nouns: dict[str, int] = {}
+    for group in groups:
+        for word in map(fold, group.asked):
+            ending.setdefault(word[-1], set()).add(frozenset(group.units))
+            if len(word) >= 2 and not _QUESTION_PHRASE.search(word):
+                nouns[word[-1]] = nouns.get(word[-1], 0) + 1
+    return {char: next(iter(units)) for char, units in ending.items()
+            if len(units) == 1 and nouns.get(char, 0) >= min_words}
 
 
 def _alternation(words: Iterable[str]) -> re.Pattern[str]:
@@ -206,6 +235,9 @@ class Searcher:
         self._unit_word = _alternation(self._units_of)
         self._unit_word_anywhere = _alternation(
             w for group in index.unit_groups for w in map(fold, group.asked) if len(w) >= 2)
+        self._unit_groups = index.unit_groups
+        self._group_units = [frozenset(group.units) for group in index.unit_groups]
+        self._endings = asked_endings(index.unit_groups, settings.asked_ending_min_words)
 
     # -- query analysis -------------------------------------------------------------------------
     def analyse(self, question: str) -> QueryAnalysis:
@@ -245,7 +277,10 @@ class Searcher:
         subject = tuple(dict.fromkeys(w for w, _ in subject_words(normalized)))
         single = len(_AMOUNT_ASKED.findall(normalized)) <= 1  # 多少名…多少个: each part its own kind
         named = asked_units if counted and single else frozenset()
-        return QueryAnalysis(normalized, words, expansions, repairs, truncated, asked_units, counted,
+        other = frozenset().union(*(g for g in self._group_units if not g & asked_units)) \
+            if any(g & asked_units for g in self._group_units) else frozenset()
+        return QueryAnalysis(normalized, words, expansions, repairs, truncated, asked_units, other, counted,
+                             self._counted_nouns(counted, asked_units),
                              noun.group(1) if noun else "", asks_amount, named, kinds,
                              self._asks_earlier(normalized, asks_amount, kinds),
                              bool(ASKS_CURRENT.search(normalized)), subject,
@@ -346,13 +381,50 @@ class Searcher:
                 word = word or (heads[0] if heads else None)  # 多少个领军型人才创业项目 counts 项目, not 人才
                 if word:
                     return self._units_of[word.group()], word.group()
+                noun = self._unlisted_noun(text, amount.end() + 1)
+                if noun:
+                    return self._endings[noun[-1]], noun
             word = self._unit_word.match(rest)
             if word and not self._word_goes_on(rest, word.group()):
                 return self._units_of[word.group()], word.group()
+            noun = self._unlisted_noun(text, amount.end())
+            if noun:  # 多少工作人员: not listed, read by its last character as the listed words ending in it
+                return self._endings[noun[-1]], noun
         if not _QUANTITY_QUESTION.search(text):
             return frozenset(), ""
         words = [m.group() for m in self._unit_word_anywhere.finditer(text) if is_asked_head(text, m.end())]
         return (self._units_of[words[-1]] if words else frozenset()), ""
+
+    def _counted_nouns(self, counted: str, units: frozenset[str]) -> tuple[str, ...]:
+        """The nouns of what a question counts: the word it counts (员工); a unit of an editors' group (多少人)
+        counts whatever the group's listed nouns name (居民, 市民 … are people too)."""
+        if counted in units:
+            for group in self._unit_groups:
+                if frozenset(group.units) == units:
+                    return tuple(w for w in map(fold, group.asked) if len(w) >= 2)
+        return (counted,) if counted else ()
+
+    def _unlisted_noun(self, text: str, at: int) -> str:
+        """The noun at ``at`` (right after 多少 / 几) when units.yaml does not list it but its last character says
+        what it counts (工作人员: 员, as 党员 and 专员), else "". It is the last of the nouns jieba tags in a row
+        there, the one the others describe (多少低收入农户: 农户)."""
+        if not any(c in self._endings for c in text[at + 1:]):  # no noun there can end in one: no tagging
+            return ""
+        nouns: list[str] = []
+        end = 0
+        for word, flag in tagged(text):
+            start = text.find(word, end)
+            if start < 0:  # the tagger's words are not the text's (nothing is read rather than misread)
+                return ""
+            end = start + len(word)
+            if start < at:
+                continue
+            if not flag.startswith(_NOUN_FLAG) or start != at + sum(map(len, nouns)):
+                break
+            nouns.append(word)
+        noun = nouns[-1] if nouns else ""
+        unlisted = len(noun) >= 2 and noun not in self._units_of and noun[-1] in self._endings
+        return noun if unlisted else ""
 
     @staticmethod
     def _asks_earlier(text: str, asks_amount: bool, kinds: frozenset[str]) -> bool:

@@ -168,8 +168,12 @@ class Reading:
     def in_first_section(self) -> list[tuple[Figure, str]]:
         """The figures of the passages of the best passage's section (another section's answer other questions),
         each with the few characters after it."""
-        return [(f, _matchable(self.sentences[n].text)[f.end:f.end + _NEAR]) for n, f in self.figures
+        return [(f, self.after(n, f)) for n, f in self.figures
                 if self.sections[self.sentences[n].hit] == self.sections[0]]
+
+    def after(self, sentence: int, figure: Figure) -> str:
+        """The few characters after ``figure`` in its sentence, folded (514个村社: 村社; 3/4的温州市民)."""
+        return _matchable(self.sentences[sentence].text)[figure.end:figure.end + _NEAR]
 
     def figure_x(self, sentence_scores: np.ndarray) -> np.ndarray:
         """Figures × FIGURE_FEATURES, given the sentence model's log-odds of each sentence."""

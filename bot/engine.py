@@ -7,8 +7,11 @@ assignment, so no question sees half of each.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import faiss
@@ -26,6 +29,21 @@ from .search import Searcher
 log = logging.getLogger(__name__)
 
 
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Python's cyclic collector off while the engine loads, then as it was. Loading (torch and
+    sentence-transformers imported, the model, the index, jieba's dictionary) makes millions of objects that
+    live as long as the engine: collecting while they are made frees nothing and cost a cold ``ask`` about
+    0.8 s (docs/performance.md)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 @dataclass(frozen=True)
 class State:
     index: Index
@@ -38,18 +56,19 @@ class State:
 class Engine:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        if embedder is None:
-            check_current_build(settings)  # "run build first" in a moment, not after the model's ~9 s load
-            embedder = load_embedder(settings)
-        self.embedder = embedder
-        # one question is one vector: FAISS's OpenMP threads add nothing to it, and on a small machine they
-        # stall while another process holds a core (`python -m devtools bench --parts latency` shows it)
-        faiss.omp_set_num_threads(settings.query_threads or available_cores())
-        self._reload_lock = threading.Lock()
-        self._state = self._load(fallback=True)
-        if self._state.index.fallback:
-            log.warning("%s", self._state.index.fallback)
-        self.embedder.encode_query("预热")  # models load weights lazily: pay that here, not on the first user
+        with _collection_paused():
+            if embedder is None:
+                check_current_build(settings)  # "run build first" in a moment, not after the model's ~9 s load
+                embedder = load_embedder(settings)
+            self.embedder = embedder
+            # one question is one vector: FAISS's OpenMP threads add nothing to it, and on a small machine they
+            # stall while another process holds a core (`python -m devtools bench --parts latency` shows it)
+            faiss.omp_set_num_threads(settings.query_threads or available_cores())
+            self._reload_lock = threading.Lock()
+            self._state = self._load(fallback=True)
+            if self._state.index.fallback:
+                log.warning("%s", self._state.index.fallback)
+            self.embedder.encode_query("预热")  # models load weights lazily: pay that here, not on the first user
 
     def _load(self, fallback: bool = False) -> State:
         """The current build loaded; at start-up (``fallback``) the newest intact one if it is damaged. A reload

@@ -1,5 +1,6 @@
 """Content updates while answering: the swap is atomic, nothing in flight fails, a broken build is refused."""
 
+import gc
 import threading
 import time
 
@@ -71,3 +72,22 @@ def test_reload_under_load_is_atomic_and_loses_nothing(knowledge_copy, tmp_path)
     assert current_build(settings.path("index_dir")) == broken
     fresh = Engine(settings)
     assert fresh.index.build_id == second and fresh.index.passed_over == broken.name
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_loading_leaves_the_garbage_collector_as_it_was(knowledge_copy, tmp_path, collecting):
+    """Loading pauses Python's cyclic collector to load faster; a bot serving for weeks must have it back
+    (and a caller that paused it keeps it paused)."""
+    settings = make_settings(tmp_path, knowledge=knowledge_copy, embedding_model=FAKE_MODEL)
+    build_index(settings, load_embedder)
+    seen = []
+    was = gc.isenabled()
+    (gc.enable if collecting else gc.disable)()
+    try:
+        engine = Engine(settings)
+        seen.append(gc.isenabled())
+        engine.reload()
+        seen.append(gc.isenabled())
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert seen == [collecting, collecting]

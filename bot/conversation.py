@@ -100,11 +100,18 @@ def _asks(piece: str) -> bool:
 
 def _from_its_question(piece: str, long_chars: int) -> str:
     """A long piece that ends in a question after a story told in clauses (…住院花了二十多万，家里很困难，大病保险
-    能报多少): the question, from the first clause that asks."""
+    能报多少): the question, from the first clause that asks of something. A clause that asks of nothing (不知道
+    具体怎么样) is the story's, unless the question's subject stands only before it (温州的城市书房，一共有多少家)."""
     if len(piece) <= long_chars:
         return piece
     clauses = _CLAUSE_BREAK.split(piece)
-    first = next((i for i, clause in enumerate(clauses) if _asks(clause)), 0)
+    asking = [i for i, clause in enumerate(clauses) if _asks(clause)]
+    if not asking:
+        return piece
+    names = lambda text: bool(subject_words(normalize_query(text)))  # noqa: E731
+    first = next((i for i in asking if names(clauses[i])), asking[-1])
+    while first > 0 and not names("".join(clauses[first:])):
+        first -= 1
     return "".join(clauses[first:]).strip() or piece
 
 

@@ -115,3 +115,11 @@ def test_a_question_at_the_end_of_a_long_story_is_answered_from_its_question(cha
     assert split_questions(story) == ["大病保险能报多少？"]
     told_in_clauses = "我舅舅得了重病，住院花了二十多万，家里很困难，一直交着医保，听说温州有大病保险，那大病保险能报多少"
     assert split_questions(told_in_clauses, long_chars=30) == ["那大病保险能报多少"]
+    # a clause asking of nothing (不知道具体怎么样) is still the story; a subject told before the question is kept
+    with_a_wondering_clause = ("我家亲戚去年查出来得了重病，住院花了好多钱，家里本来条件就一般，听说温州有些政策可以帮忙，"
+                               "不知道具体怎么样，我想问问大病保险能报多少")
+    assert split_questions(with_a_wondering_clause) == ["我想问问大病保险能报多少"]
+    response = chat.respond(with_a_wondering_clause, {})
+    assert response.answers[0].answered and response.answers[0].shown[0].section == "s7"
+    subject_first = "我们家附近新开了一家书店，孩子特别喜欢看书，周末总想出去看书，温州的城市书房，一共有多少家"
+    assert split_questions(subject_first, long_chars=30) == ["温州的城市书房，一共有多少家"]

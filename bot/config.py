@@ -193,7 +193,8 @@ SETTINGS: dict[str, Setting] = {
         _s("long_question_chars", 60,
            "A question longer than this that asks only in its last clauses (a story told in clauses, then "
            "大病保险能报多少) is asked from its first clause that asks of something (a clause asking of nothing, "
-           "不知道具体怎么样, is the story's); a message's pieces that only tell are its story, not questions.", minimum=10, maximum=4000),
+           "不知道具体怎么样, is the story's); a message's pieces that only tell are its story, not questions.",
+           minimum=10, maximum=4000),
         # batches (python -m bot ask --in FILE --out FILE)
         _s("sheet_question_headers",
            ["问题", "咨询内容", "来信内容", "留言内容", "诉求内容", "咨询问题", "留言", "问题内容", "提问", "question",

@@ -89,6 +89,7 @@ class QueryAnalysis:
     asked_kinds: frozenset[str] = frozenset()  # kinds of figure asked for (money, date, rank, length …)
     asks_earlier: bool = False  # asks for the value before a change (以前是多少)
     asks_current: bool = False  # asks for the value now or after a change (现在是多少, 提高到多少)
+    asks_when: bool = False  # asks when and nothing else (什么时候获批, 哪一年): see asks_only_when
     subject: tuple[str, ...] = ()  # the nouns the question is about (bot.subjects)
     weights: dict[str, float] = field(default_factory=dict)  # each word and subject word → IDF (rarest if unseen)
 
@@ -131,6 +132,14 @@ def _term_pattern(terms: list[str]) -> re.Pattern[str] | None:
         escaped = re.escape(term)
         parts.append(rf"(?<![a-z0-9]){escaped}(?![a-z0-9])" if re.fullmatch(r"[a-z0-9 .\-]+", term) else escaped)
     return re.compile("|".join(parts)) if parts else None
+
+
+def asks_only_when(normalized: str) -> bool:
+    """Whether a (normalized) question asks when and nothing else: a date question (什么时候, 哪一年) whose
+    words ask no other kind (报销比例什么时候提高 asks a share too) and no amount besides (什么时候成立，有多少
+    员工); a noun the editors count (项目 in 项目什么时候获批) is not what it asks."""
+    return bool(_DATE_QUESTION.search(normalized)) and asked_kinds(normalized) <= {"date"} \
+        and not _AMOUNT_ASKED.search(_DATE_QUESTION.sub("", normalized))
 
 
 def asked_endings(groups: Iterable[UnitGroup], min_words: int) -> dict[str, frozenset[str]]:
@@ -283,7 +292,7 @@ class Searcher:
                              self._counted_nouns(counted, asked_units),
                              noun.group(1) if noun else "", asks_amount, named, kinds,
                              self._asks_earlier(normalized, asks_amount, kinds),
-                             bool(ASKS_CURRENT.search(normalized)), subject,
+                             bool(ASKS_CURRENT.search(normalized)), asks_only_when(normalized), subject,
                              self._word_weights([*words, *subject], expansions))
 
     @staticmethod

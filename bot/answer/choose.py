@@ -67,6 +67,12 @@ def _may_be_year(figure: Figure) -> bool:
     return writes_date_part(figure, "年") or "年" in figure.text or figure.kind == "number"
 
 
+def _may_be_date(figure: Figure) -> bool:
+    """Whether ``figure`` may say when (什么时候, 何时): a date or a part of one, a figure in 年 (1994年, 至元十三年),
+    in 世纪 or 年代 (14世纪, 六十年代), or a bare number (1932); not 3届 nor 超过1.2亿元."""
+    return figure.kind in ("date", "number") or "年" in figure.text or figure.unit in ("世纪", "年代", "代")
+
+
 def _may_count(figure: Figure, after: str, query: QueryAnalysis) -> bool:
     """Whether ``figure`` may be the amount of what the question counts: in a named unit, or of the same kind
     (2cm for 多少厘米, 7000名 for 多少人), or a count where 个 names no noun and so counts anything (3名 for 几个), or a
@@ -94,13 +100,20 @@ def _may_be_asked(numbered: tuple[int, Figure], reading: Reading) -> bool:
     return _may_count(figure, reading.after(n, figure), query)
 
 
-def _bold(reading: Reading, order: np.ndarray, best_sentence: int) -> int:
+def _bold(reading: Reading, order: np.ndarray, best_sentence: int) -> int | None:
     """The figure to set in bold, by the figure model's order: the best of the quoted sentence, else the best
     shown. A question asking what it was before a change (以前是多少) gets a change's earlier value, one asking the
     value now or after it (现在是多少, 提高到多少) the current value of a change in the sentence, where there is one:
-    that is what the words mean, whatever the scores."""
+    that is what the words mean, whatever the scores. Asked only when, a figure that cannot say when is never
+    bold, and none is (None: the sentence is still quoted) where the quoted sentence's figures cannot say when
+    (连续举办了3届 answers no 什么时候举办) or no shown figure can."""
     query, figures = reading.query, reading.figures
     kinds = query.asked_kinds
+    if query.asks_when:
+        quoted_gives = any(figures[i][0] == best_sentence for i in order)
+        order = np.array([i for i in order if _may_be_date(figures[i][1])], dtype=np.int64)
+        if not len(order) or quoted_gives and not any(figures[i][0] == best_sentence for i in order):
+            return None
     of_role = lambda i, role: figures[i][1].role == role and (not kinds or _of_kind(figures[i][1], kinds, query))  # noqa: E731
     if query.other_units:  # the editors' groups say what the asked amount is written in (knowledge/units.yaml)
         order = np.array([i for i in order if _may_be_asked(figures[i], reading)] or order)
@@ -136,6 +149,8 @@ def choose(reading: Reading, model: AnswerModel, decide_given: bool = True, pinn
     given = not decide_given or not not_given_by_definition(reading) and float(
         model.given.decision(reading.given_x(sentence_scores, figure_scores))[0]) >= 0
     best = _bold(reading, order, best_sentence)
+    if best is None:
+        return Choice(reading.sentences[best_sentence], None, ranked, given, True)
     sentence_of_figure = reading.sentences[reading.figures[best][0]]
     figure = reading.figures[best][1]
     ranked = [figure] + [f for f in ranked if f != figure]

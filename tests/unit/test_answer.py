@@ -17,7 +17,7 @@ from bot.answer.not_given import found_and_missing
 from bot.answer.reading import read
 from bot.chunking import Chunk
 from bot.figures import asked_kinds
-from bot.search import Hit, QueryAnalysis, SearchResult
+from bot.search import Hit, QueryAnalysis, SearchResult, asks_only_when
 
 
 def _bold(answer) -> list[str]:
@@ -50,6 +50,42 @@ def test_a_question_asking_no_figure_gets_no_bold(engine) -> None:
     assert answer.answered and answer.figure is None and not _bold(answer)
     assert "政府与社会力量合办" in answer.lead
     assert answer.to_json()["figure"] is None
+
+
+def test_asked_when_a_count_or_an_amount_is_never_bold(engine) -> None:
+    # the article gives no date for either: the sentence is quoted, but 3届 and 87个 say no "when"
+    for question in ("世界青年科学家峰会是什么时候举办的", "泰顺抽水蓄能项目什么时候获批"):
+        answer = engine.answer(question)
+        assert answer.answered and answer.figure is None and not _bold(answer), question
+        assert answer.to_json()["figure"] is None
+
+
+@pytest.mark.parametrize("passage, bold", [
+    ("1958年第十五届国际动物学大会通过了该案。", "1958年"),  # the year, not the congress's number
+    ("第十五届国际动物学大会通过了该案，1958年起施行。", "1958年"),
+    ("第十五届国际动物学大会通过了该案。", None),  # nothing says when: no bold, the sentence still quoted
+])
+def test_asked_only_when_only_a_figure_that_may_say_when_is_bold(passage: str, bold: str | None) -> None:
+    question = "该案是在什么时候通过的"
+    query = QueryAnalysis(question, ["该案", "通过"], {}, asks_amount=True, asked_kinds=asked_kinds(question),
+                          asks_when=True, weights={"该案": 1.0, "通过": 1.0})
+    hit = Hit(Chunk("c1", "s1", "命名规则", "", passage), 1.0, 0.5, 0.5)
+    choice = choose(read(SearchResult(query, [hit], True, 1.0, 1.0, shown=[hit])), load_answer_model(),
+                    decide_given=False)
+    assert choice.sentence is not None and choice.given
+    assert (choice.figure.text if choice.figure else None) == bold
+    assert bold is None or bold in choice.sentence.quoted
+
+
+@pytest.mark.parametrize("question, only_when", [
+    ("泰顺抽水蓄能项目什么时候获批", True),  # 项目 is counted by the editors, but not asked here
+    ("峰会哪一年举办", True),
+    ("大病保险报销比例什么时候提高的", False),  # asks a share too
+    ("书房什么时候建成，有多少家", False),  # and an amount
+    ("书房有多少家", False),
+])
+def test_a_question_asking_only_when_is_told_apart(question: str, only_when: bool) -> None:
+    assert asks_only_when(question) is only_when
 
 
 def test_an_amount_of_another_kind_is_not_given_and_nothing_is_bold(engine) -> None:

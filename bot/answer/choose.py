@@ -5,6 +5,7 @@ shown passages give the asked figure at all. Each is a fitted model's choice (bo
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
@@ -100,18 +101,31 @@ def _may_be_asked(numbered: tuple[int, Figure], reading: Reading) -> bool:
     return _may_count(figure, reading.after(n, figure), query)
 
 
+def _fits_asked_kind(query: QueryAnalysis) -> Callable[[Figure], bool] | None:
+    """What a bold figure must be where the question asks one kind of figure only: one that may say when, asked
+    only when; one of the asked kind, asked only an amount written with its unit (money, a share, an area, a
+    volume); None where any figure may be the answer."""
+    if query.asks_when:
+        return _may_be_date
+    measured = query.asked_kinds & _MEASURED if _ASKS_HOW_MUCH.search(query.normalized) else frozenset()
+    if measured and query.asked_kinds <= measured:
+        return lambda f: _of_kind(f, measured, query) or f.kind == "ratio" and "share" in measured
+    return None
+
+
 def _bold(reading: Reading, order: np.ndarray, best_sentence: int) -> int | None:
     """The figure to set in bold, by the figure model's order: the best of the quoted sentence, else the best
     shown. A question asking what it was before a change (以前是多少) gets a change's earlier value, one asking the
     value now or after it (现在是多少, 提高到多少) the current value of a change in the sentence, where there is one:
-    that is what the words mean, whatever the scores. Asked only when, a figure that cannot say when is never
-    bold, and none is (None: the sentence is still quoted) where the quoted sentence's figures cannot say when
-    (连续举办了3届 answers no 什么时候举办) or no shown figure can."""
+    that is what the words mean, whatever the scores. Asked one kind only (``_fits_asked_kind``), a figure of
+    another is never bold, and none is (None: the sentence is still quoted) where the quoted sentence's figures
+    are all of other kinds (连续举办了3届 answers no 什么时候举办) or no shown figure fits."""
     query, figures = reading.query, reading.figures
     kinds = query.asked_kinds
-    if query.asks_when:
+    fits = _fits_asked_kind(query)
+    if fits is not None:
         quoted_gives = any(figures[i][0] == best_sentence for i in order)
-        order = np.array([i for i in order if _may_be_date(figures[i][1])], dtype=np.int64)
+        order = np.array([i for i in order if fits(figures[i][1])], dtype=np.int64)
         if not len(order) or quoted_gives and not any(figures[i][0] == best_sentence for i in order):
             return None
     of_role = lambda i, role: figures[i][1].role == role and (not kinds or _of_kind(figures[i][1], kinds, query))  # noqa: E731

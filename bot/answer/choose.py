@@ -36,6 +36,7 @@ def asks_figure(reading: Reading) -> bool:
 # or in words (6000多低收入农户, 同年), and lengths, weights and speeds in units of their own (182CM, 60节, 太阳质量),
 # so those are left to the fitted model.
 _MEASURED = frozenset({"money", "share", "area", "volume"})
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _ASKS_HOW_MUCH = re.compile(r"多少|几|多[大长高远重深宽厚快]")
 
 
@@ -113,21 +114,32 @@ def _fits_asked_kind(query: QueryAnalysis) -> Callable[[Figure], bool] | None:
     return None
 
 
+def _states(figure: Figure, stated: AbstractSet[str]) -> bool:
+    """Whether ``figure``'s numbers are all written in the question (``stated``): 2010年 in 2010年底…有多少电 is what
+    the question asks about, not its answer."""
+    numbers = set(_DIGITS.findall(figure.text))
+    return bool(numbers) and numbers <= stated
+
+
 def _bold(reading: Reading, order: np.ndarray, best_sentence: int) -> int | None:
     """The figure to set in bold, by the figure model's order: the best of the quoted sentence, else the best
     shown. A question asking what it was before a change (以前是多少) gets a change's earlier value, one asking the
     value now or after it (现在是多少, 提高到多少) the current value of a change in the sentence, where there is one:
-    that is what the words mean, whatever the scores. Asked one kind only (``_fits_asked_kind``), a figure of
-    another is never bold, and none is (None: the sentence is still quoted) where the quoted sentence's figures
-    are all of other kinds (连续举办了3届 answers no 什么时候举办) or no shown figure fits."""
+    that is what the words mean, whatever the scores. A figure the question states (24小时 in 在24小时城市书房借
+    一本书要多久) is never bold, nor one of another kind than the only one asked (``_fits_asked_kind``). Where the
+    quoted sentence's figures are all such, none is (None: the sentence is still quoted: 连续举办了3届 answers no
+    什么时候举办), unless asked an amount and its figures merely restate the question's: then the best other
+    figure shown, whose sentence is quoted instead (…24小时开放 → 30秒即可完成自助借书)."""
     query, figures = reading.query, reading.figures
     kinds = query.asked_kinds
     fits = _fits_asked_kind(query)
-    if fits is not None:
-        quoted_gives = any(figures[i][0] == best_sentence for i in order)
-        order = np.array([i for i in order if fits(figures[i][1])], dtype=np.int64)
-        if not len(order) or quoted_gives and not any(figures[i][0] == best_sentence for i in order):
-            return None
+    stated = set(_DIGITS.findall(query.normalized))
+    may_answer = [i for i in order if (fits is None or fits(figures[i][1])) and not _states(figures[i][1], stated)]
+    in_quote = [i for i in order if figures[i][0] == best_sentence]
+    if not may_answer or in_quote and not any(figures[i][0] == best_sentence for i in may_answer) and not (
+            query.asks_amount and all(_states(figures[i][1], stated) for i in in_quote)):
+        return None
+    order = np.array(may_answer, dtype=np.int64)
     of_role = lambda i, role: figures[i][1].role == role and (not kinds or _of_kind(figures[i][1], kinds, query))  # noqa: E731
     if query.other_units:  # the editors' groups say what the asked amount is written in (knowledge/units.yaml)
         order = np.array([i for i in order if _may_be_asked(figures[i], reading)] or order)

@@ -30,6 +30,7 @@ def _bold(answer) -> list[str]:
     ("困难群众的医疗费用能被化解到多少", "5万元以下"),  # the qualifier stays with the number
     ("大病保险报销比例提高到多少了", "80%"),  # the current value of a change
     ("温州已经引进多少个领军型人才创业项目了", "301个"),  # counts 项目: 人才 only says which projects
+    ("在24小时城市书房借一本书要多久", "30秒"),  # 24小时 is the question's own figure, not its answer
 ])
 def test_the_asked_figure_is_bold_in_the_quoted_sentence(engine, question: str, figure: str) -> None:
     answer = engine.answer(question)

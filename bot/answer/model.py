@@ -30,7 +30,7 @@ SENTENCE_FEATURES = (
     "characters",  # share of the question's characters in the sentence
     "bigrams",  # share of the question's character pairs in the sentence
     "trigrams",  # share of the question's runs of three characters in the sentence (its wording, in order)
-    "numbers",  # share of the question's own numbers (2005年 …) written in the sentence
+    "numbers",  # share of the question's own numbers (2005年 …) the sentence writes, each whole (not 1984's 19)
     "attribute",  # share of the question's words not in the passage's title (what is asked of the topic)
     "attribute_bigrams",  # share of the question's character pairs not in the title
     "attribute_gap",  # attribute minus the best sentence's

@@ -266,7 +266,7 @@ def read(result: SearchResult) -> Reading:
             len(question_chars & set(text)) / len(question_chars) if question_chars else 0.0,
             _pair_share(question_pairs, text),
             _pair_share(question_triples, text),
-            _pair_share(question_numbers, text),
+            len(question_numbers & set(_NUMBER.findall(text))) / len(question_numbers) if question_numbers else 0.0,
             _share({w for _, _, w in occ if w in attribute[sentence.hit]}, attribute[sentence.hit],
                    sum(attribute[sentence.hit].values())),
             _pair_share(attribute_pairs[sentence.hit], text),

@@ -188,6 +188,17 @@ def test_a_sentence_that_only_restates_the_question_is_told_apart_from_one_that_
     assert answering["new_characters"] > restating["new_characters"]
 
 
+def test_the_question_s_own_numbers_count_whole_not_digit_by_digit() -> None:
+    words = ["担任", "职务"]
+    question = "1984年6月至1985年1月，他担任什么职务"
+    query = QueryAnalysis(question, words, {}, weights={w: 1.0 for w in words})
+    passage = "1998年6月至2000年4月任市委书记。1984年6月至1985年1月任县委宣传部副部长。"
+    hit = Hit(Chunk("c1", "s1", "生平", "", passage), 1.0, 0.5, 0.5)
+    reading = read(SearchResult(query, [hit], True, 1.0, 1.0, shown=[hit]))
+    other, asked = (dict(zip(SENTENCE_FEATURES, map(float, row))) for row in reading.sentence_x)
+    assert asked["numbers"] == 1.0 and other["numbers"] == 0.25  # of 1984, 6, 1985 and 1 only the month 6
+
+
 def test_staff_asked_where_the_article_counts_rooms_and_visits_is_not_given(engine) -> None:
     """工作人员 is not in units.yaml: read by its last character (员, as 党员 and 专员) it asks a number of people,
     and the 城市书房 passage gives rooms (超110家), books and visits (1400多万人次, a group of its own), not staff."""

@@ -67,8 +67,9 @@ def asked_kinds(question: str, units: frozenset[str] = frozenset()) -> frozenset
     ask for (多远 → length, 哪一年 → date, 第几 → rank) where such a word is what is asked, not a word that
     only says whose (城乡收入倍差是多少 asks a 倍差, not an income)."""
     words = vocabulary().asked
-    found = (m.group(1) for m in _asked_words().finditer(question) if _asks_itself(m.group(1))
-             or is_asked_head(question, m.end(1)))
+    found = (m.group(1) for m in _asked_words().finditer(question)
+             if not (m.group(1).startswith("多") and question[m.start() - 1:m.start()] in _ENDS_MUCH)
+             and (_asks_itself(m.group(1)) or is_asked_head(question, m.end(1))))
     return frozenset({kind_of_unit(u) for u in units} | {words[w] for w in found})
 
 
@@ -265,6 +266,12 @@ def figure_units(text: str) -> set[str]:
     """The units the amounts in ``text`` are given in (元 for 1.3亿元, 人次 for 1400多万人次, % for 80% and 3/4),
     so the search can prefer the sentence that gives the kind of amount a question asks for."""
     return {f.unit for f in read_figures(text) if f.unit and f.kind not in ("rank", "formula")}
+
+
+# 多 asks how much of what follows (多大, 多长, 多久) except where it ends a word of its own (很多, 许多, 众多, 差不多,
+# 没多久): 很多高校, 众多大型企业 and 没多久 ask nothing (超过多高 asks)
+_ENDS_MUCH = "很许众诸好太更较大居最不没"
+HOW_MUCH = f"(?<![{_ENDS_MUCH}])多"
 
 
 # a question asking for the value before a change (以前是多少, 从多少提高到): the earlier figure is the one it wants.

@@ -23,7 +23,16 @@ import numpy as np
 from .chunking import Chunk
 from .config import Settings
 from .embedding import Embedder
-from .figures import ASKS_CURRENT, ASKS_EARLIER, DATE_UNITS, PERCENT, UNITS, asked_kinds, is_asked_head
+from .figures import (
+    ASKS_CURRENT,
+    ASKS_EARLIER,
+    DATE_UNITS,
+    HOW_MUCH,
+    PERCENT,
+    UNITS,
+    asked_kinds,
+    is_asked_head,
+)
 from .index import Index
 from .lexical import BIGRAM, WORD
 from .normalize import fold, normalize_query
@@ -35,7 +44,7 @@ if TYPE_CHECKING:
     from .knowledge import UnitGroup
 
 _QUANTITY_QUESTION = re.compile(
-    r"多少|(?<![好这那])几[个位家人年次岁天万亿名所座条项倍成届]|多大|多久|多长|多高|多远|多重|比例|占比|百分之几|"
+    rf"多少|(?<![好这那])几[个位家人年次岁天万亿名所座条项倍成届]|{HOW_MUCH}[大久长高远重]|比例|占比|百分之几|"
     r"什么时候|何时|哪一?年|how (many|much)"
 )
 _COUNTED_NOUN = re.compile(r"(?<!第)(?:多少|(?<![好这那])几)个([\u3400-\u9fff]{2})")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..figures import Figure, asked_date_part, kind_of_unit, writes_date_part
+from ..figures import HOW_MUCH, Figure, asked_date_part, kind_of_unit, writes_date_part
 from ..search import QueryAnalysis
 from .model import AnswerModel
 from .reading import Reading, Sentence
@@ -37,7 +37,7 @@ def asks_figure(reading: Reading) -> bool:
 # so those are left to the fitted model.
 _MEASURED = frozenset({"money", "share", "area", "volume"})
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
-_ASKS_HOW_MUCH = re.compile(r"多少|几|多[大长高远重深宽厚快]")
+_ASKS_HOW_MUCH = re.compile(f"多少|几|{HOW_MUCH}[大长高远重深宽厚快]")
 
 
 def not_given_by_definition(reading: Reading) -> bool:

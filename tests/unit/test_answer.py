@@ -78,6 +78,14 @@ def test_asked_only_when_only_a_figure_that_may_say_when_is_bold(passage: str, b
     assert bold is None or bold in choice.sentence.quoted
 
 
+@pytest.mark.parametrize("question, amount", [
+    ("城市书房有多大", True), ("借一本书要多久", True), ("平原很少会超过多高的海拔", True),
+    ("温州有很多高校吗", False), ("众多大型企业落户了哪些县", False), ("许多长期项目是谁投资的", False),
+])
+def test_many_is_not_how_much(engine, question: str, amount: bool) -> None:
+    assert engine.state.searcher.analyse(question).asks_amount is amount
+
+
 @pytest.mark.parametrize("question, only_when", [
     ("泰顺抽水蓄能项目什么时候获批", True),  # 项目 is counted by the editors, but not asked here
     ("峰会哪一年举办", True),

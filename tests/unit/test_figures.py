@@ -90,6 +90,9 @@ def test_the_kind_a_question_asks_for():
     ("这个县有多少人口", {"people"}),  # the asked word after the question word
     ("他哪一年出生", {"date"}),  # a word holding its own question word asks whatever follows it
     ("贷款利率大概是多少", {"share"}),
+    ("温州有很多高校吗", set()),  # 很多 is a word of its own: no 多高, no height asked
+    ("众多大型企业落户了哪些县", set()),
+    ("平原很少会超过多高的海拔", {"length"}),
 ])
 def test_the_asked_kind_comes_from_the_word_that_is_asked(question: str, kinds: set[str]) -> None:
     assert asked_kinds(question) == kinds

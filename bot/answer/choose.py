@@ -36,7 +36,6 @@ def asks_figure(reading: Reading) -> bool:
 # or in words (6000多低收入农户, 同年), and lengths, weights and speeds in units of their own (182CM, 60节, 太阳质量),
 # so those are left to the fitted model.
 _MEASURED = frozenset({"money", "share", "area", "volume"})
-_DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _ASKS_HOW_MUCH = re.compile(f"多少|几|{HOW_MUCH}[大长高远重深宽厚快]")
 
 
@@ -114,13 +113,6 @@ def _fits_asked_kind(query: QueryAnalysis) -> Callable[[Figure], bool] | None:
     return None
 
 
-def _states(figure: Figure, stated: AbstractSet[str]) -> bool:
-    """Whether ``figure``'s numbers are all written in the question (``stated``): 2010年 in 2010年底…有多少电 is what
-    the question asks about, not its answer."""
-    numbers = set(_DIGITS.findall(figure.text))
-    return bool(numbers) and numbers <= stated
-
-
 def _bold(reading: Reading, order: np.ndarray, best_sentence: int) -> int | None:
     """The figure to set in bold, by the figure model's order: the best of the quoted sentence, else the best
     shown. A question asking what it was before a change (以前是多少) gets a change's earlier value, one asking the
@@ -133,11 +125,10 @@ def _bold(reading: Reading, order: np.ndarray, best_sentence: int) -> int | None
     query, figures = reading.query, reading.figures
     kinds = query.asked_kinds
     fits = _fits_asked_kind(query)
-    stated = set(_DIGITS.findall(query.normalized))
-    may_answer = [i for i in order if (fits is None or fits(figures[i][1])) and not _states(figures[i][1], stated)]
+    may_answer = [i for i in order if (fits is None or fits(figures[i][1])) and not reading.states(i)]
     in_quote = [i for i in order if figures[i][0] == best_sentence]
     if not may_answer or in_quote and not any(figures[i][0] == best_sentence for i in may_answer) and not (
-            query.asks_amount and all(_states(figures[i][1], stated) for i in in_quote)):
+            query.asks_amount and all(reading.states(i) for i in in_quote)):
         return None
     order = np.array(may_answer, dtype=np.int64)
     of_role = lambda i, role: figures[i][1].role == role and (not kinds or _of_kind(figures[i][1], kinds, query))  # noqa: E731

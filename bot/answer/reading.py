@@ -171,6 +171,11 @@ class Reading:
         return [(f, self.after(n, f)) for n, f in self.figures
                 if self.sections[self.sentences[n].hit] == self.sections[0]]
 
+    def states(self, figure: int) -> bool:
+        """Whether the numbers of the ``figure``-th figure are all written in the question (its feature
+        in_question): 2010年 in 2010年底…有多少电 is what the question asks about, not its answer."""
+        return bool(self._figure_base[figure, FIGURE_FEATURES.index("in_question") - 3])
+
     def after(self, sentence: int, figure: Figure) -> str:
         """The few characters after ``figure`` in its sentence, folded (514个村社: 村社; 3/4的温州市民)."""
         return _matchable(self.sentences[sentence].text)[figure.end:figure.end + _NEAR]

@@ -44,10 +44,11 @@ if TYPE_CHECKING:
     from .knowledge import UnitGroup
 
 _QUANTITY_QUESTION = re.compile(
-    rf"多少|(?<![好这那])几[个位家人年次岁天万亿名所座条项倍成届]|{HOW_MUCH}[大久长高远重]|比例|占比|百分之几|"
+    rf"多少|(?<![好这那哪])几[个位家人年次岁天万亿名所座条项倍成届]|{HOW_MUCH}[大久长高远重]|比例|占比|百分之几|"
     r"什么时候|何时|哪一?年|how (many|much)"
 )
-_COUNTED_NOUN = re.compile(r"(?<!第)(?:多少|(?<![好这那])几)个([\u3400-\u9fff]{2})")
+_COUNTED_NOUN = re.compile(r"(?<!第)(?:多少|(?<![好这那哪])几)个([\u3400-\u9fff]{2})")
+_UNIT_SET = frozenset(UNITS)
 _DATE_QUESTION = re.compile(r"什么时候|何时|哪一?年|哪一?天|几月|哪个月|几号|几日|什么时间|年份|日期|when")
 # words that only say a number is asked or given (几届, 多少钱, 一千个): what is counted, not what about
 _AMOUNT_WORD = re.compile(rf"(?:几|多少).*|[0-9零一二两三四五六七八九十百千万亿]+(?:{'|'.join(UNITS)})?")
@@ -58,7 +59,7 @@ _MAX_PHRASES = 64  # phrases an abbreviation is tried against, at most, while it
 _MAGNITUDE_AND_UNIT = re.compile(f"[多余十百千万亿]+(?:{'|'.join(UNITS)})?")
 # where a question names what it counts: right after 多少 / 几 and any magnitude (多少万人 → 人)
 # 第几 asks a rank, not an amount; 好几, 这几 say "several", they do not ask
-_AMOUNT_ASKED = re.compile(r"(?<!第)(?:多少|(?<![好这那])几)[十百千万亿]*")
+_AMOUNT_ASKED = re.compile(r"(?<!第)(?:多少|(?<![好这那哪])几)[十百千万亿]*")
 # a listed asked word that holds its own question word (哪一年, 多长时间, 几成) is a way of asking, not a noun counted
 _QUESTION_PHRASE = re.compile(r"多少|几|什么|哪|何|多[大长高远重深宽厚快久]")
 _NOUN_FLAG = "n"  # jieba's part-of-speech tags of nouns all start with n (n, nz, ns …); 青年 is t, 低收入 n
@@ -290,7 +291,7 @@ class Searcher:
                 repairs[word] = self._repairs(word)
                 for term in repairs[word]:
                     expansions[term] = weight
-        asks_amount = bool(_QUANTITY_QUESTION.search(normalized))
+        asks_amount = bool(_QUANTITY_QUESTION.search(normalized)) or counted in _UNIT_SET  # 几秒钟, 几种, 几部
         kinds = asked_kinds(normalized, asked_units) | ({"date"} if _DATE_QUESTION.search(normalized) else set())
         subject = tuple(dict.fromkeys(w for w, _ in subject_words(normalized)))
         single = len(_AMOUNT_ASKED.findall(normalized)) <= 1  # 多少名…多少个: each part its own kind

@@ -81,8 +81,10 @@ def test_asked_only_when_only_a_figure_that_may_say_when_is_bold(passage: str, b
 @pytest.mark.parametrize("question, amount", [
     ("城市书房有多大", True), ("借一本书要多久", True), ("平原很少会超过多高的海拔", True),
     ("温州有很多高校吗", False), ("众多大型企业落户了哪些县", False), ("许多长期项目是谁投资的", False),
+    ("借书几秒钟搞定", True), ("这种书有几种颜色", True),  # 几 and any unit asks an amount
+    ("达曼的卫星城有哪几座", False), ("列车被配属予哪几个铁道", False),  # 哪几 asks which ones
 ])
-def test_many_is_not_how_much(engine, question: str, amount: bool) -> None:
+def test_what_asks_an_amount(engine, question: str, amount: bool) -> None:
     assert engine.state.searcher.analyse(question).asks_amount is amount
 
 

@@ -62,19 +62,29 @@ def _asked_words() -> re.Pattern[str]:
     return re.compile(f"(?=({_alternation(list(vocabulary().asked))}))")
 
 
+@functools.cache
+def era_year() -> re.Pattern[str]:
+    """A year asked in an era's count (西元几年, 民国几年): a date, not how many years."""
+    return re.compile(f"(?:{_alternation(vocabulary().eras)})几年")
+
+
 def asked_kinds(question: str, units: frozenset[str] = frozenset()) -> frozenset[str]:
     """The kinds of figure a (folded) question asks for: those of the units it asks in, and those its words
     ask for (多远 → length, 哪一年 → date, 第几 → rank) where such a word is what is asked, not a word that
     only says whose (城乡收入倍差是多少 asks a 倍差, not an income)."""
     words = vocabulary().asked
+    era = era_year().search(question)
     found = (m.group(1) for m in _asked_words().finditer(question)
              if not (m.group(1).startswith("多") and question[m.start() - 1:m.start()] in _ENDS_MUCH)
+             and not (era and era.start() < m.start() < era.end())  # 西元几年: its 几年 asks no duration
              and (_asks_itself(m.group(1)) or is_asked_head(question, m.end(1))))
-    return frozenset({kind_of_unit(u) for u in units} | {words[w] for w in found})
+    return frozenset({kind_of_unit(u) for u in units} | {words[w] for w in found} | ({"date"} if era else set()))
 
 
 def asked_date_part(question: str) -> str:
     """The part of a date a (folded) question asks for: 年 (哪一年), 月 (几月), 日 (哪一天); "" for none."""
+    if era_year().search(question):
+        return "年"
     return next((part for word, part in vocabulary().date_parts.items() if word in question), "")
 
 

@@ -31,6 +31,7 @@ from .figures import (
     PERCENT,
     UNITS,
     asked_kinds,
+    era_year,
     is_asked_head,
 )
 from .index import Index
@@ -148,8 +149,13 @@ def asks_only_when(normalized: str) -> bool:
     """Whether a (normalized) question asks when and nothing else: a date question (什么时候, 哪一年) whose
     words ask no other kind (报销比例什么时候提高 asks a share too) and no amount besides (什么时候成立，有多少
     员工); a noun the editors count (项目 in 项目什么时候获批) is not what it asks."""
-    return bool(_DATE_QUESTION.search(normalized)) and asked_kinds(normalized) <= {"date"} \
-        and not _AMOUNT_ASKED.search(_DATE_QUESTION.sub("", normalized))
+    return asks_date(normalized) and asked_kinds(normalized) <= {"date"} \
+        and not _AMOUNT_ASKED.search(era_year().sub("", _DATE_QUESTION.sub("", normalized)))
+
+
+def asks_date(normalized: str) -> bool:
+    """Whether a (normalized) question asks a date: 什么时候, 哪一年, 几月, or a year in an era's count (西元几年)."""
+    return bool(_DATE_QUESTION.search(normalized) or era_year().search(normalized))
 
 
 def asked_endings(groups: Iterable[UnitGroup], min_words: int) -> dict[str, frozenset[str]]:
@@ -292,7 +298,7 @@ class Searcher:
                 for term in repairs[word]:
                     expansions[term] = weight
         asks_amount = bool(_QUANTITY_QUESTION.search(normalized)) or counted in _UNIT_SET  # 几秒钟, 几种, 几部
-        kinds = asked_kinds(normalized, asked_units) | ({"date"} if _DATE_QUESTION.search(normalized) else set())
+        kinds = asked_kinds(normalized, asked_units) | ({"date"} if asks_date(normalized) else set())
         subject = tuple(dict.fromkeys(w for w, _ in subject_words(normalized)))
         single = len(_AMOUNT_ASKED.findall(normalized)) <= 1  # 多少名…多少个: each part its own kind
         named = asked_units if counted and single else frozenset()
@@ -388,7 +394,10 @@ class Searcher:
         (个 may come between: 几个人); else the last editor's word of two or more characters in a question
         asking a number names them (the counted thing stands just before 是多少: 东岙村民户均年收入达到多少 →
         收入, not 村民), and stays a topic word."""
+        era = era_year().search(text)  # 西元几年 asks a year, counted in no unit
         for amount in _AMOUNT_ASKED.finditer(text):
+            if era and era.start() <= amount.start() < era.end():
+                continue
             rest = text[amount.end():]
             if amount.group().endswith("百") and rest.startswith(("分比", "分之")):  # 多少百分比: a share
                 return self._units_of[PERCENT], ""
@@ -513,7 +522,7 @@ class Searcher:
         chunk_dense = np.maximum(self.index.chunk_vectors[ids] @ vector, 0)
         best = lambda values: np.maximum.reduceat(values, firsts) if len(ids) else values  # noqa: E731
         asks_amount = query.asks_amount
-        asks_date = bool(_DATE_QUESTION.search(query.normalized))
+        date_asked = asks_date(query.normalized)
         giving = [self._gives[u] for u in query.asked_units if u in self._gives]
         gives_unit = np.logical_or.reduce([mask[rows] for mask in giving]) if giving else np.zeros(len(rows), bool)
         features = np.column_stack([
@@ -527,7 +536,7 @@ class Searcher:
             lexical[ids] - (lexical[ids].max() if len(ids) else 0),
             chunk_dense - (chunk_dense.max() if len(ids) else 0),
             asks_amount * best(self._gives_number[rows].astype(np.float32)),
-            asks_date * best(self._gives_date[rows].astype(np.float32)),
+            date_asked * best(self._gives_date[rows].astype(np.float32)),
             best(gives_unit.astype(np.float32)),
         ]).astype(np.float32) if len(ids) else np.zeros((0, len(PASSAGE_FEATURES)), np.float32)
         timings["fuse"] = clock() - started  # features and ranking: the bench's "fuse" part

@@ -91,6 +91,7 @@ def test_what_asks_an_amount(engine, question: str, amount: bool) -> None:
 @pytest.mark.parametrize("question, only_when", [
     ("泰顺抽水蓄能项目什么时候获批", True),  # 项目 is counted by the editors, but not asked here
     ("峰会哪一年举办", True),
+    ("汕头在民国几年时被日军攻陷", True),  # 民国几年 asks a year, not an amount of years
     ("大病保险报销比例什么时候提高的", False),  # asks a share too
     ("书房什么时候建成，有多少家", False),  # and an amount
     ("书房有多少家", False),

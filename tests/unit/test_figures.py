@@ -77,6 +77,10 @@ def test_a_change_has_an_earlier_and_a_current_value_but_a_span_of_years_has_nei
                      "1949年": "", "1952年": ""}
 
 
+def test_a_year_in_an_era_s_count_is_the_year_asked():
+    assert asked_date_part("汕头在民国几年时被日军攻陷") == "年" and asked_date_part("他工作了几年") == ""
+
+
 def test_the_kind_a_question_asks_for():
     assert asked_kinds("珠穆朗玛峰有多高") == {"length"} and asked_kinds("他哪一年出生") == {"date"}
     assert asked_kinds("排名第几") == {"rank"} and asked_kinds("占比多少", frozenset({"%"})) == {"share"}
@@ -93,6 +97,8 @@ def test_the_kind_a_question_asks_for():
     ("温州有很多高校吗", set()),  # 很多 is a word of its own: no 多高, no height asked
     ("众多大型企业落户了哪些县", set()),
     ("平原很少会超过多高的海拔", {"length"}),
+    ("慈禧太后出生于西元几年", {"date"}),  # a year in an era's count, not how many years
+    ("他在那里工作了几年", {"duration"}),
 ])
 def test_the_asked_kind_comes_from_the_word_that_is_asked(question: str, kinds: set[str]) -> None:
     assert asked_kinds(question) == kinds

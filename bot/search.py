@@ -59,7 +59,7 @@ _CHINESE = re.compile(r"[\u3400-\u9fff]+")
 _MAX_PHRASES = 64  # phrases an abbreviation is tried against, at most, while it is read character by character
 _MAGNITUDE_AND_UNIT = re.compile(f"[多余十百千万亿]+(?:{'|'.join(UNITS)})?")
 # where a question names what it counts: right after 多少 / 几 and any magnitude (多少万人 → 人)
-# 第几 asks a rank, not an amount; 好几, 这几 say "several", they do not ask
+# 第几 asks a rank, not an amount; 好几, 这几 say "several" and 哪几 asks which ones: they do not ask
 _AMOUNT_ASKED = re.compile(r"(?<!第)(?:多少|(?<![好这那哪])几)[十百千万亿]*")
 # a listed asked word that holds its own question word (哪一年, 多长时间, 几成) is a way of asking, not a noun counted
 _QUESTION_PHRASE = re.compile(r"多少|几|什么|哪|何|多[大长高远重深宽厚快久]")

@@ -75,7 +75,7 @@ def asked_kinds(question: str, units: frozenset[str] = frozenset()) -> frozenset
     words = vocabulary().asked
     era = era_year().search(question)
     found = (m.group(1) for m in _asked_words().finditer(question)
-             if not (m.group(1).startswith("多") and question[m.start() - 1:m.start()] in _ENDS_MUCH)
+             if not (m.group(1).startswith("多") and m.start() and question[m.start() - 1] in _ENDS_MUCH)
              and not (era and era.start() < m.start() < era.end())  # 西元几年: its 几年 asks no duration
              and (_asks_itself(m.group(1)) or is_asked_head(question, m.end(1))))
     return frozenset({kind_of_unit(u) for u in units} | {words[w] for w in found} | ({"date"} if era else set()))

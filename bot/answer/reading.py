@@ -36,6 +36,7 @@ _FAR = 60.0  # the distance of a figure with no question word in its sentence
 _WINDOW = 12  # characters on either side of a figure read as its surroundings
 _MARGIN_CAP = 10.0  # log-odds: a best figure this far ahead of the second (or alone) is as clear as it gets
 _CONTEXT = 8  # characters of the question on either side of its question word read as what the answer is between
+_IN_QUESTION = FIGURE_FEATURES.index("in_question") - 3  # its column in Reading._figure_base
 
 
 def passage_sentences(chunk: Chunk) -> list[str]:
@@ -174,7 +175,7 @@ class Reading:
     def states(self, figure: int) -> bool:
         """Whether the numbers of the ``figure``-th figure are all written in the question (its feature
         in_question): 2010年 in 2010年底…有多少电 is what the question asks about, not its answer."""
-        return bool(self._figure_base[figure, FIGURE_FEATURES.index("in_question") - 3])
+        return bool(self._figure_base[figure, _IN_QUESTION])
 
     def after(self, sentence: int, figure: Figure) -> str:
         """The few characters after ``figure`` in its sentence, folded (514个村社: 村社; 3/4的温州市民)."""

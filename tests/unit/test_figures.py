@@ -95,6 +95,7 @@ def test_the_kind_a_question_asks_for():
     ("他哪一年出生", {"date"}),  # a word holding its own question word asks whatever follows it
     ("贷款利率大概是多少", {"share"}),
     ("温州有很多高校吗", set()),  # 很多 is a word of its own: no 多高, no height asked
+    ("多久？", {"duration"}),  # 多 opening the question asks
     ("众多大型企业落户了哪些县", set()),
     ("平原很少会超过多高的海拔", {"length"}),
     ("慈禧太后出生于西元几年", {"date"}),  # a year in an era's count, not how many years

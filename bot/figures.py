@@ -128,6 +128,7 @@ _MAGNITUDE = "[十百千万亿]"
 _CALENDAR = {"月": 12, "日": 31, "号": 31}  # the largest month and day a date can name
 _DATE_PART_WRITTEN = {"日": "日号號"}  # a day is written 日 or 号 (號 unfolded): figures keep their text as written
 _AS_DURATION = "来|间|之久|以来|多|左右|历史"  # 300年来, 50年间: a number of years, not a year
+_SEVERAL = "数几上成"  # 数百万, 几百万, 上亿, 成千上万: a magnitude of several, no amount
 
 
 @functools.cache
@@ -219,7 +220,9 @@ def _read(match: re.Match[str], text: str, folded: str) -> Figure | None:
         return Figure(written, start, end, "share", PERCENT, qualifier, None)
     chinese = not number[:1].isdigit()
     numeral = re.sub("[多余来几]", "", number)
-    if chinese and (numeral in ("一", "") or numeral == "两" and not unit or unit in words.digits_only
+    if chinese and _counts_money_by_magnitude(numeral, unit, folded[:start]):
+        numeral = "一" + numeral  # 超百亿元 → 一百亿: the magnitude alone is one of it
+    elif chinese and (numeral in ("一", "") or numeral == "两" and not unit or unit in words.digits_only
                     or not (unit or any(c in _CN_DIGIT for c in numeral) and len(numeral) >= 2)
                     or not any(c in _CN_DIGIT + "十" for c in numeral)):
         return None  # 一个 (an article, not an amount), 十分, 四方, 千万: words, not figures
@@ -230,6 +233,14 @@ def _read(match: re.Match[str], text: str, folded: str) -> Figure | None:
     if kind == "date" and value is not None and value > _CALENDAR.get(unit, value):
         kind = "number"  # no month has a 201st day (201号楼) and no year a 13th month: a number, not a date
     return Figure(written, start, end, kind, PERCENT if kind == "share" else unit, qualifier, value)
+
+
+def _counts_money_by_magnitude(numeral: str, unit: str, before: str) -> bool:
+    """A magnitude alone before a unit of money is an amount (超百亿元, 千万元, 亿元): money is counted that way, while
+    a magnitude before other words is a word (千家万户, 百姓, 千人托位数); not one of several (数百万元, 几百万元,
+    上亿元), which names no amount."""
+    return (bool(numeral) and all(c in "百千万亿" for c in numeral) and kind_of_unit(unit) == "money"
+            and before[-1:] not in _SEVERAL)
 
 
 @functools.lru_cache(maxsize=8192)  # the same passages come back answer after answer: read each once

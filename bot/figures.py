@@ -220,7 +220,7 @@ def _read(match: re.Match[str], text: str, folded: str) -> Figure | None:
         return Figure(written, start, end, "share", PERCENT, qualifier, None)
     chinese = not number[:1].isdigit()
     numeral = re.sub("[多余来几]", "", number)
-    if chinese and _counts_money_by_magnitude(numeral, unit, folded[:start]):
+    if chinese and _counts_money_by_magnitude(numeral, unit, folded[max(0, start - 1):start]):
         numeral = "一" + numeral  # 超百亿元 → 一百亿: the magnitude alone is one of it
     elif chinese and (numeral in ("一", "") or numeral == "两" and not unit or unit in words.digits_only
                     or not (unit or any(c in _CN_DIGIT for c in numeral) and len(numeral) >= 2)
@@ -236,11 +236,11 @@ def _read(match: re.Match[str], text: str, folded: str) -> Figure | None:
 
 
 def _counts_money_by_magnitude(numeral: str, unit: str, before: str) -> bool:
-    """A magnitude alone before a unit of money is an amount (超百亿元, 千万元, 亿元): money is counted that way, while
-    a magnitude before other words is a word (千家万户, 百姓, 千人托位数); not one of several (数百万元, 几百万元,
-    上亿元), which names no amount."""
+    """A magnitude alone before a unit of money is an amount (超百亿元, 千万元): money is counted that way, while a
+    magnitude before other words is a word (千家万户, 百姓, 千人托位数); not one of several (数百万元, 几百万元,
+    上亿元: ``before``, the character before the figure, says so), which names no amount."""
     return (bool(numeral) and all(c in "百千万亿" for c in numeral) and kind_of_unit(unit) == "money"
-            and before[-1:] not in _SEVERAL)
+            and (not before or before not in _SEVERAL))
 
 
 @functools.lru_cache(maxsize=8192)  # the same passages come back answer after answer: read each once

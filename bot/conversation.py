@@ -108,10 +108,16 @@ def _from_its_question(piece: str, long_chars: int) -> str:
     asking = [i for i, clause in enumerate(clauses) if _asks(clause)]
     if not asking:
         return piece
-    names = lambda text: bool(subject_words(normalize_query(text)))  # noqa: E731
-    first = next((i for i in asking if names(clauses[i])), asking[-1])
-    while first > 0 and not names("".join(clauses[first:])):
-        first -= 1
+    named: dict[int, bool] = {}  # each clause read for a subject once, as the look goes back (a long message of
+    # clauses naming nothing, 然后，然后，…有多少, took 16 s when every step read all that followed again)
+
+    def names(i: int) -> bool:
+        if i not in named:
+            named[i] = bool(subject_words(normalize_query(clauses[i])))
+        return named[i]
+
+    first = next((i for i in asking if names(i)), asking[-1])
+    first = next((i for i in range(first, -1, -1) if names(i)), 0)  # the subject may stand only before it
     return "".join(clauses[first:]).strip() or piece
 
 

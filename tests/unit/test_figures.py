@@ -71,13 +71,13 @@ def test_chinese_numerals_dates_and_ranks_are_figures_but_words_are_not():
     assert "一名" not in figures and "十分" not in figures  # an article and an adverb, not amounts
 
 
-
 def test_a_magnitude_alone_counts_money_but_not_people_nor_words():
     figures = _read("招引落地超百亿元投资项目,安排千万元资金,千人托位数提高到2.7个,惠及千家万户,数百万元,几百万元,上亿元")
     assert set(figures) == {"超百亿元", "千万元", "2.7个"}
     assert figures["超百亿元"].value == 1e10 and figures["超百亿元"].qualifier == "超"
     assert figures["超百亿元"].kind == "money" and figures["千万元"].value == 1e7
     assert [f.text for f in read_figures("百亿元项目落地")] == ["百亿元"]  # also where the text begins
+
 
 def test_a_change_has_an_earlier_and_a_current_value_but_a_span_of_years_has_neither():
     roles = {f.text: f.role for f in read_figures("报销比例由65%提高至80%,民宿从整治前的16家猛增至102家,1949年至1952年间")}
